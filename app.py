@@ -1,0 +1,22 @@
+"""NetLens: the `st.navigation` frame. Sets the page up, writes the shared sidebar once, runs a page."""
+import streamlit as st
+
+from pages import shared
+from pages.shared import t
+
+st.set_page_config(page_title="NetLens", page_icon=":material/visibility:", layout="wide")
+shared.init_session()
+
+PAGES = [
+    st.Page("pages/draw.py", title=t("nav.draw"), icon=":material/draw:", url_path="draw", default=True),
+    st.Page("pages/cnn.py", title=t("nav.cnn"), icon=":material/grid_on:", url_path="cnn"),
+    st.Page("pages/recurrent.py", title=t("nav.recurrent"), icon=":material/repeat:", url_path="recurrent"),
+    st.Page("pages/attention.py", title=t("nav.attention"), icon=":material/center_focus_strong:", url_path="attention"),
+    st.Page("pages/training.py", title=t("nav.training"), icon=":material/monitoring:", url_path="training"),
+    st.Page("pages/quiz.py", title=t("nav.quiz"), icon=":material/quiz:", url_path="quiz"),
+]
+page = st.navigation(PAGES)
+with st.sidebar:
+    shared.sidebar_ui()
+shared.freeze_heap_once()
+page.run()

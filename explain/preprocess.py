@@ -1,0 +1,156 @@
+"""The one preprocessing path: training digits, canvas drawings, uploads and samples all go through
+`to_mnist`, so the models always see input prepared the way MNIST prepared its digits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+BOX = 20          # MNIST fitted each digit into a 20x20 box ...
+SIZE = 28         # ... and centred it by its centre of mass in a 28x28 field.
+CENTRE = 14.0     # where MNIST's centres of mass sit, in pixel-index coordinates (measured on the data)
+MAX_SIDE = 560    # larger uploads (phone photos) are shrunk first: the result is 28x28 anyway
+INK = 0.12        # a pixel counts as ink above this fraction of the brightest stroke
+MIN_EXTENT = 0.06  # ink whose bounding box is smaller than this share of the image is a dot, not a digit
+
+
+class EmptyDrawingError(ValueError):
+    """The input has no digit to read: it is blank, or holds only a dot.
+
+    `reason` is "blank" or "tiny", so the app can say it in the user's language.
+    """
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Steps:
+    """What `to_mnist` did, for showing: each stage as a float32 array in [0, 1], white on black.
+
+    `ink` (H, W) the input as ink intensity; `crop` (h, w) cut to the ink's bounding box;
+    `fitted` (<=20, <=20) scaled into the 20x20 box; `final` (28, 28) centred by centre of mass.
+    `box` is the crop as (top, bottom, left, right) in `ink`'s pixels; `inverted` says whether the
+    input was dark on light.
+    """
+
+    ink: np.ndarray
+    crop: np.ndarray
+    fitted: np.ndarray
+    final: np.ndarray
+    box: tuple[int, int, int, int]
+    inverted: bool
+
+
+def _as_array(image) -> np.ndarray:
+    if isinstance(image, Image.Image):
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).clip(0, 255).astype(np.uint8))
+        elif image.mode not in ("L", "RGB", "RGBA", "LA"):
+            image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+        image = np.asarray(image)
+    a = np.asarray(image)
+    if a.dtype == np.uint16:
+        a = a / 65535.0
+    elif a.dtype == np.uint8 or a.dtype == bool:
+        a = a / (1.0 if a.dtype == bool else 255.0)
+    else:
+        a = a.astype(np.float64)
+        if a.size and a.max() > 1.0:
+            a = a / 255.0
+    if a.ndim == 3 and a.shape[2] == 2:  # grey + alpha
+        a = np.dstack([a[..., 0]] * 3 + [a[..., 1]])
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"expected a (H, W), (H, W, 3) or (H, W, 4) image, got shape {a.shape}")
+    return np.clip(a, 0.0, 1.0)
+
+
+def _shrink(a: np.ndarray) -> np.ndarray:
+    h, w = a.shape[:2]
+    scale = MAX_SIDE / max(h, w)
+    if scale >= 1:
+        return a
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    chans = [a] if a.ndim == 2 else [a[..., c] for c in range(a.shape[2])]
+    out = [np.asarray(Image.fromarray(c.astype(np.float32), "F").resize(size, Image.BOX)) for c in chans]
+    return out[0] if a.ndim == 2 else np.dstack(out)
+
+
+def ink_map(image) -> tuple[np.ndarray, bool]:
+    """The input as ink intensity (H, W) float32 in [0, 1], white digit on black, and whether it was
+    inverted. Transparency, when the image has any, is the ink (a canvas stroke on a clear
+    background); otherwise brightness is, inverted when the border is lighter than the middle."""
+    a = _shrink(_as_array(image))
+    if a.ndim == 3 and a.shape[2] == 4 and a[..., 3].min() < 0.98:
+        # A stroke of any colour on a clear background: its opacity is the ink.
+        return _normalise(a[..., 3]), False
+    if a.ndim == 3:
+        grey = a[..., :3] @ np.array([0.299, 0.587, 0.114]) if a.shape[2] >= 3 else a[..., 0]
+    else:
+        grey = a
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    inverted = bool(np.median(border) > 0.5)
+    return _normalise(1.0 - grey if inverted else grey), inverted
+
+
+def _normalise(ink: np.ndarray) -> np.ndarray:
+    """Subtract the background level and stretch the strokes to 1, so that grey paper in a photo
+    becomes black and a faint pencil line becomes white."""
+    background = np.median(ink)
+    top = np.percentile(ink, 99.7)
+    if top - background < 0.15:
+        return np.zeros_like(ink, dtype=np.float32)
+    out = (ink - background) / (top - background)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def _fit(crop: np.ndarray) -> np.ndarray:
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    img = Image.fromarray(crop.astype(np.float32), "F")
+    # Lanczos widens its kernel when shrinking, so thin strokes are averaged (anti-aliased), not lost.
+    return np.clip(np.asarray(img.resize(size, Image.LANCZOS)), 0.0, 1.0)
+
+
+def _centre(fitted: np.ndarray) -> np.ndarray:
+    h, w = fitted.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    mass = fitted.sum()
+    cy, cx = (fitted * ys).sum() / mass, (fitted * xs).sum() / mass
+    top = int(np.clip(round(CENTRE - cy), 0, SIZE - h))
+    left = int(np.clip(round(CENTRE - cx), 0, SIZE - w))
+    out = np.zeros((SIZE, SIZE), np.float32)
+    out[top:top + h, left:left + w] = fitted
+    return out
+
+
+def preprocess_steps(image) -> Steps:
+    """`to_mnist` with every stage kept, for the Draw page's "what the model sees" strip."""
+    ink, inverted = ink_map(image)
+    mask = ink > INK
+    if not mask.any():
+        raise EmptyDrawingError("blank", "The drawing is empty: draw a digit (0-9) in the box.")
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape):
+        raise EmptyDrawingError("tiny", "That is only a dot: draw a whole digit, large enough to fill the box.")
+    crop = ink[top:bottom, left:right]
+    fitted = _fit(crop)
+    return Steps(ink, crop, fitted, _centre(fitted), (int(top), int(bottom), int(left), int(right)), inverted)
+
+
+def to_mnist(image) -> np.ndarray:
+    """Any digit image -> (28, 28) float32 in [0, 1], white digit on black, prepared as MNIST was:
+    cropped to the ink, scaled into a 20x20 box keeping its aspect ratio, anti-aliased, and centred
+    by centre of mass. Accepts RGBA canvas arrays (any stroke colour on a clear, black or white
+    background), grey or RGB arrays (uint8, uint16 or float) and PIL images; dark-on-light input is
+    inverted. Raises `EmptyDrawingError` for a blank input or a lone dot."""
+    return preprocess_steps(image).final
+
+
+def to_mnist_batch(images: np.ndarray) -> np.ndarray:
+    """`to_mnist` over a stack of images (n, H, W) -> (n, 28, 28) float32."""
+    return np.stack([to_mnist(im) for im in images])

@@ -1,0 +1,6 @@
+"""Placeholder until its issue lands."""
+import streamlit as st
+
+from pages.shared import t
+
+st.title(t("nav.quiz"))
