@@ -99,9 +99,10 @@ def _normalise(ink: np.ndarray) -> np.ndarray:
     """Subtract the background level and stretch the strokes to 1, so that grey paper in a photo
     becomes black and a faint pencil line becomes white."""
     background = np.median(ink)
-    top = np.percentile(ink, 99.7)
-    if top - background < 0.15:
+    strokes = ink[ink > background + 0.15]
+    if strokes.size == 0:
         return np.zeros_like(ink, dtype=np.float32)
+    top = np.percentile(strokes, 90)  # the strokes' level, robust to a few bright specks
     out = (ink - background) / (top - background)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 

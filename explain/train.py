@@ -66,8 +66,8 @@ def prepared_data(full: bool = False):
     return data, [(to_mnist_batch(s.x), s.y) for s in (data.train, data.val, data.test)]
 
 
-def train_model(name: str, full: bool = False, epochs: int | None = None) -> dict:
-    """Train `name`, save it to models/, and return its model card."""
+def train_model(name: str, full: bool = False, epochs: int | None = None, out_dir: Path = MODELS_DIR) -> dict:
+    """Train `name`, save it to `out_dir` (models/ by default), and return its model card."""
     recipe = RECIPES[name]
     keras.utils.set_random_seed(SEED)
     tf.config.experimental.enable_op_determinism()
@@ -87,8 +87,8 @@ def train_model(name: str, full: bool = False, epochs: int | None = None) -> dic
                             epochs=epochs or recipe.epochs, callbacks=callbacks, verbose=2)
         seconds = time.perf_counter() - start
         model.load_weights(best)
-    MODELS_DIR.mkdir(exist_ok=True)
-    model.save(MODELS_DIR / f"{name}.keras")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(out_dir / f"{name}.keras")
     _, val_acc = model.evaluate(xva, yva, verbose=0)
     _, test_acc = model.evaluate(xte, yte, verbose=0)
     card = {
@@ -107,7 +107,7 @@ def train_model(name: str, full: bool = False, epochs: int | None = None) -> dic
         "tensorflow": tf.__version__,
         "command": f"python -m explain.train {name}" + (" --full" if full else ""),
     }
-    (MODELS_DIR / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
 
 
