@@ -1,0 +1,154 @@
+"""The attention page's numbers: the mha layer's own weights, checked against a numpy recomputation
+and against Keras's own per-head and projected outputs; the worked example; the row-order test."""
+from __future__ import annotations
+
+import re
+import threading
+
+import keras
+import numpy as np
+import pytest
+
+from explain import attention, i18n
+from explain.architectures import attention as build_attention, sinusoidal_table
+
+
+
+DIGITS = (0, 1, 7, 42, 1234)
+
+
+@pytest.fixture(scope="module")
+def model(models):
+    return models["attention"]
+
+
+@pytest.fixture(scope="module")
+def seeded_model():
+    """A small untrained attention model with seeded weights (8 heads of 4 dims), to check the code
+    against something other than the shipped file."""
+    keras.utils.set_random_seed(3)
+    return build_attention(depth=32, heads=8)
+
+
+def numpy_tokens(model, x28):
+    """(rows, depth): embed(row) + the sinusoidal table, in numpy from the layer weights."""
+    kernel, bias = model.get_layer("embed").get_weights()
+    tokens = x28 @ kernel + bias
+    return tokens + sinusoidal_table(*tokens.shape)
+
+
+def numpy_scores(model, x28):
+    """(heads, query, key): softmax(Q K^T / sqrt(d_k)) with Q and K from Keras's own query and key
+    projection layers."""
+    mha = model.get_layer("mha")
+    tokens = numpy_tokens(model, x28)[None]
+    q = np.asarray(mha.query_dense(tokens))[0].transpose(1, 0, 2)   # (heads, rows, d_k)
+    k = np.asarray(mha.key_dense(tokens))[0].transpose(1, 0, 2)
+    logits = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_scores_have_one_row_per_query_and_key_for_every_head(model, test_digits):
+    scores = attention.attention_scores(model, test_digits[0][0])
+    assert scores.shape == (4, 28, 28)
+    assert isinstance(scores, np.ndarray)
+
+
+@pytest.mark.parametrize("index", DIGITS)
+def test_every_query_row_sums_to_one(model, test_digits, index):
+    scores = attention.attention_scores(model, test_digits[0][index])
+    assert np.all(scores >= 0)
+    np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("index", DIGITS)
+def test_scores_equal_numpy_softmax_of_scaled_query_key_products(model, test_digits, index):
+    x = test_digits[0][index]
+    np.testing.assert_allclose(attention.attention_scores(model, x), numpy_scores(model, x), atol=1e-5)
+
+
+def test_scores_of_a_seeded_untrained_model_equal_numpy_recomputation(seeded_model, test_digits):
+    x = test_digits[0][3]
+    scores = attention.attention_scores(seeded_model, x)
+    assert scores.shape == (8, 28, 28)
+    np.testing.assert_allclose(scores, numpy_scores(seeded_model, x), atol=1e-5)
+
+
+def test_trace_tokens_are_the_layer_input_and_probs_are_the_models(model, test_digits):
+    x = test_digits[0][7]
+    tr = attention.trace(model, x)
+    np.testing.assert_allclose(tr.tokens, numpy_tokens(model, x), atol=1e-5)
+    np.testing.assert_allclose(tr.probs, np.asarray(model(x[None], training=False))[0], atol=1e-6)
+
+
+def test_projections_equal_keras_query_key_value_layers(model, test_digits):
+    tr = attention.trace(model, test_digits[0][1])
+    mha = model.get_layer("mha")
+    for mine, dense in zip(attention.projections(model, tr.tokens),
+                           (mha.query_dense, mha.key_dense, mha.value_dense)):
+        keras_proj = np.asarray(dense(tr.tokens[None]))[0].transpose(1, 0, 2)
+        np.testing.assert_allclose(mine, keras_proj, atol=1e-5)
+
+
+@pytest.mark.parametrize("head,row", [(0, 0), (1, 20), (2, 14), (3, 27)])
+def test_worked_example_equals_the_row_of_the_layers_matrix(model, test_digits, head, row):
+    tr = attention.trace(model, test_digits[0][0])
+    ex = attention.worked_example(model, tr.tokens, head, row)
+    assert ex.d_k == 16 and ex.keys.shape == (28, 16) and ex.values.shape == (28, 16)
+    np.testing.assert_allclose(ex.dots, ex.keys @ ex.q, rtol=1e-6)
+    np.testing.assert_allclose(ex.scaled, ex.dots / 4.0, rtol=1e-6)
+    np.testing.assert_allclose(ex.weights, tr.scores[head, row], atol=1e-5)
+    np.testing.assert_allclose(ex.output, ex.weights @ ex.values, atol=1e-6)
+
+
+def test_weighted_values_equal_keras_per_head_output_and_projected_output(model, test_digits):
+    """Keras's own _compute_attention gives the per-head outputs before the output projection;
+    projecting the worked example's sums with the layer's output kernel gives the layer's output."""
+    tr = attention.trace(model, test_digits[0][42])
+    mha = model.get_layer("mha")
+    t = tr.tokens[None]
+    per_head, _ = mha._compute_attention(mha.query_dense(t), mha.key_dense(t), mha.value_dense(t))
+    per_head = np.asarray(per_head)[0]                                     # (rows, heads, d_v)
+    sums = np.stack([[attention.worked_example(model, tr.tokens, h, r).output for h in range(4)]
+                     for r in range(28)])                                  # (rows, heads, d_v)
+    np.testing.assert_allclose(sums, per_head, atol=1e-5)
+    kernel, bias = mha.output_dense.get_weights()                          # (heads, d_v, depth), (depth,)
+    np.testing.assert_allclose(np.einsum("rhv,hvd->rd", sums, kernel) + bias, tr.output, atol=1e-4)
+
+
+def test_without_position_encoding_permuting_rows_leaves_the_pooled_vector_unchanged(model, test_digits):
+    x = test_digits[0][0]
+    res = attention.order_test(model, x, attention.shuffled_order())
+    with_pos, without_pos = res.pooled
+    np.testing.assert_allclose(without_pos[0], without_pos[1], atol=1e-5)
+    np.testing.assert_allclose(res.probs[1, 0], res.probs[1, 1], atol=1e-5)
+    assert np.abs(with_pos[0] - with_pos[1]).max() > 0.1
+    np.testing.assert_allclose(res.probs[0, 0], attention.trace(model, x).probs, atol=1e-6)
+
+
+def test_shuffled_order_is_a_fixed_permutation():
+    order = attention.shuffled_order()
+    assert sorted(order) == list(range(28)) and np.array_equal(order, attention.shuffled_order())
+
+
+def test_compiled_probe_is_built_once_and_safe_from_many_threads(seeded_model, test_digits):
+    xs = test_digits[0][:8]
+    expected = [attention.attention_scores(seeded_model, x) for x in xs]
+    results: dict[int, np.ndarray] = {}
+
+    def work(i):
+        results[i] = attention.attention_scores(seeded_model, xs[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for i in range(8):
+        np.testing.assert_allclose(results[i], expected[i], atol=1e-6)
+
+
+def test_wrong_input_shape_names_what_was_received(model):
+    with pytest.raises(ValueError, match=r"\(28, 28\).*\(28, 27\)"):
+        attention.attention_scores(model, np.zeros((28, 27), np.float32))
