@@ -1,6 +1,8 @@
 """Loading the shipped models by name. Only names from `MODEL_NAMES` ever reach the file system."""
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import keras
@@ -33,23 +35,33 @@ def model_path(name: str) -> Path:
     return MODELS_DIR / f"{check_name(name)}.keras"
 
 
-def _signature(model: keras.Model) -> list[tuple[str, str, tuple]]:
-    return [(layer.name, type(layer).__name__, tuple(w.shape for w in layer.weights)) for layer in model.layers]
+def _stored_layers(path: Path) -> list[tuple[str, str]]:
+    """(name, class) of each layer recorded in a .keras archive's config."""
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    return [(layer["config"]["name"], layer["class_name"]) for layer in config["config"]["layers"]]
 
 
 def load_model(name: str) -> keras.Model:
     """The pretrained model `name` (one of `MODEL_NAMES`) from `models/NAME.keras`.
 
-    Raises `ValueError` for an unknown name and `ModelFileError` (naming the rebuild command) when
-    the file is missing, unreadable, or not the architecture `explain.architectures` defines.
+    The network is built from `explain.architectures` and only the weights come from the file, so a
+    file saved by a newer Keras still loads, and a file holding another network is caught. Raises
+    `ValueError` for an unknown name and `ModelFileError` (naming the rebuild command) when the file
+    is missing, unreadable, or not the architecture `explain.architectures` defines.
     """
     path = model_path(name)
     if not path.exists():
         raise ModelFileError(name, "missing", f"has no file at models/{path.name}")
+    model = architectures.BUILDERS[name]()
     try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # keras raises many types for a damaged zip or config
+        stored = _stored_layers(path)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise ModelFileError(name, "damaged", f"could not be read from models/{path.name} ({type(exc).__name__})") from exc
-    if _signature(model) != _signature(architectures.BUILDERS[name]()):
+    if stored != [(layer.name, type(layer).__name__) for layer in model.layers]:
         raise ModelFileError(name, "architecture", f"file models/{path.name} holds a different architecture")
+    try:
+        model.load_weights(path)
+    except Exception as exc:  # h5py and keras raise many types for a damaged archive
+        raise ModelFileError(name, "damaged", f"weights could not be read from models/{path.name} ({type(exc).__name__})") from exc
     return model
