@@ -1,0 +1,156 @@
+"""The recomputed gates reproduce Keras's own hidden states, obey the cell equations, and feed the
+page's figures and equations with the real numbers."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from explain import recurrent
+from explain.i18n import LANGUAGES, strings
+
+DIGITS = (0, 1, 2, 3, 7)      # a few test-split samples
+TOL = 1e-5
+
+
+def keras_sequences(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
+    """Keras's own h_t at every timestep of every recurrent layer, (batch, timesteps, units) each.
+
+    The first layer returns sequences, so a sub-model gives its output; the last does not, so a
+    twin built from its config with return_sequences=True and the same weights reads the first
+    layer's (Keras-computed) sequence.
+    """
+    layers = [layer for layer in model.layers if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))]
+    out, seq = [], x
+    for layer in layers:
+        twin = type(layer).from_config({**layer.get_config(), "return_sequences": True})
+        twin.build(seq.shape)
+        twin.set_weights(layer.get_weights())
+        seq = keras.ops.convert_to_numpy(twin(seq))
+        out.append(seq)
+    first = keras.Model(model.input, model.get_layer(layers[0].name).output)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(first(x)), out[0], atol=TOL)
+    return out
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_recomputed_hidden_states_equal_keras_at_every_timestep_of_both_layers(models, test_digits, name):
+    model, x = models[name], test_digits[0][list(DIGITS)]
+    expected = keras_sequences(model, x)
+    for k in range(len(DIGITS)):
+        trace = recurrent.gate_trace(model, x[k])
+        assert [g.layer_name for g in trace] == [f"{name}1", f"{name}2"]
+        assert [g.cell for g in trace] == [name, name]
+        for gates, keras_h in zip(trace, expected):
+            assert set(gates.gates) == set(recurrent.LSTM_GATES if name == "lstm" else recurrent.GRU_GATES)
+            assert all(v.shape == (28, 32) for v in gates.gates.values())
+            np.testing.assert_allclose(gates.gates["hidden"], keras_h[k], atol=TOL)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_output_layer_on_the_last_hidden_state_gives_the_models_probabilities(models, test_digits, name):
+    model, x = models[name], test_digits[0][list(DIGITS)]
+    probs = keras.ops.convert_to_numpy(model(x))
+    for k in range(len(DIGITS)):
+        answers = recurrent.answer_over_time(model, recurrent.gate_trace(model, x[k]))
+        assert answers.shape == (28, 10)
+        np.testing.assert_allclose(answers.sum(axis=1), 1.0, atol=1e-9)
+        np.testing.assert_allclose(answers[-1], probs[k], atol=TOL)
+
+
+def check_lstm_identities(g: recurrent.LayerGates) -> None:
+    i, f, cand, o, c, h = (g.gates[k] for k in recurrent.LSTM_GATES)
+    np.testing.assert_allclose(c, f * g.previous("cell") + i * cand, atol=1e-12)
+    np.testing.assert_allclose(h, o * np.tanh(c), atol=1e-12)
+    for gate in ("input", "forget", "output"):
+        assert 0 <= g.gates[gate].min() and g.gates[gate].max() <= 1
+        np.testing.assert_allclose(g.gates[gate], 1 / (1 + np.exp(-g.preactivations[gate])), atol=1e-12)
+    np.testing.assert_allclose(cand, np.tanh(g.preactivations["candidate"]), atol=1e-12)
+
+
+def check_gru_identities(g: recurrent.LayerGates) -> None:
+    z, r, cand, h = (g.gates[k] for k in recurrent.GRU_GATES)
+    # Keras's convention: z weights the OLD state.
+    np.testing.assert_allclose(h, z * g.previous("hidden") + (1 - z) * cand, atol=1e-12)
+    np.testing.assert_allclose(cand, np.tanh(g.preactivations["candidate_x"] + r * g.preactivations["candidate_h"]),
+                               atol=1e-12)
+    for gate in ("update", "reset"):
+        assert 0 <= g.gates[gate].min() and g.gates[gate].max() <= 1
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_returned_gates_obey_the_course_equations(models, test_digits, name):
+    for k in DIGITS:
+        for g in recurrent.gate_trace(models[name], test_digits[0][k]):
+            (check_lstm_identities if name == "lstm" else check_gru_identities)(g)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_parameter_formula_equals_keras_count_for_every_layer(models, name):
+    counts = recurrent.parameter_counts(models[name])
+    assert [(c.layer_name, c.input_dim, c.units) for c in counts] == [(f"{name}1", 28, 32), (f"{name}2", 32, 32)]
+    for c in counts:
+        assert c.formula == c.keras == models[name].get_layer(c.layer_name).count_params()
+    assert [c.formula for c in counts] == ([7808, 8320] if name == "lstm" else [5952, 6336])
+
+
+def tiny_model(seed: int, **cell_options) -> keras.Model:
+    """Input (5 steps, 3 features) -> LSTM 4 -> dropout -> GRU 3 -> Dense 2, random weights and biases."""
+    x = inp = keras.Input((5, 3))
+    x = keras.layers.LSTM(4, return_sequences=True, name="a", **cell_options)(x)
+    x = keras.layers.Dropout(0.5)(x)
+    x = keras.layers.GRU(3, name="b", **cell_options)(x)
+    out = keras.layers.Dense(2, activation="softmax")(x)
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(0, 0.8, w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("options", [{}, {"recurrent_activation": "hard_sigmoid"}], ids=["default", "hard_sigmoid"])
+def test_tiny_random_layers_reproduce_keras(seed, options):
+    model = tiny_model(seed, **options)
+    x = np.random.default_rng(100 + seed).uniform(0, 1, (2, 5, 3)).astype("float32")
+    expected = keras_sequences(model, x)
+    probs = keras.ops.convert_to_numpy(model(x))
+    for k in range(2):
+        trace = recurrent.gate_trace(model, x[k])
+        assert [(g.layer_name, g.cell, g.units, g.input_dim) for g in trace] == [("a", "lstm", 4, 3), ("b", "gru", 3, 4)]
+        for gates, keras_h in zip(trace, expected):
+            np.testing.assert_allclose(gates.gates["hidden"], keras_h[k], atol=TOL)
+        np.testing.assert_allclose(recurrent.answer_over_time(model, trace)[-1], probs[k], atol=TOL)
+        if not options:
+            check_lstm_identities(trace[0])
+            check_gru_identities(trace[1])
+    assert [c.formula for c in recurrent.parameter_counts(model)] == [c.keras for c in recurrent.parameter_counts(model)]
+
+
+def test_models_outside_the_traced_shape_are_refused_with_the_layer_named(models):
+    with pytest.raises(ValueError, match="'image' \\(Reshape\\)"):
+        recurrent.gate_trace(models["cnn"], np.zeros((28, 28)))
+    inp = keras.Input((5, 3))
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.GRU(3, reset_after=False, name="old")(inp)))
+    with pytest.raises(ValueError, match="reset_after=False"):
+        recurrent.gate_trace(model, np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"\(28, 28, 1\)"):
+        recurrent.gate_trace(models["lstm"], np.zeros((28, 28, 1)))
+
+
+def test_memory_change_keep_factor_and_suggested_unit(models, test_digits):
+    lstm1, _ = recurrent.gate_trace(models["lstm"], test_digits[0][0])
+    change = recurrent.memory_change(lstm1)
+    assert change.shape == (28,)
+    assert change[0] == pytest.approx(np.linalg.norm(lstm1.gates["cell"][0]))
+    assert change[5] == pytest.approx(np.linalg.norm(lstm1.gates["cell"][5] - lstm1.gates["cell"][4]))
+    np.testing.assert_allclose(recurrent.keep_factor(lstm1, 10), lstm1.gates["forget"][11:].prod(axis=0))
+    unit = recurrent.suggested_unit(lstm1)
+    per_unit = np.abs(lstm1.gates["cell"] - lstm1.previous("cell")).sum(axis=0)
+    assert per_unit[unit] == per_unit.max()
+
+
+def test_locale_files_have_the_same_keys():
+    from explain.locales.en import recurrent as en
+    from explain.locales.zh import recurrent as zh
+    assert en.STRINGS.keys() == zh.STRINGS.keys()
+    assert all(strings(lang) for lang in LANGUAGES)
