@@ -111,9 +111,9 @@ def train_model(name: str, full: bool = False, epochs: int | None = None, out_di
     return card
 
 
-def write_readme() -> None:
-    """models/README.md: the table of every model card that exists."""
-    cards = [json.loads(p.read_text()) for p in (MODELS_DIR / f"{n}.json" for n in MODEL_NAMES) if p.exists()]
+def write_readme(out_dir: Path = MODELS_DIR) -> None:
+    """README.md in `out_dir`: the table of every model card that exists there."""
+    cards = [json.loads(p.read_text()) for p in (out_dir / f"{n}.json" for n in MODEL_NAMES) if p.exists()]
     rows = []
     for c in cards:
         name = c["name"]
@@ -127,7 +127,7 @@ def write_readme() -> None:
             "Each `NAME.json` beside its model holds the full card.\n\n"
             "| model | parameters | epochs | training s | validation acc. | test acc. | command |\n"
             "|---|---:|---:|---:|---:|---:|---|\n" + "\n".join(rows) + "\n")
-    (MODELS_DIR / "README.md").write_text(text)
+    (out_dir / "README.md").write_text(text)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,11 +135,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("name", choices=MODEL_NAMES + ("all",))
     parser.add_argument("--full", action="store_true", help="use the full MNIST Keras has cached, if any")
     parser.add_argument("--epochs", type=int, help="override the recipe's maximum epochs")
+    parser.add_argument("--out-dir", type=Path, default=MODELS_DIR, help="where to save (default: models/)")
     args = parser.parse_args(argv)
     for name in MODEL_NAMES if args.name == "all" else (args.name,):
-        card = train_model(name, full=args.full, epochs=args.epochs)
+        card = train_model(name, full=args.full, epochs=args.epochs, out_dir=args.out_dir)
         print(f"{name}: test accuracy {card['test_accuracy']:.2%} in {card['training_seconds']} s", file=sys.stderr)
-    write_readme()
+    write_readme(args.out_dir)
 
 
 if __name__ == "__main__":
