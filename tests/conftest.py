@@ -41,10 +41,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(port: int, log_path: Path, env: dict | None = None) -> subprocess.Popen:
-    """`streamlit run app.py` on `port`, returning once its health check answers."""
+def start_app(port: int, log_path: Path, env: dict | None = None, script: str = "app.py") -> subprocess.Popen:
+    """`streamlit run <script>` (the app unless told) on `port`, returning once its health check answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     deadline = time.time() + 120
