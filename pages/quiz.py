@@ -1,6 +1,52 @@
-"""Placeholder until its issue lands."""
+"""Check yourself: ten multiple-choice questions, each judged as soon as it is answered, with an
+explanation and a link to the page that shows the idea; the score at the end."""
+from pathlib import Path
+
 import streamlit as st
 
-from pages.shared import t
+from explain.quiz import QUESTIONS, question_text, score
+from pages.shared import lang, projector, t
+
+
+def _key(question_id: str) -> str:
+    return f"quiz.{question_id}"
+
+
+def question_ui(number: int, question) -> str | None:
+    """One question with its feedback; returns the chosen option id (None until answered)."""
+    text = question_text(question, lang())
+    st.subheader(t("quiz.number", number=number, total=len(QUESTIONS)))
+    choice = st.radio(text.prompt, question.options, index=None, key=_key(question.id),
+                      format_func=text.options.get)
+    if choice is not None:
+        if choice == question.correct:
+            st.success(f"{t('quiz.correct')} {text.explanation}")
+        else:
+            st.error(f"{t('quiz.wrong', answer=text.options[question.correct])} {text.explanation}")
+        page_title = t(f"nav.{Path(question.page).stem}")
+        st.page_link(question.page, label=t("quiz.see_page", page=page_title), icon=":material/arrow_forward:")
+    return choice
+
+
+def _reset() -> None:
+    for question in QUESTIONS:
+        st.session_state.pop(_key(question.id), None)
+
 
 st.title(t("nav.quiz"))
+if not projector():
+    st.write(t("quiz.intro"))
+answers = {}
+for number, question in enumerate(QUESTIONS, start=1):
+    choice = question_ui(number, question)
+    if choice is not None:
+        answers[question.id] = choice
+    st.divider()
+
+right = score(answers)
+st.metric(t("quiz.score"), t("quiz.score_value", right=right, total=len(QUESTIONS)),
+          help=t("quiz.score_help", answered=len(answers), total=len(QUESTIONS)))
+if right == len(QUESTIONS):
+    st.success(t("quiz.all_right"))
+if not projector():
+    st.button(t("quiz.reset"), on_click=_reset)

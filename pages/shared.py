@@ -15,6 +15,20 @@ from explain.models import MODEL_NAMES, ModelFileError, load_model
 from explain.preprocess import Steps, to_mnist
 
 
+def _leave_legacy_pages_folder_mode() -> None:
+    # Until the first st.navigation call in a server process, Streamlit treats our `pages/` folder
+    # as a legacy multipage folder: a bookmark such as /cnn?lang=en opened first after a restart
+    # would run pages/cnn.py alone, without app.py's frame and sidebar. Every page imports this
+    # module, so the first import switches that mode off and reruns through app.py.
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_folder_mode()
+
+
 # ---- language and projector mode -------------------------------------------------------------
 
 def lang() -> str:
