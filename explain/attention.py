@@ -3,19 +3,20 @@
 The model treats the 28 image rows as 28 tokens: `embed` maps each row's 28 pixels to 64 numbers,
 `posenc` adds the sinusoidal position table, and `mha` (4 heads, key_dim 16) lets every row look at
 every row. The attention weights are the layer's own (`return_attention_scores=True`), read through a
-compiled function built once per model; the worked example recomputes one row of them from the
+model built once per model and compiled by `explain.inference`; the worked example recomputes one row of them from the
 layer's query/key/value kernels, exactly as Keras does (the query is scaled by 1/sqrt(d_k) before
 the dot product).
 """
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 
 import keras
 import numpy as np
-import tensorflow as tf
+
+from explain import inference
 
 ROWS = 28
 
@@ -73,64 +74,73 @@ class OrderTest:
     pooled: np.ndarray
     probs: np.ndarray
 
-
-class _Compiled:
-    """The model's own layers wired to expose what the page shows, compiled once with tf.function."""
-
-    def __init__(self, model: keras.Model):
-        embed, posenc, mha = (model.get_layer(n) for n in ("embed", "posenc", "mha"))
-        # The model's own graph from the attention layer's input to its pooling and output, so the
-        # order test runs the trained network itself, only with or without the position table.
-        tail = keras.Model(posenc.output, [model.get_layer("pool").output, model.output])
-        spec = [tf.TensorSpec((None, ROWS, ROWS), tf.float32)]
-
-        @tf.function(input_signature=spec)
-        def trace(x):
-            tokens = posenc(embed(x))
-            output, scores = mha(tokens, tokens, return_attention_scores=True)
-            return tokens, scores, output, model(x, training=False)
-
-        @tf.function(input_signature=spec)
-        def order(x):
-            rows = embed(x)
-            with_pos = tail(posenc(rows), training=False)
-            without_pos = tail(rows, training=False)
-            return tf.stack([with_pos[0], without_pos[0]]), tf.stack([with_pos[1], without_pos[1]])
-
-        self.trace, self.order = trace, order
-        blank = tf.zeros((2, ROWS, ROWS))
-        trace(blank)  # trace both now, under the builder's lock, not in a session's first rerun
-        order(blank)
+    @property
+    def gap(self) -> np.ndarray:
+        """(2,): largest |pooled(original) - pooled(permuted)|, with and without the position table."""
+        return np.abs(self.pooled[:, 0] - self.pooled[:, 1]).max(axis=-1)
 
 
 _lock = threading.Lock()
-_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _for(model: keras.Model) -> _Compiled:
-    """The compiled probes of `model`, built once and shared by every session (thread-safe)."""
+class _Probe(keras.Model):
+    """The attention model's own layers, called so as to expose what the page shows:
+    x (batch, 28, 28) -> [tokens, scores, mha output, probs, pooled, pooled and probs without posenc].
+
+    A subclassed model because Keras's symbolic graph does not connect the scores that
+    `return_attention_scores=True` adds as a second output of an already-used layer.
+    """
+
+    def __init__(self, model: keras.Model):
+        super().__init__(name=f"{model.name}_attention_probe")
+        self.net = model
+        # The model's own graph from the attention layer's input to its pooling and output, so
+        # the row-order test runs the trained network itself, with or without the position table.
+        self.tail = keras.Model(model.get_layer("posenc").output,
+                                [model.get_layer("pool").output, model.output])
+
+    def call(self, x, training=False):
+        embed, posenc, mha = (self.net.get_layer(n) for n in ("embed", "posenc", "mha"))
+        rows = embed(x)
+        tokens = posenc(rows)
+        output, scores = mha(tokens, tokens, return_attention_scores=True)
+        pooled, probs = self.tail(tokens, training=False)
+        pooled_bare, probs_bare = self.tail(rows, training=False)
+        return [tokens, scores, output, probs, pooled, pooled_bare, probs_bare]
+
+
+@lru_cache(maxsize=8)
+def _build_probe(model: keras.Model) -> _Probe:
+    return _Probe(model)
+
+
+def _probe(model: keras.Model) -> _Probe:
+    """The probe of `model`, built once per model (under a lock: sessions share models); the
+    `inference` module compiles it once."""
     with _lock:
-        if model not in _compiled:
-            _compiled[model] = _Compiled(model)
-        return _compiled[model]
+        return _build_probe(model)
 
 
-def _batch(x28: np.ndarray) -> tf.Tensor:
+def _run(model: keras.Model, x28: np.ndarray) -> list[np.ndarray]:
     x = np.asarray(x28, dtype=np.float32)
     if x.shape != (ROWS, ROWS):
         raise ValueError(f"expected one (28, 28) digit, received shape {x.shape}")
-    return tf.constant(x[None])
+    return inference.outputs([_probe(model)], x)
 
 
 def trace(model: keras.Model, x28: np.ndarray) -> AttentionTrace:
     """The attention layer's input, weights and output for one (28, 28) digit, and the prediction."""
-    tokens, scores, output, probs = (a.numpy()[0] for a in _for(model).trace(_batch(x28)))
-    return AttentionTrace(tokens, scores, output, probs)
+    return AttentionTrace(*_run(model, x28)[:4])
 
 
 def attention_scores(model: keras.Model, x28: np.ndarray) -> np.ndarray:
     """(heads, query, key): the `mha` layer's own attention weights for a (28, 28) digit."""
     return trace(model, x28).scores
+
+
+def position_table(model: keras.Model) -> np.ndarray:
+    """(rows, depth): the table the model's `posenc` layer adds to its row tokens."""
+    return np.asarray(model.get_layer("posenc").table)
 
 
 def projections(model: keras.Model, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,6 +169,14 @@ def worked_example(model: keras.Model, tokens: np.ndarray, head: int, row: int) 
     return WorkedExample(head, row, q[head, row], k[head], dots, scaled, weights, v[head], weights @ v[head])
 
 
+def strongest_rows(weights: np.ndarray, share: float = 0.5, most: int = 4) -> np.ndarray:
+    """The fewest key rows (at most `most`) that together hold `share` of a query row's weights
+    `weights` (key,), strongest first: what "row 20 looks mostly at rows 5-9" means in numbers."""
+    order = np.argsort(weights)[::-1]
+    count = int(np.searchsorted(np.cumsum(weights[order]), share)) + 1
+    return order[:min(count, most)]
+
+
 def shuffled_order(seed: int = 0) -> np.ndarray:
     """(rows,): a fixed random permutation of the row indices, the same on every rerun."""
     return np.random.default_rng(seed).permutation(ROWS)
@@ -166,7 +184,8 @@ def shuffled_order(seed: int = 0) -> np.ndarray:
 
 def order_test(model: keras.Model, x28: np.ndarray, order: np.ndarray) -> OrderTest:
     """Run the digit and its rows permuted by `order`, with and without the position table."""
-    x = np.asarray(x28, dtype=np.float32)
-    pair = tf.constant(np.stack([x, x[order]]))
-    pooled, probs = _for(model).order(pair)
-    return OrderTest(np.asarray(order), pooled.numpy(), probs.numpy())
+    order = np.asarray(order)
+    runs = [_run(model, x) for x in (x28, np.asarray(x28)[order])]
+    pooled = np.array([[run[k] for run in runs] for k in (4, 5)])
+    probs = np.array([[run[k] for run in runs] for k in (3, 6)])
+    return OrderTest(order, pooled, probs)

@@ -1,6 +1,128 @@
-"""Placeholder until its issue lands."""
+"""Attention: which rows of the current digit each row attends to, head by head; scaled dot-product
+attention for one query row with the layer's real numbers; the position table and why it is needed;
+attention next to the LSTM's row-by-row reading."""
+import numpy as np
 import streamlit as st
 
-from pages.shared import t
+from explain import attention
+from explain.architectures import sinusoidal_table
+from explain.figures import attention as figures
+from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
 
-st.title(t("nav.attention"))
+PE_DIMS = (0, 1, 10, 30)        # fast to slow: wavelengths of about 6, 6, 26 and 470 rows
+
+
+def concept(name: str, **values) -> None:
+    with st.expander(t(f"attention.concept.{name}.title")):
+        st.markdown(t(f"attention.concept.{name}.body", **values))
+
+
+def row_list(rows) -> str:
+    return t("attention.list_sep").join(str(int(r)) for r in rows)
+
+
+def controls_ui(heads: int) -> tuple[int, int]:
+    head = st.radio(t("attention.head"), range(heads), horizontal=True, key="attention_head",
+                    format_func=lambda h: t("attention.head_n", n=h + 1))
+    row = st.slider(t("attention.query_row"), 0, 27, 20, key="attention_row", help=t("attention.query_row_help"))
+    return head, row
+
+
+def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]:
+    st.subheader(t("attention.focus.header"))
+    left, right = st.columns([3, 2])
+    with right:
+        head, row = controls_ui(tr.scores.shape[0])
+        weights = tr.scores[head, row]
+        rows = attention.strongest_rows(weights)
+        st.markdown(t("attention.focus.summary", head=head + 1, row=row, rows=row_list(rows),
+                      share=100 * float(weights[rows].sum())))
+        st.markdown(t("attention.prediction", digit=int(tr.probs.argmax()), prob=100 * float(tr.probs.max())))
+        st.caption(t("attention.focus.how", description=digit_description(digit)))
+    with left:
+        show_chart(figures.row_focus(digit.x28, weights, row, head, lang(), projector()), "attention-row")
+    show_chart(figures.head_grid(tr.scores, row, head, lang(), projector()), "attention-heads")
+    mha = model.get_layer("mha")
+    concept("multihead", params=f"{mha.count_params():,}")
+    return head, row
+
+
+def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> None:
+    ex = attention.worked_example(model, tr.tokens, head, row)
+    st.subheader(t("attention.worked.header", head=head + 1, row=row))
+    st.latex(r"\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\!\left(\frac{QK^{\top}}{\sqrt{d_k}}\right)V,"
+             rf"\qquad d_k={ex.d_k},\ \sqrt{{d_k}}={np.sqrt(ex.d_k):g}")
+    st.markdown(t("attention.worked.intro", head=head + 1, row=row, d=tr.tokens.shape[1], dk=ex.d_k))
+    j = int(np.argmax(ex.weights))
+    st.latex(rf"q\cdot k_{{{j}}}={ex.dots[j]:.3f},\quad s_{{{j}}}=\frac{{{ex.dots[j]:.3f}}}{{{np.sqrt(ex.d_k):g}}}"
+             rf"={ex.scaled[j]:.3f},\quad w_{{{j}}}=\frac{{e^{{s_{{{j}}}}}}}{{\sum_{{j'=0}}^{{27}} e^{{s_{{j'}}}}}}"
+             rf"={ex.weights[j]:.4f}")
+    show_chart(figures.worked_figure(ex, lang(), projector()), "attention-worked")
+    st.markdown(t("attention.worked.check", total=float(ex.weights.sum()), head=head + 1, row=row,
+                  diff=float(np.abs(ex.weights - tr.scores[head, row]).max())))
+    if not projector():
+        with st.expander(t("attention.worked.table")):
+            st.dataframe({t("attention.col.key_row"): np.arange(28), "q·k_j": ex.dots,
+                          f"q·k_j / √{ex.d_k}": ex.scaled, "w_j": ex.weights},
+                         hide_index=True, height=300,
+                         column_config={"w_j": st.column_config.ProgressColumn("w_j", format="%.4f",
+                                                                               min_value=0.0, max_value=1.0)})
+            st.dataframe({"": ["q", "Σ w_j v_j"],
+                          **{str(k): [ex.q[k], ex.output[k]] for k in range(ex.d_k)}},
+                         hide_index=True, column_config={str(k): st.column_config.NumberColumn(format="%.3f")
+                                                         for k in range(ex.d_k)})
+    dots_std, scaled_std = float(ex.dots.std()), float(ex.scaled.std())
+    concept("formula", dk=ex.d_k, d=tr.tokens.shape[1])
+    concept("scaling", dk=ex.d_k, root=f"{np.sqrt(ex.d_k):g}", dots_std=dots_std, scaled_std=scaled_std,
+            peak=float(ex.weights.max()), peak_unscaled=float(attention.softmax(ex.dots).max()))
+
+
+def position_section(model, digit) -> None:
+    st.subheader(t("attention.position.header"))
+    table = attention.position_table(model) if model is not None else sinusoidal_table(28, 64)
+    show_chart(figures.positional_figure(table, PE_DIMS, lang(), projector()), "attention-position")
+    st.markdown(t("attention.position.intro", depth=table.shape[1]))
+    if model is None:
+        return
+    kind = "shuffle" if projector() else st.radio(
+        t("attention.order.kind"), ("shuffle", "flip"), horizontal=True, key="attention_order",
+        format_func=lambda k: t(f"attention.order.{k}"))
+    order = attention.shuffled_order() if kind == "shuffle" else np.arange(28)[::-1]
+    test = attention.order_test(model, digit.x28, order)
+    left, right = st.columns([1, 1])
+    with left:
+        show_chart(figures.order_figure(digit.x28, test, lang(), projector()), "attention-order")
+    with right:
+        gap = test.gap
+        guesses = test.probs.argmax(-1)
+        st.dataframe({t("attention.col.model"): [t("attention.order.with"), t("attention.order.without")],
+                      t("attention.col.original"): [int(g) for g in guesses[:, 0]],
+                      t("attention.col.permuted"): [int(g) for g in guesses[:, 1]],
+                      t("attention.col.gap"): [f"{g:.2e}" for g in gap]}, hide_index=True)
+        st.markdown(t("attention.order.explain", with_gap=float(gap[0]), without_gap=float(gap[1])))
+    concept("position", depth=table.shape[1])
+
+
+def recurrence_section(tr: attention.AttentionTrace, head: int, row: int) -> None:
+    st.subheader(t("attention.recurrence.header"))
+    left, right = st.columns([3, 2])
+    with left:
+        show_chart(figures.recurrence_figure(tr.scores[head, row], row, lang(), projector()), "attention-vs-lstm")
+    with right:
+        st.markdown(t("attention.recurrence.lstm", row=row))
+        st.markdown(t("attention.recurrence.attention", row=row, heads=tr.scores.shape[0],
+                      scores=tr.scores.size))
+    concept("recurrence")
+
+
+st.title(t("attention.title"))
+st.caption(t("attention.intro"))
+model = model_or_error("attention")
+digit = current_digit()
+if model is not None:
+    tr = attention.trace(model, digit.x28)
+    head, row = focus_section(model, digit, tr)
+    worked_section(model, tr, head, row)
+position_section(model, digit)
+if model is not None:
+    recurrence_section(tr, head, row)

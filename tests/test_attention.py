@@ -152,3 +152,15 @@ def test_compiled_probe_is_built_once_and_safe_from_many_threads(seeded_model, t
 def test_wrong_input_shape_names_what_was_received(model):
     with pytest.raises(ValueError, match=r"\(28, 28\).*\(28, 27\)"):
         attention.attention_scores(model, np.zeros((28, 27), np.float32))
+
+
+def test_position_table_is_the_sinusoidal_one_the_layer_adds(model):
+    np.testing.assert_allclose(attention.position_table(model), sinusoidal_table(28, 64), atol=1e-7)
+
+
+def test_strongest_rows_hold_half_the_weight_strongest_first():
+    w = np.zeros(28)
+    w[[6, 5, 9, 20]] = [0.4, 0.3, 0.2, 0.1]
+    np.testing.assert_array_equal(attention.strongest_rows(w), [6, 5])
+    np.testing.assert_array_equal(attention.strongest_rows(np.full(28, 1 / 28)), attention.strongest_rows(np.full(28, 1 / 28))[:4])
+    assert len(attention.strongest_rows(np.full(28, 1 / 28))) == 4
