@@ -1,6 +1,329 @@
-"""Placeholder until its issue lands."""
+"""Live training: the course's LSTM homework run on the server while the class watches the curves,
+with a marker at each epoch where ReduceLROnPlateau, ModelCheckpoint or EarlyStopping acted; then
+the homework's last step (reload the checkpoint, predict the validation set) for real."""
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
 
-from pages.shared import t
+from explain import training
+from explain.figures import training as figures
+from pages.shared import lang, projector, show_chart, t
 
-st.title(t("nav.training"))
+DEFAULTS = training.TrainConfig()
+KEYS = [f.name for f in fields(training.TrainConfig) if f.name != "out_dir"]
+
+
+@st.cache_resource(show_spinner=False)
+def trainer() -> training.Trainer:
+    """The server's one trainer: a run started from any session is the run every session sees."""
+    return training.Trainer()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def curves_figure(run_key: str, epochs_done: int, markers: int, status: str, language: str, big: bool,
+                  _snap: training.Snapshot):
+    """The curves, built once per new epoch or marker for all sessions (the view redraws every second)."""
+    end = _snap.end or {}
+    stopped = None
+    if end.get("status") in ("user_stop", "nan") and end.get("stopped_at"):
+        stopped = ("user" if end["status"] == "user_stop" else "nan", end["stopped_at"][0])
+    return figures.curves(_snap.history, _snap.events, language, big, epochs=_snap.config.epochs,
+                          restored_epoch=end.get("restored_epoch"), stopped=stopped)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def evaluation(path: str) -> training.Evaluation:
+    return training.load_evaluation(Path(path))
+
+
+def fmt(value: float) -> str:
+    return f"{value:.4f}" if value is not None and math.isfinite(value) else "NaN"
+
+
+# ---- settings ---------------------------------------------------------------------------------------
+
+def init_settings() -> None:
+    """Defaults on first visit. Re-assigning each value keeps it when its widget is not drawn (in
+    projector mode, or on another page): Streamlit forgets the state of widgets it did not render."""
+    for key in KEYS:
+        name = f"train.{key}"
+        st.session_state[name] = st.session_state.get(name, getattr(DEFAULTS, key))
+    st.session_state.setdefault("train.owner", uuid.uuid4().hex)
+
+
+def apply_preset() -> None:
+    for key in KEYS:
+        st.session_state[f"train.{key}"] = getattr(training.CLASSROOM_DEMO, key)
+    st.session_state["train.preset_note"] = True
+
+
+def config_from_settings() -> training.TrainConfig:
+    return training.TrainConfig(**{key: st.session_state[f"train.{key}"] for key in KEYS})
+
+
+def monitor_select(label: str, key: str, help_key: str, disabled: bool) -> None:
+    st.selectbox(t(label), training.MONITORS, key=f"train.{key}", format_func=lambda m: t(f"training.metric.{m}"),
+                 help=t(help_key), disabled=disabled)
+
+
+def settings_ui(disabled: bool) -> None:
+    """Model, data and optimiser in two rows; the callbacks with the course's parameters in an expander."""
+    c = st.columns(4)
+    c[0].selectbox(t("training.model"), training.MODEL_CHOICES, key="train.model",
+                   format_func=lambda m: t(f"training.model.{m}"), disabled=disabled)
+    c[1].selectbox(t("training.optimizer"), training.OPTIMIZERS, key="train.optimizer",
+                   format_func=lambda o: t(f"training.optimizer.{o}"), disabled=disabled)
+    c[2].number_input(t("training.epochs"), step=1, key="train.epochs", help=t("training.epochs_help"),
+                      disabled=disabled)
+    c[3].number_input(t("training.batch_size"), step=16, key="train.batch_size", help=t("training.batch_size_help"),
+                      disabled=disabled)
+    c = st.columns(4)
+    c[0].number_input(t("training.learning_rate"), step=0.001, format="%g", key="train.learning_rate",
+                      help=t("training.learning_rate_help"), disabled=disabled)
+    c[1].number_input(t("training.train_samples"), step=500, key="train.train_samples",
+                      help=t("training.train_samples_help", high=training.MAX_TRAIN_SAMPLES), disabled=disabled)
+    c[2].number_input(t("training.validation_fraction"), step=0.05, format="%.2f", key="train.validation_fraction",
+                      help=t("training.validation_fraction_help"), disabled=disabled)
+    c[3].number_input(t("training.seed"), step=1, key="train.seed", help=t("training.seed_help"), disabled=disabled)
+    with st.expander(t("training.advanced")):
+        es, lr, ck = st.columns(3)
+        with es:
+            st.markdown(f"**{t('training.es.title')}**")
+            st.toggle(t("training.enabled"), key="train.early_stopping", disabled=disabled)
+            monitor_select("training.monitor", "early_stopping_monitor", "training.es.monitor_help", disabled)
+            st.number_input(t("training.patience"), step=1, key="train.early_stopping_patience",
+                            help=t("training.es.patience_help"), disabled=disabled)
+            st.number_input(t("training.min_delta"), step=0.001, format="%g", key="train.early_stopping_min_delta",
+                            help=t("training.es.min_delta_help"), disabled=disabled)
+            st.selectbox(t("training.mode"), training.MODES, key="train.early_stopping_mode",
+                         format_func=lambda m: t(f"training.mode.{m}"), help=t("training.es.mode_help"), disabled=disabled)
+            st.toggle(t("training.restore_best_weights"), key="train.restore_best_weights",
+                      help=t("training.es.restore_help"), disabled=disabled)
+        with lr:
+            st.markdown(f"**{t('training.rlr.title')}**")
+            st.toggle(t("training.enabled"), key="train.reduce_lr", disabled=disabled)
+            monitor_select("training.monitor", "reduce_lr_monitor", "training.rlr.monitor_help", disabled)
+            st.number_input(t("training.factor"), step=0.1, format="%g", key="train.reduce_lr_factor",
+                            help=t("training.rlr.factor_help"), disabled=disabled)
+            st.number_input(t("training.patience"), step=1, key="train.reduce_lr_patience",
+                            help=t("training.rlr.patience_help"), disabled=disabled)
+            st.number_input(t("training.cooldown"), step=1, key="train.reduce_lr_cooldown",
+                            help=t("training.rlr.cooldown_help"), disabled=disabled)
+            st.number_input(t("training.min_lr"), step=0.0001, format="%g", key="train.min_lr",
+                            help=t("training.rlr.min_lr_help"), disabled=disabled)
+        with ck:
+            st.markdown(f"**{t('training.ckpt.title')}**")
+            monitor_select("training.monitor", "checkpoint_monitor", "training.ckpt.monitor_help", disabled)
+            st.toggle(t("training.save_best_only"), key="train.checkpoint_save_best_only",
+                      help=t("training.ckpt.best_only_help"), disabled=disabled)
+            st.toggle(t("training.weights_only"), key="train.checkpoint_weights_only",
+                      help=t("training.ckpt.weights_only_help"), disabled=disabled)
+            st.markdown(f"**{t('training.csv.title')}**")
+            st.toggle(t("training.enabled"), key="train.csv_log", help=t("training.csv.help"), disabled=disabled)
+
+
+# ---- start / stop -----------------------------------------------------------------------------------
+
+def controls_ui(run: training.LiveRun | None) -> None:
+    """Preset, Start and Stop. Start is refused (with the reason) while any session's run is active;
+    Stop belongs to the session that started the run and ends it after the current batch."""
+    active = run is not None and run.active
+    mine = run is not None and run.owner == st.session_state["train.owner"]
+    c = st.columns([2, 1, 1, 3])
+    c[0].button(t("training.preset"), on_click=apply_preset, disabled=active, help=t("training.preset_help"),
+                width="stretch")
+    start = c[1].button(t("training.start"), type="primary", disabled=active, width="stretch")
+    stop = c[2].button(t("training.stop"), disabled=not (active and mine), width="stretch",
+                       help=None if mine or not active else t("training.stop_not_yours"))
+    if st.session_state.pop("train.preset_note", False):
+        c[3].caption(t("training.preset_loaded"))
+    if start:
+        try:
+            trainer().start(config_from_settings(), owner=st.session_state["train.owner"])
+            st.rerun()          # redraw the controls (Start off, Stop on) and start the live view
+        except training.ConfigError as exc:
+            values = dict(exc.values)
+            if "name" in values:
+                values["name"] = t(f"training.field.{values['name']}")
+            st.error(t(f"training.error.{exc.problem}", **values))
+        except training.TrainingBusy:
+            st.warning(t("training.busy"))
+    if stop and run is not None:
+        st.info(t("training.stopping") if run.stop() else t("training.already_stopping"))
+
+
+# ---- the live view ----------------------------------------------------------------------------------
+
+def describe(event: dict) -> str:
+    """One marker in words, with the numbers the callback used."""
+    kind = event["kind"]
+    if kind == "reduce_lr":
+        return t("training.log.reduce_lr", epoch=event["epoch"], monitor=t(f"training.metric.{event['monitor']}"),
+                 value=fmt(event["value"]), patience=event["patience"], old=figures.lr_text(event["old_lr"]),
+                 new=figures.lr_text(event["new_lr"]), factor=f"{event['factor']:g}")
+    if kind == "checkpoint":
+        key = ("training.log.checkpoint_every" if not event["save_best_only"] else
+               "training.log.checkpoint" if event["previous"] is not None else "training.log.checkpoint_first")
+        return t(key, epoch=event["epoch"], monitor=t(f"training.metric.{event['monitor']}"),
+                 value=fmt(event["value"]), previous=fmt(event["previous"]) if event["previous"] is not None else "")
+    return t("training.log.early_stop", epoch=event["epoch"], monitor=t(f"training.metric.{event['monitor']}"),
+             patience=event["patience"], min_delta=f"{event['min_delta']:g}", best=event["best_epoch"],
+             value=fmt(event["best_value"]))
+
+
+def status_ui(snap: training.Snapshot) -> None:
+    """Progress by epoch and batch while running; afterwards, why the run ended."""
+    end = snap.end or {}
+    if snap.active:
+        total = max(snap.config.epochs * max(snap.batches, 1), 1)
+        done = max(snap.epoch - 1, 0) * snap.batches + snap.batch if snap.batches else 0
+        text = t("training.progress.starting") if snap.status == "starting" else t(
+            "training.progress", epoch=snap.epoch, epochs=snap.config.epochs, batch=snap.batch, batches=snap.batches,
+            seconds=f"{snap.elapsed:.0f}")
+        if snap.status == "stopping":
+            text += " · " + t("training.progress.stopping")
+        st.progress(min(done / total, 1.0), text=text)
+        return
+    status, seconds = snap.status, f"{snap.elapsed:.0f}"
+    if status == "early_stop":
+        stop = next(e for e in snap.events if e["kind"] == "early_stop")
+        st.success(t("training.done.early_stop", epoch=stop["epoch"], patience=stop["patience"],
+                     monitor=t(f"training.metric.{stop['monitor']}"), best=stop["best_epoch"], seconds=seconds)
+                   + (" " + t("training.done.restored", best=end["restored_epoch"]) if end.get("restored_epoch") else ""))
+    elif status == "completed":
+        st.info(t("training.done.completed", epochs=end.get("epochs_run", 0), seconds=seconds))
+    elif status == "user_stop":
+        epoch, batch = end["stopped_at"]
+        st.info(t("training.done.user_stop", epoch=epoch, batch=batch, batches=snap.batches, folder=end["run_dir"]))
+    elif status == "nan":
+        epoch, batch = end["stopped_at"]
+        st.error(t("training.done.nan", epoch=epoch, batch=batch, lr=f"{snap.config.learning_rate:g}",
+                   optimizer=t(f"training.optimizer.{snap.config.optimizer}")))
+    else:
+        st.error(t("training.done.error", message=snap.error or ""))
+
+
+def live_ui(run: training.LiveRun | None) -> None:
+    """Progress, curves and the callback log, redrawn every second while a run is active. When the
+    run ends the whole page reruns once, which shows the results and stops the timer."""
+    active_at_start = run is not None and run.active
+
+    @st.fragment(run_every=1.0 if active_at_start else None)
+    def live() -> None:
+        current = trainer().run
+        if current is None:
+            st.info(t("training.no_run"))
+            return
+        snap = current.snapshot()
+        if active_at_start and (current is not run or not snap.active):
+            st.rerun()
+        status_ui(snap)
+        fig = curves_figure(f"{id(current)}-{snap.run_dir}", len(snap.history["loss"]), len(snap.events), snap.status, lang(),
+                            projector(), snap)
+        show_chart(fig, "training-curves", key="train.curves")
+        if snap.events:
+            shown = snap.events[-6:] if projector() else snap.events
+            st.markdown("\n".join(f"- {describe(e)}" for e in shown))
+
+    live()
+
+
+# ---- afterwards: the homework's last step -----------------------------------------------------------
+
+def results_ui(snap: training.Snapshot) -> None:
+    """Fresh model + load_weights(checkpoint) + predict on the validation set (done by the run), shown
+    as accuracy, confusion matrix and the most confident mistakes; the run's files to download."""
+    end = snap.end or {}
+    st.subheader(t("training.results"))
+    if not end.get("evaluation"):
+        st.info(t("training.no_evaluation"))
+    else:
+        ev = evaluation(end["evaluation"])
+        c = st.columns(3)
+        c[0].metric(t("training.val_accuracy_reloaded"), f"{ev.accuracy:.2%}")
+        c[1].metric(t("training.val_digits"), f"{len(ev.y_true)}")
+        c[2].metric(t("training.wrong"), f"{int((ev.y_true != ev.y_pred).sum())}")
+        st.caption(t("training.results_caption", model=t(f"training.model.{snap.config.model}"),
+                     file=Path(end["checkpoint"]).name))
+        left, right = st.columns([2, 3])
+        with left:
+            show_chart(figures.confusion(ev.confusion, lang(), projector()), "confusion-matrix", key="train.confusion")
+        with right:
+            wrong = ev.misclassified(16 if projector() else 24)
+            _, (x_val, _) = training.training_data(snap.config.train_samples, snap.config.validation_fraction,
+                                                   snap.config.seed)
+            st.markdown(f"**{t('training.mistakes')}**")
+            if len(wrong):
+                conf = ev.probabilities[wrong, ev.y_pred[wrong]]
+                show_chart(figures.mistakes(x_val[wrong], ev.y_true[wrong], ev.y_pred[wrong], conf, lang(),
+                                            projector(), columns=6 if projector() else 8),
+                           "misclassified", key="train.mistakes")
+            else:
+                st.caption(t("training.no_mistakes"))
+    c = st.columns(3)
+    for col, name, label, mime in ((c[0], end.get("csv_log"), "training.download_csv", "text/csv"),
+                                   (c[1], end.get("checkpoint"), "training.download_weights", "application/octet-stream")):
+        if name and Path(name).exists():
+            col.download_button(t(label), Path(name).read_bytes(), file_name=Path(name).name, mime=mime,
+                                on_click="ignore", width="stretch")
+    c[2].caption(t("training.folder", folder=end.get("run_dir", "")))
+
+
+# ---- concepts ---------------------------------------------------------------------------------------
+
+def concepts_ui(config: training.TrainConfig, snap: training.Snapshot | None) -> None:
+    """Short notes written around the numbers of the run on screen (or of the settings, before one)."""
+    c = snap.config if snap is not None else config
+    val, fit = c.validation_samples, c.fit_samples
+    with st.expander(t("training.concept.callbacks")):
+        st.markdown(t("training.concept.callbacks_body", es_monitor=t(f"training.metric.{c.early_stopping_monitor}"),
+                      patience=c.early_stopping_patience, min_delta=f"{c.early_stopping_min_delta:g}",
+                      rlr_monitor=t(f"training.metric.{c.reduce_lr_monitor}"), rlr_patience=c.reduce_lr_patience,
+                      factor=f"{c.reduce_lr_factor:g}", cooldown=c.reduce_lr_cooldown, min_lr=f"{c.min_lr:g}",
+                      lr=f"{c.learning_rate:g}", halved=f"{c.learning_rate * c.reduce_lr_factor:g}",
+                      ck_monitor=t(f"training.metric.{c.checkpoint_monitor}")))
+        if snap is not None and not snap.active and snap.end and snap.end.get("restored_epoch"):
+            st.markdown(t("training.concept.this_run", best=snap.end["restored_epoch"],
+                          epochs=snap.end.get("epochs_run", 0),
+                          cuts=sum(e["kind"] == "reduce_lr" for e in snap.events),
+                          saves=sum(e["kind"] == "checkpoint" for e in snap.events)))
+    with st.expander(t("training.concept.dropout")):
+        rates = training.dropout_rates(c.model)
+        if rates:
+            st.markdown(t("training.concept.dropout_body", model=t(f"training.model.{c.model}"),
+                          rates=", ".join(f"{r:g}" for r in rates), rate=f"{rates[-1]:g}",
+                          keep=f"{1 - rates[-1]:g}", scale=f"{1 / (1 - rates[-1]):.2f}"))
+        else:
+            st.markdown(t("training.concept.no_dropout", model=t(f"training.model.{c.model}")))
+    with st.expander(t("training.concept.validation")):
+        st.markdown(t("training.concept.validation_body", val=val, fit=fit, samples=c.train_samples))
+        if snap is not None and len(snap.history["loss"]) >= 2:
+            h = snap.history
+            best = int(np.nanargmin(h["val_loss"]))
+            st.markdown(t("training.concept.validation_run", first=fmt(h["loss"][0]), last=fmt(h["loss"][-1]),
+                          best_val=fmt(h["val_loss"][best]), best_epoch=best + 1, last_val=fmt(h["val_loss"][-1]),
+                          epochs=len(h["loss"])))
+
+
+# ---- the page -----------------------------------------------------------------------------------------
+
+init_settings()
+st.title(t("training.title"))
+st.caption(t("training.intro"))
+run = trainer().run
+active = run is not None and run.active
+if not projector():
+    settings_ui(disabled=active)
+controls_ui(run)
+run = trainer().run            # Start may have begun a new run in this very rerun
+live_ui(run)
+snap = run.snapshot() if run is not None else None
+if snap is not None and not snap.active and snap.status != "error":
+    results_ui(snap)
+concepts_ui(config_from_settings(), snap)

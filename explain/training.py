@@ -1,0 +1,651 @@
+"""The course's training homework, run live: Keras's own callbacks (EarlyStopping, ModelCheckpoint,
+ReduceLROnPlateau, CSVLogger, TerminateOnNaN) plus a recorder that notes, at the epoch where each
+callback acted, what it did, so the curves can carry a marker there.
+
+`train(config, on_event, stop)` runs one training in this process and reports every batch, epoch
+and callback action to `on_event`. The app runs it in a child process (`Trainer` / `LiveRun`, through
+`python -m explain.training CONFIG_JSON`): Streamlit calls `keras.backend.clear_session()` after every
+rerun, which resets Keras's global state under any thread that is building or tracing a model, and a
+child process also keeps training's Python work off the server's GIL while the class draws digits.
+Every run writes to `runs/<time-stamp>/` (never `models/`); only the last `KEEP_RUNS` runs are kept.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from explain.data import ROOT, load_mnist, stratified_split
+from explain.preprocess import to_mnist_batch
+
+RUNS_DIR = ROOT / "runs"
+KEEP_RUNS = 5
+MODEL_CHOICES = ("lstm", "gru", "cnn", "mlp")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
+MODES = ("auto", "min", "max")
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+MARKER_KINDS = ("reduce_lr", "checkpoint", "early_stop")
+MAX_TRAIN_SAMPLES = 7000        # the whole training split of the bundled digits
+MIN_TRAIN_SAMPLES = 100
+BATCH_EVERY_SECONDS = 0.2       # batch progress is reported at most this often (and at each epoch's end)
+EVENT_PREFIX = "@netlens-event "
+
+Event = dict
+OnEvent = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one run needs; the defaults are the course homework (LSTM 32-32 with dropout, Adam,
+    the three callbacks watching val_loss). `out_dir=None` means a new `runs/<time-stamp>/`."""
+
+    model: str = "lstm"
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    train_samples: int = MAX_TRAIN_SAMPLES
+    validation_fraction: float = 0.2
+    seed: int = 1
+    early_stopping: bool = True
+    early_stopping_monitor: str = "val_loss"
+    early_stopping_min_delta: float = 0.0
+    early_stopping_patience: int = 3
+    early_stopping_mode: str = "auto"
+    restore_best_weights: bool = True
+    reduce_lr: bool = True
+    reduce_lr_monitor: str = "val_loss"
+    reduce_lr_factor: float = 0.5
+    reduce_lr_patience: int = 2
+    reduce_lr_cooldown: int = 0
+    reduce_lr_min_delta: float = 1e-4
+    min_lr: float = 1e-5
+    checkpoint_monitor: str = "val_loss"
+    checkpoint_save_best_only: bool = True
+    checkpoint_weights_only: bool = True
+    csv_log: bool = True
+    out_dir: str | None = None
+
+    @property
+    def validation_samples(self) -> int:
+        return int(round(self.train_samples * self.validation_fraction))
+
+    @property
+    def fit_samples(self) -> int:
+        """The digits the weights are fitted on: the subset minus the held-out validation part."""
+        return self.train_samples - self.validation_samples
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
+
+
+# The classroom demo: a 5,000-digit subset and a high-ish Adam rate (0.01) make val_loss stall after
+# a few epochs, so ReduceLROnPlateau (patience 1) halves the rate several times and EarlyStopping
+# (patience 3) ends the run. Seeds 0-5 all stop within 11-23 of the 30 epochs (14-31 s on a busy 2-core
+# CPU); the shipped seed 2 stops at epoch 11 with a cut in that very epoch (tests/test_training.py).
+CLASSROOM_DEMO = TrainConfig(
+    model="lstm", epochs=30, batch_size=32, learning_rate=0.01, optimizer="adam", train_samples=5000,
+    validation_fraction=0.2, seed=2, early_stopping_patience=3, early_stopping_min_delta=0.0,
+    reduce_lr_factor=0.5, reduce_lr_patience=1, reduce_lr_cooldown=0, min_lr=1e-4,
+)
+
+
+class ConfigError(ValueError):
+    """A setting that cannot train. `problem` names the rule (the app's message key) and `values`
+    the numbers in the message, so the page can say it in the user's language."""
+
+    def __init__(self, problem: str, message: str, **values):
+        self.problem, self.values = problem, values
+        super().__init__(message.format(**values))
+
+
+class TrainingBusy(RuntimeError):
+    """A second training was requested while one runs: one training at a time per server."""
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def validate(config: TrainConfig) -> None:
+    """Raise `ConfigError` for the first setting that cannot train, saying what was received."""
+    def check(ok: bool, problem: str, message: str, **values) -> None:
+        if not ok:
+            raise ConfigError(problem, message, **values)
+
+    c = config
+    check(c.model in MODEL_CHOICES, "model", "unknown model {value!r}; choose one of {valid}",
+          value=c.model, valid=", ".join(MODEL_CHOICES))
+    check(c.optimizer in OPTIMIZERS, "optimizer", "unknown optimizer {value!r}; choose one of {valid}",
+          value=c.optimizer, valid=", ".join(OPTIMIZERS))
+    check(_is_int(c.epochs) and c.epochs >= 1, "epochs", "epochs must be a whole number >= 1, got {value}",
+          value=c.epochs)
+    check(_is_number(c.learning_rate) and c.learning_rate > 0, "learning_rate",
+          "the learning rate must be a finite number > 0, got {value}", value=c.learning_rate)
+    check(_is_int(c.train_samples) and MIN_TRAIN_SAMPLES <= c.train_samples <= MAX_TRAIN_SAMPLES,
+          "train_samples", "the training subset must hold {low} to {high} digits, got {value}",
+          value=c.train_samples, low=MIN_TRAIN_SAMPLES, high=MAX_TRAIN_SAMPLES)
+    check(_is_number(c.validation_fraction) and 0.05 <= c.validation_fraction <= 0.5, "validation_fraction",
+          "the validation fraction must be between 0.05 and 0.5, got {value}", value=c.validation_fraction)
+    check(_is_int(c.batch_size) and c.batch_size >= 1, "batch_size",
+          "the batch size must be a whole number >= 1, got {value}", value=c.batch_size)
+    check(c.batch_size <= c.fit_samples, "batch_too_large",
+          "the batch size {value} is larger than the {fit} digits left for fitting "
+          "({samples} minus {val} held out for validation)",
+          value=c.batch_size, fit=c.fit_samples, samples=c.train_samples, val=c.validation_samples)
+    check(_is_int(c.seed) and c.seed >= 0, "seed", "the seed must be a whole number >= 0, got {value}", value=c.seed)
+    for name in ("early_stopping_monitor", "reduce_lr_monitor", "checkpoint_monitor"):
+        value = getattr(c, name)
+        check(value in MONITORS, "monitor", "{name} must be one of {valid}, got {value!r}",
+              name=name, value=value, valid=", ".join(MONITORS))
+    check(c.early_stopping_mode in MODES, "mode", "the mode must be one of {valid}, got {value!r}",
+          value=c.early_stopping_mode, valid=", ".join(MODES))
+    for name in ("early_stopping_patience", "reduce_lr_patience", "reduce_lr_cooldown"):
+        value = getattr(c, name)
+        check(_is_int(value) and value >= 0, "patience", "{name} must be a whole number >= 0, got {value}",
+              name=name, value=value)
+    for name in ("early_stopping_min_delta", "reduce_lr_min_delta"):
+        value = getattr(c, name)
+        check(_is_number(value) and value >= 0, "min_delta", "{name} must be a finite number >= 0, got {value}",
+              name=name, value=value)
+    check(_is_number(c.reduce_lr_factor) and 0 < c.reduce_lr_factor < 1, "factor",
+          "ReduceLROnPlateau's factor must be between 0 and 1 (the new rate is factor x the old), got {value}",
+          value=c.reduce_lr_factor)
+    check(_is_number(c.min_lr) and 0 <= c.min_lr <= c.learning_rate, "min_lr",
+          "min_lr must be between 0 and the initial learning rate {lr}, got {value}",
+          value=c.min_lr, lr=c.learning_rate)
+
+
+# ---- data, model and callbacks --------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def training_data(train_samples: int, validation_fraction: float, seed: int):
+    """((x_fit, y_fit), (x_val, y_val)) from the training split only (the test split stays unseen):
+    `train_samples` digits chosen stratified by `seed`, the `validation_fraction` of them held out.
+    x is (n, 28, 28) float32 after `to_mnist_batch`, the app's one preprocessing path; y is (n,) int."""
+    split = load_mnist().train
+    n_val = int(round(train_samples * validation_fraction))
+    fit_idx, val_idx = stratified_split(split.y, (train_samples - n_val, n_val), seed)
+    out = []
+    for idx in (fit_idx, val_idx):
+        x = to_mnist_batch(split.x[idx])
+        x.setflags(write=False)
+        out.append((x, split.y[idx]))
+    return tuple(out)
+
+
+def build_optimizer(name: str, learning_rate: float):
+    import keras
+    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
+            "sgd": keras.optimizers.SGD}[name](learning_rate=learning_rate)
+
+
+def build_model(config: TrainConfig):
+    """A fresh, compiled model of `config.model` from `explain.architectures`."""
+    from explain.architectures import BUILDERS
+    model = BUILDERS[config.model]()
+    model.compile(optimizer=build_optimizer(config.optimizer, config.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@lru_cache(maxsize=None)
+def dropout_rates(model: str) -> tuple[float, ...]:
+    """The rates of `model`'s Dropout layers, read from the architecture (LSTM homework: 0.2, 0.3)."""
+    import keras
+    from explain.architectures import BUILDERS
+    return tuple(float(layer.rate) for layer in BUILDERS[model]().layers if isinstance(layer, keras.layers.Dropout))
+
+
+def checkpoint_path(config: TrainConfig, run_dir: Path) -> Path:
+    return run_dir / ("best.weights.h5" if config.checkpoint_weights_only else "best.keras")
+
+
+def keras_callbacks(config: TrainConfig, run_dir: Path) -> dict:
+    """The course's callbacks by role, in the order Keras calls them. ReduceLROnPlateau comes before
+    CSVLogger so that the log's `learning_rate` column (written by ReduceLROnPlateau) exists."""
+    import keras
+    cb = keras.callbacks
+    out = {"terminate_on_nan": cb.TerminateOnNaN()}
+    if config.reduce_lr:
+        out["reduce_lr"] = cb.ReduceLROnPlateau(
+            monitor=config.reduce_lr_monitor, factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
+            cooldown=config.reduce_lr_cooldown, min_delta=config.reduce_lr_min_delta, min_lr=config.min_lr)
+    if config.early_stopping:
+        out["early_stopping"] = cb.EarlyStopping(
+            monitor=config.early_stopping_monitor, min_delta=config.early_stopping_min_delta,
+            patience=config.early_stopping_patience, mode=config.early_stopping_mode,
+            restore_best_weights=config.restore_best_weights)
+    out["checkpoint"] = cb.ModelCheckpoint(
+        str(checkpoint_path(config, run_dir)), monitor=config.checkpoint_monitor,
+        save_best_only=config.checkpoint_save_best_only, save_weights_only=config.checkpoint_weights_only)
+    if config.csv_log:
+        out["csv_logger"] = cb.CSVLogger(str(run_dir / "log.csv"))
+    return out
+
+
+def _recorder_class():
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        """Placed after every other callback, it sees what they did at the end of each epoch.
+
+        Why not read the markers from `history`: Keras 3 writes `logs["learning_rate"]` inside
+        ReduceLROnPlateau *before* it lowers the rate, so the history shows a reduction one epoch
+        late and never shows one made in the last epoch. The recorder reads the optimizer's rate at
+        epoch begin (the rate used for that epoch's batches) and at epoch end (after the callback).
+        Per batch it only counts and checks the stop flag, so it costs next to nothing.
+        """
+
+        def __init__(self, config: TrainConfig, callbacks: dict, batches: int, on_event: OnEvent | None,
+                     stop: threading.Event | None):
+            super().__init__()
+            self.config, self.cbs, self.batches = config, callbacks, batches
+            self.on_event, self.stop = on_event or (lambda event: None), stop
+            self.history: dict[str, list[float]] = {k: [] for k in (*METRICS, "learning_rate")}
+            self.events: list[Event] = []
+            self.nan_at: tuple[int, int] | None = None
+            self.user_stop_at: tuple[int, int] | None = None
+            self._last_batch_report = 0.0
+
+        def _lr(self) -> float:
+            return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.lr_begin = epoch + 1, self._lr()
+            ckpt = self.cbs["checkpoint"]
+            self.best_before = ckpt.best
+            self.batches_done = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches_done = batch + 1
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(loss) and self.nan_at is None:
+                self.nan_at = (self.epoch, batch + 1)
+            if self.stop is not None and self.stop.is_set() and not self.model.stop_training:
+                self.model.stop_training = True
+                self.user_stop_at = (self.epoch, batch + 1)
+            now = time.monotonic()
+            if now - self._last_batch_report >= BATCH_EVERY_SECONDS:
+                self._last_batch_report = now
+                self.on_event({"kind": "batch", "epoch": self.epoch, "batch": batch + 1, "batches": self.batches})
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            e, lr_end = self.epoch, self._lr()
+            for k in METRICS:
+                self.history[k].append(float(logs.get(k, math.nan)))
+            self.history["learning_rate"].append(self.lr_begin)
+            row = {k: v[-1] for k, v in self.history.items()}
+            self.on_event({"kind": "epoch", "epoch": e, "batches_done": self.batches_done,
+                           "batches": self.batches, **row})
+            c = self.config
+            if "reduce_lr" in self.cbs and lr_end < self.lr_begin:
+                self._marker({"kind": "reduce_lr", "epoch": e, "old_lr": self.lr_begin, "new_lr": lr_end,
+                              "monitor": c.reduce_lr_monitor, "value": float(logs.get(c.reduce_lr_monitor, math.nan)),
+                              "patience": c.reduce_lr_patience, "factor": c.reduce_lr_factor,
+                              "cooldown": c.reduce_lr_cooldown, "min_lr": c.min_lr})
+            ckpt = self.cbs["checkpoint"]
+            # ModelCheckpoint replaces `best` with this epoch's value exactly when it saves.
+            if not c.checkpoint_save_best_only or ckpt.best is not self.best_before:
+                self._marker({"kind": "checkpoint", "epoch": e, "monitor": c.checkpoint_monitor,
+                              "value": float(logs.get(c.checkpoint_monitor, math.nan)),
+                              "previous": None if self.best_before is None else float(self.best_before),
+                              "save_best_only": c.checkpoint_save_best_only,
+                              "path": str(ckpt.filepath)})
+            es = self.cbs.get("early_stopping")
+            if es is not None and es.stopped_epoch == epoch and epoch > 0 and self.model.stop_training:
+                self._marker({"kind": "early_stop", "epoch": e, "stopped_epoch": es.stopped_epoch + 1,
+                              "best_epoch": es.best_epoch + 1, "best_value": float(es.best),
+                              "monitor": c.early_stopping_monitor, "patience": c.early_stopping_patience,
+                              "min_delta": c.early_stopping_min_delta, "restore_best_weights": c.restore_best_weights})
+
+        def _marker(self, event: Event) -> None:
+            self.events.append(event)
+            self.on_event(event)
+
+    return Recorder
+
+
+# ---- one run --------------------------------------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    """The homework's last step: a fresh model, `load_weights` from the checkpoint, `predict` on the
+    validation set. `confusion` is (true 10, predicted 10) counts; `probabilities` (n, 10)."""
+
+    accuracy: float
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    probabilities: np.ndarray
+    confusion: np.ndarray
+
+    def misclassified(self, limit: int = 24) -> np.ndarray:
+        """Indices into the validation set of wrong answers, most confident mistakes first."""
+        wrong = np.flatnonzero(self.y_true != self.y_pred)
+        confidence = self.probabilities[wrong, self.y_pred[wrong]]
+        return wrong[np.argsort(-confidence, kind="stable")][:limit]
+
+
+@dataclass
+class TrainResult:
+    """What a run did. `history` holds per-epoch lists (loss, accuracy, val_loss, val_accuracy, and
+    the learning_rate used in that epoch); `events` the markers (each with 1-based "epoch" and
+    "kind" in MARKER_KINDS); `status` is "early_stop", "completed", "user_stop" or "nan"."""
+
+    config: TrainConfig
+    run_dir: Path
+    history: dict[str, list[float]]
+    events: list[Event]
+    status: str
+    seconds: float
+    restored_epoch: int | None
+    stopped_at: tuple[int, int] | None
+    checkpoint: Path | None
+    csv_log: Path | None
+    evaluation: Evaluation | None
+    keras_callbacks: dict = field(repr=False)
+
+    def summary(self) -> Event:
+        """The JSON-safe "end" event."""
+        ev = self.evaluation
+        return {"kind": "end", "status": self.status, "epochs_run": len(self.history["loss"]),
+                "seconds": round(self.seconds, 2), "restored_epoch": self.restored_epoch,
+                "stopped_at": self.stopped_at, "run_dir": str(self.run_dir),
+                "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+                "csv_log": str(self.csv_log) if self.csv_log else None,
+                "accuracy": None if ev is None else ev.accuracy,
+                "evaluation": str(self.run_dir / "evaluation.npz") if ev is not None else None}
+
+
+def new_run_dir(root: Path = RUNS_DIR, keep: int = KEEP_RUNS) -> Path:
+    """A fresh `root/<time-stamp>/`, after deleting all but the newest `keep - 1` earlier runs."""
+    root.mkdir(parents=True, exist_ok=True)
+    prune_runs(root, keep - 1)
+    run_dir = root / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    run_dir.mkdir()
+    return run_dir
+
+
+def prune_runs(root: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` run folders under `root` (only time-stamp-named folders)."""
+    runs = sorted(p for p in root.iterdir() if p.is_dir() and p.name[:8].isdigit() and "-" in p.name)
+    doomed = runs[:max(len(runs) - keep, 0)]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed
+
+
+def evaluate_checkpoint(config: TrainConfig, weights: Path) -> Evaluation:
+    """Build a fresh `config.model`, `load_weights(weights)`, predict the run's validation set."""
+    from explain.architectures import BUILDERS
+    _, (x_val, y_val) = training_data(config.train_samples, config.validation_fraction, config.seed)
+    model = BUILDERS[config.model]()
+    model.load_weights(str(weights))
+    probs = model.predict(x_val, batch_size=256, verbose=0)
+    y_pred = probs.argmax(axis=1)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (y_val, y_pred), 1)
+    return Evaluation(float(np.mean(y_pred == y_val)), y_val, y_pred, probs, confusion)
+
+
+_ONE_RUN = threading.Lock()     # one training at a time in this process (the server holds it per child)
+
+
+def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.Event | None = None,
+          extra_callbacks: Sequence = ()) -> TrainResult:
+    """Train `config.model` with the course's callbacks, calling `on_event` with every batch-progress,
+    epoch and marker event (and a final "end"). Setting `stop` ends the run after the current batch
+    (Keras still validates and runs the callbacks for that partial epoch) and keeps its files.
+    `extra_callbacks` run just before the recorder (tests spy on the optimizer with them)."""
+    import keras
+
+    validate(config)
+    if not _ONE_RUN.acquire(blocking=False):
+        raise TrainingBusy("a training run is already in progress in this process")
+    try:
+        emit = on_event or (lambda event: None)
+        run_dir = Path(config.out_dir) if config.out_dir else new_run_dir()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config = replace(config, out_dir=str(run_dir))
+        (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+        (x_fit, y_fit), (x_val, y_val) = training_data(config.train_samples, config.validation_fraction, config.seed)
+        keras.utils.set_random_seed(config.seed)
+        model = build_model(config)
+        batches = math.ceil(len(x_fit) / config.batch_size)
+        cbs = keras_callbacks(config, run_dir)
+        recorder = _recorder_class()(config, cbs, batches, on_event, stop)
+        emit({"kind": "begin", "epochs": config.epochs, "batches": batches, "fit_samples": len(x_fit),
+              "val_samples": len(x_val), "run_dir": str(run_dir), "initial_lr": config.learning_rate})
+        start = time.perf_counter()
+        model.fit(x_fit, y_fit, batch_size=config.batch_size, epochs=config.epochs, validation_data=(x_val, y_val),
+                  callbacks=[*cbs.values(), *extra_callbacks, recorder], verbose=0)
+        seconds = time.perf_counter() - start
+        es = cbs.get("early_stopping")
+        restored = es.best_epoch + 1 if es is not None and es.restore_best_weights and es.best_weights is not None \
+            else None
+        if recorder.nan_at:
+            status, stopped_at = "nan", recorder.nan_at
+        elif recorder.user_stop_at:
+            status, stopped_at = "user_stop", recorder.user_stop_at
+        elif any(e["kind"] == "early_stop" for e in recorder.events):
+            status, stopped_at = "early_stop", None
+        else:
+            status, stopped_at = "completed", None
+        weights = checkpoint_path(config, run_dir)
+        saves = [e for e in recorder.events if e["kind"] == "checkpoint"]
+        evaluation = None
+        if weights.exists() and saves and math.isfinite(saves[-1]["value"]):
+            evaluation = evaluate_checkpoint(config, weights)
+            np.savez_compressed(run_dir / "evaluation.npz", y_true=evaluation.y_true, y_pred=evaluation.y_pred,
+                                probabilities=evaluation.probabilities, confusion=evaluation.confusion)
+        csv = run_dir / "log.csv"
+        result = TrainResult(config, run_dir, recorder.history, recorder.events, status, seconds, restored, stopped_at,
+                             weights if weights.exists() else None, csv if csv.exists() else None, evaluation, cbs)
+        (run_dir / "result.json").write_text(json.dumps(
+            {**result.summary(), "history": result.history, "events": result.events}, indent=2) + "\n")
+        emit(result.summary())
+        return result
+    finally:
+        _ONE_RUN.release()
+
+
+def load_evaluation(path: Path) -> Evaluation:
+    """An `Evaluation` written by `train` (evaluation.npz in the run's folder)."""
+    with np.load(path) as d:
+        y_true, y_pred = d["y_true"], d["y_pred"]
+        return Evaluation(float(np.mean(y_true == y_pred)), y_true, y_pred, d["probabilities"], d["confusion"])
+
+
+# ---- the live run the app shows --------------------------------------------------------------------
+
+FINAL_STATUSES = ("early_stop", "completed", "user_stop", "nan", "error")
+
+
+@dataclass
+class Snapshot:
+    """A copy of a live run's state for one redraw: progress, curves, markers and final summary."""
+
+    status: str                      # "starting", "running", "stopping", or one of FINAL_STATUSES
+    config: TrainConfig
+    owner: str
+    epoch: int
+    batch: int
+    batches: int
+    history: dict[str, list[float]]
+    events: list[Event]
+    end: Event | None
+    error: str | None
+    elapsed: float
+    run_dir: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status not in FINAL_STATUSES
+
+
+class LiveRun:
+    """One training in a child process (`python -m explain.training CONFIG_JSON`), whose events
+    arrive as JSON lines on its stdout and are gathered here by a reader thread. `stop()` asks the
+    child (through its stdin) to end after the current batch."""
+
+    def __init__(self, config: TrainConfig, owner: str = "", release: Callable[[], None] = lambda: None):
+        self.config, self.owner, self._release = config, owner, release
+        self._lock = threading.Lock()
+        self.status, self.epoch, self.batch, self.batches = "starting", 0, 0, 0
+        self.history: dict[str, list[float]] = {k: [] for k in (*METRICS, "learning_rate")}
+        self.events: list[Event] = []
+        self.end: Event | None = None
+        self.error: str | None = None
+        self.run_dir: str | None = None
+        self._output: deque[str] = deque(maxlen=20)
+        self._started = time.monotonic()
+        self._finished: float | None = None
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+        self._proc = subprocess.Popen([sys.executable, "-m", "explain.training", config.to_json()], cwd=ROOT,
+                                      env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self._reader = threading.Thread(target=self._read, name="netlens-training-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            for line in self._proc.stdout:
+                if line.startswith(EVENT_PREFIX):
+                    self._apply(json.loads(line[len(EVENT_PREFIX):]))
+                elif line.strip():
+                    self._output.append(line.rstrip())
+            self._proc.wait()
+            with self._lock:
+                if self.end is None:
+                    self.status = "error"
+                    self.error = self.error or "\n".join(self._output) or f"exit code {self._proc.returncode}"
+                self._finished = time.monotonic()
+        finally:
+            self._release()
+
+    def _apply(self, event: Event) -> None:
+        kind = event["kind"]
+        with self._lock:
+            if kind == "begin":
+                self.batches, self.run_dir = event["batches"], event["run_dir"]
+                if self.status == "starting":
+                    self.status = "running"
+            elif kind == "batch":
+                self.epoch, self.batch = event["epoch"], event["batch"]
+            elif kind == "epoch":
+                self.epoch, self.batch = event["epoch"], event["batches_done"]
+                for k in self.history:
+                    self.history[k].append(event[k])
+            elif kind in MARKER_KINDS:
+                self.events.append(event)
+            elif kind == "end":
+                self.end, self.status = event, event["status"]
+            elif kind == "error":
+                self.error = event["message"]
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            end = self._finished or time.monotonic()
+            return Snapshot(self.status, self.config, self.owner, self.epoch, self.batch, self.batches,
+                            {k: list(v) for k, v in self.history.items()}, list(self.events), self.end,
+                            self.error, end - self._started, self.run_dir)
+
+    @property
+    def active(self) -> bool:
+        with self._lock:
+            return self.status not in FINAL_STATUSES
+
+    def stop(self) -> bool:
+        """Ask the run to end after the current batch; False if it is already stopping or over."""
+        with self._lock:
+            if self.status not in ("starting", "running"):
+                return False
+            self.status = "stopping"
+        try:
+            self._proc.stdin.write("stop\n")
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the child has exited and its events are read; True if it has."""
+        self._reader.join(timeout)
+        return not self._reader.is_alive()
+
+
+class Trainer:
+    """The server's trainer: starts at most one `LiveRun` at a time and remembers the latest one."""
+
+    def __init__(self):
+        self.run: LiveRun | None = None
+        self._lock = threading.Lock()
+
+    def start(self, config: TrainConfig, owner: str = "") -> LiveRun:
+        """Start `config` in a child process; `ConfigError` if it cannot train, `TrainingBusy` if a
+        run is in progress (in this server, started from any session)."""
+        validate(config)
+        with self._lock:
+            if not _ONE_RUN.acquire(blocking=False):
+                raise TrainingBusy("a training run is already in progress on this server")
+            try:
+                self.run = LiveRun(config, owner, release=_ONE_RUN.release)
+            except BaseException:
+                _ONE_RUN.release()
+                raise
+            return self.run
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    """In the child: any line, or the parent going away (end of input), means stop."""
+    sys.stdin.readline()
+    stop.set()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The child process: train the JSON config given as the only argument, events on stdout."""
+    config = TrainConfig.from_json((argv or sys.argv[1:])[0])
+    if hasattr(os, "nice"):
+        os.nice(5)      # the class's pages stay quick while a run uses the cores
+    stop = threading.Event()
+    threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
+    out = sys.stdout
+
+    def emit(event: Event) -> None:
+        out.write(EVENT_PREFIX + json.dumps(event) + "\n")
+        out.flush()
+
+    try:
+        train(config, on_event=emit, stop=stop)
+    except Exception as exc:  # the parent shows the reason; the traceback goes to the output tail
+        emit({"kind": "error", "message": f"{type(exc).__name__}: {exc}"})
+        raise
+
+
+if __name__ == "__main__":
+    main()
