@@ -1,6 +1,115 @@
-"""Placeholder until its issue lands."""
+"""Recurrent: the LSTM and GRU read the current digit row by row; every gate of every unit at every
+row, one unit's equations in numbers, the answer as the rows arrive, where the memory changes, and
+the parameter counts."""
+import numpy as np
 import streamlit as st
 
-from pages.shared import t
+from explain import recurrent
+from explain.figures import recurrent as figures
+from pages.shared import current_digit, lang, loaded_models, model_or_error, projector, show_chart, t
 
-st.title(t("nav.recurrent"))
+MODELS = ("lstm", "gru")
+
+
+def concept(name: str, body: str, **values) -> None:
+    with st.expander(t(f"recurrent.concept.{name}.title")):
+        st.markdown(t(f"recurrent.concept.{name}.{body}", **values))
+
+
+def controls_ui(trace: list[recurrent.LayerGates], layer_col, step_col, unit_col) -> tuple[recurrent.LayerGates, int, int]:
+    """Layer, timestep (1-based image row) and unit pickers; the defaults are the row and unit where
+    the chosen layer's memory changes most on this digit."""
+    names = [g.layer_name for g in trace]
+    with layer_col:
+        name = st.radio(t("recurrent.layer"), names, horizontal=True, key=f"recurrent_layer_{trace[0].cell}")
+    gates = trace[names.index(name)]
+    steps = gates.gates["hidden"].shape[0]
+    with step_col:
+        step = st.slider(t("recurrent.step"), 1, steps, int(recurrent.memory_change(gates).argmax()) + 1,
+                         key="recurrent_step")
+    with unit_col:
+        unit = st.selectbox(t("recurrent.unit"), range(gates.units), index=recurrent.suggested_unit(gates),
+                            key=f"recurrent_unit_{name}", help=t("recurrent.unit_help", units=gates.units))
+    return gates, step, unit
+
+
+def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates, x28: np.ndarray,
+                 step: int, unit: int) -> None:
+    st.subheader(t("recurrent.eq.header", row=step, unit=unit))
+    picture, maths = st.columns([1, 4])
+    with picture:
+        show_chart(figures.digit_rows(x28, step, lang(), projector()), "recurrent-row")
+    with maths:
+        for line in figures.equations(gates, step, unit):
+            st.latex(line)
+        position = [g.layer_name for g in trace].index(gates.layer_name)
+        st.caption(t("recurrent.eq.input.first") if position == 0
+                   else t("recurrent.eq.input.later", previous=trace[position - 1].layer_name))
+        st.caption(t(f"recurrent.eq.note.{gates.cell}"))
+
+
+def parameters_ui(model) -> None:
+    st.subheader(t("recurrent.params.header"))
+    counts = recurrent.parameter_counts(model)
+    st.markdown(t(f"recurrent.params.{counts[0].cell}"))
+    for count in counts:
+        verdict = "match" if count.formula == count.keras else "mismatch"
+        st.markdown(t("recurrent.params.layer", layer=count.layer_name, d=count.input_dim, u=count.units,
+                      keras=count.keras) + f" ({t(f'recurrent.params.{verdict}')})")
+        st.latex(figures.parameter_equation(count))
+
+
+def roles_concept() -> None:
+    models = loaded_models()
+    if not all(hasattr(models[name], "layers") for name in MODELS):
+        return
+    lstm, gru = (recurrent.parameter_counts(models[name]) for name in MODELS)
+    total = {name: sum(c.keras for c in counts) for name, counts in zip(MODELS, (lstm, gru))}
+    concept("roles", "body", lstm1=lstm[0].keras, lstm2=lstm[1].keras, lstm=total["lstm"],
+            gru1=gru[0].keras, gru2=gru[1].keras, gru=total["gru"], ratio=total["gru"] / total["lstm"])
+
+
+def gradients_concept(gates: recurrent.LayerGates, step: int) -> None:
+    keep = recurrent.keep_factor(gates, step - 1)
+    gate = gates.gates["forget" if gates.cell == "lstm" else "update"]
+    concept("gradients", gates.cell, layer=gates.layer_name, row=step, best=float(keep.max()),
+            best_unit=int(keep.argmax()), median=float(np.median(keep)), open_share=float((gate > 0.9).mean()))
+
+
+st.title(t("recurrent.title"))
+st.caption(t("recurrent.intro"))
+digit = current_digit()
+model_col, *control_cols = st.columns([1, 1, 2, 1])
+with model_col:
+    name = st.radio(t("recurrent.model"), MODELS, horizontal=True, key="recurrent_model",
+                    format_func=lambda m: t(f"model.name.{m}"))
+model = model_or_error(name)
+if model is None:
+    st.stop()
+trace = recurrent.gate_trace(model, digit.x28)
+answers = recurrent.answer_over_time(model, trace)
+gates, step, unit = controls_ui(trace, *control_cols)
+final = answers[-1]
+st.markdown(t("recurrent.prediction", model=t(f"model.name.{name}"), answer=int(final.argmax()),
+              p=float(final.max())))
+st.subheader(t("recurrent.gates.header"))
+show_chart(figures.gate_heatmaps(gates, digit.x28, lang(), projector(), step, unit), f"recurrent-{gates.layer_name}")
+st.caption(t(f"recurrent.gates.caption.{gates.cell}"))
+
+equations_ui(trace, gates, digit.x28, step, unit)
+gradients_concept(gates, step)
+
+st.subheader(t("recurrent.answer.header"))
+show_chart(figures.answer_over_time(answers, digit.x28, t(f"model.name.{name}"), lang(), projector(), step),
+           f"recurrent-{name}-answer")
+st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name))
+
+st.subheader(t("recurrent.memory.header"))
+show_chart(figures.memory_changes(trace, digit.x28, [recurrent.memory_change(g) for g in trace], lang(),
+                                  projector(), step), f"recurrent-{name}-memory")
+st.caption(t(f"recurrent.memory.caption.{gates.cell}"))
+
+parameters_ui(model)
+roles_concept()
+concept("rows", "body")
+concept("dropout", "body", first=trace[0].layer_name, second=trace[-1].layer_name)
