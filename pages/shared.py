@@ -13,20 +13,7 @@ from explain import i18n
 from explain.data import load_mnist
 from explain.models import MODEL_NAMES, ModelFileError, load_model
 from explain.preprocess import Steps, to_mnist
-
-
-def _leave_legacy_pages_folder_mode() -> None:
-    # Until the first st.navigation call in a server process, Streamlit treats our `pages/` folder
-    # as a legacy multipage folder: a bookmark such as /cnn?lang=en opened first after a restart
-    # would run pages/cnn.py alone, without app.py's frame and sidebar. Every page imports this
-    # module, so the first import switches that mode off and reruns through app.py.
-    from streamlit.runtime.pages_manager import PagesManager
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_leave_legacy_pages_folder_mode()
+from pages import style
 
 
 # ---- language and projector mode -------------------------------------------------------------
@@ -66,6 +53,7 @@ def init_session() -> None:
         st.query_params["projector"] = "1"
     else:
         st.query_params.pop("projector", None)
+    style.apply(projector())
 
 
 def sidebar_ui() -> None:

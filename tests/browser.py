@@ -7,7 +7,9 @@ EXCEPTION = "[data-testid='stException']"
 def settle(page, timeout: float = 60_000) -> None:
     """Wait until Streamlit has finished the current rerun."""
     page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    # The status widget is hidden under toolbarMode "minimal"; the app root's script state is not.
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                           " && !document.querySelector('[data-test-script-state=\"running\"]')", timeout=timeout)
     page.wait_for_timeout(300)
 
 

@@ -1,0 +1,44 @@
+"""Projector mode for Streamlit's own elements (charts get theirs from `explain.figures.theme.style`):
+every text at least 20 px for the back row of a 1280x720 lecture hall, and secondary controls hidden.
+
+Streamlit sizes its text in rem (captions, labels and tables at 0.875rem, body at 1rem), so raising
+the root size scales everything together; the few smaller roles are then lifted to the floor.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+MIN_PX = 20
+SECONDARY_KEY = "secondary_"
+
+_SMALL_ROLES = ", ".join(f"{scope} {role}" for scope in ("[data-testid='stMain']", "[data-testid='stSidebar']")
+                         for role in (
+    "[data-testid='stCaptionContainer']", "[data-testid='stCaptionContainer'] *",
+    "[data-testid='stWidgetLabel'] *", "[data-testid='stMetricLabel'] *", "[data-testid='stMetricDelta'] *",
+    "[data-testid='stMarkdownContainer'] *", "[data-testid='stExpander'] summary *",
+    "[data-testid='stTable'] *", "[data-testid='stAlertContainer'] *", "[data-testid='stTooltipIcon'] *",
+    "[data-baseweb='tab'] *", "[data-baseweb='select'] *", "[data-testid='stSliderThumbValue']",
+    "[data-testid='stSliderTickBarMin']", "[data-testid='stSliderTickBarMax']",
+    "[data-testid='stSidebarNav'] *", "[data-testid='stSidebarNavItems'] *", "button *", "label *",
+    "[data-testid='stPageLink'] *", "code", "input", "textarea"))
+
+PROJECTOR_CSS = f"""<style>
+html {{ font-size: {MIN_PX + 2}px; }}
+{_SMALL_ROLES} {{ font-size: max({MIN_PX}px, 1em) !important; }}
+[data-testid='stMetricValue'] * {{ font-size: {2 * MIN_PX}px !important; }}
+.katex {{ font-size: max({MIN_PX}px, 1.21em) !important; }}
+div[class*='st-key-{SECONDARY_KEY}'] {{ display: none !important; }}
+</style>"""
+
+
+def apply(projector: bool) -> None:
+    """Inject the projector stylesheet on this rerun (nothing in the normal mode)."""
+    if projector:
+        st.html(PROJECTOR_CSS)
+
+
+def secondary(name: str):
+    """A container for controls a lecture hall does not need (`with secondary("brush"): ...`).
+    Projector mode hides it with CSS, so the widgets inside keep running and keep their values.
+    `name` must be unique on the page."""
+    return st.container(key=f"{SECONDARY_KEY}{name}")
