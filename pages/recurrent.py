@@ -24,19 +24,22 @@ def controls_ui(trace: list[recurrent.LayerGates], layer_col, step_col, unit_col
         name = st.radio(t("recurrent.layer"), names, horizontal=True, key=f"recurrent_layer_{trace[0].cell}")
     gates = trace[names.index(name)]
     steps = gates.gates["hidden"].shape[0]
+    # Defaults go into session state once: a widget whose default changes between reruns (another
+    # model or digit) can show one value while the script reads another.
+    st.session_state.setdefault("recurrent_step", int(recurrent.memory_change(gates).argmax()) + 1)
+    st.session_state.setdefault(f"recurrent_unit_{name}", recurrent.suggested_unit(gates))
     with step_col:
-        step = st.slider(t("recurrent.step"), 1, steps, int(recurrent.memory_change(gates).argmax()) + 1,
-                         key="recurrent_step")
+        step = st.slider(t("recurrent.step"), 1, steps, key="recurrent_step")
     with unit_col:
-        unit = st.selectbox(t("recurrent.unit"), range(gates.units), index=recurrent.suggested_unit(gates),
-                            key=f"recurrent_unit_{name}", help=t("recurrent.unit_help", units=gates.units))
+        unit = st.selectbox(t("recurrent.unit"), range(gates.units), key=f"recurrent_unit_{name}",
+                            help=t("recurrent.unit_help", units=gates.units))
     return gates, step, unit
 
 
 def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates, x28: np.ndarray,
                  step: int, unit: int) -> None:
     st.subheader(t("recurrent.eq.header", row=step, unit=unit))
-    picture, maths = st.columns([1, 4])
+    picture, maths = st.columns([1, 3] if projector() else [1, 4])
     with picture:
         show_chart(figures.digit_rows(x28, step, lang(), projector()), "recurrent-row")
     with maths:

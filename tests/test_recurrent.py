@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from explain import recurrent
+from explain.figures import recurrent as figures
 from explain.i18n import LANGUAGES, strings
 
 DIGITS = (0, 1, 2, 3, 7)      # a few test-split samples
@@ -147,6 +148,70 @@ def test_memory_change_keep_factor_and_suggested_unit(models, test_digits):
     unit = recurrent.suggested_unit(lstm1)
     per_unit = np.abs(lstm1.gates["cell"] - lstm1.previous("cell")).sum(axis=0)
     assert per_unit[unit] == per_unit.max()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_gate_figure_shows_the_turned_digit_and_every_gate_of_the_trace(models, test_digits, name, lang):
+    x28 = test_digits[0][0]
+    for gates in recurrent.gate_trace(models[name], x28):
+        fig = figures.gate_heatmaps(gates, x28, lang, projector=lang == "zh", step=12, unit=5)
+        heatmaps = [trace for trace in fig.data if trace.type == "heatmap"]
+        np.testing.assert_array_equal(np.asarray(heatmaps[0].z), x28.T)       # column t = image row t
+        assert len(heatmaps) == 1 + len(gates.gates)
+        for heatmap, gate in zip(heatmaps[1:], recurrent.LSTM_GATES if name == "lstm" else recurrent.GRU_GATES):
+            np.testing.assert_array_equal(np.asarray(heatmap.z), gates.gates[gate].T)    # (units, timesteps)
+            assert list(heatmap.x) == list(range(1, 29))
+        assert any(shape.x0 == 11.5 and shape.x1 == 12.5 and shape.yref == "paper" for shape in fig.layout.shapes)
+        titles = [a.text for a in fig.layout.annotations]
+        assert all(figures.gate_name(name, g, lang) in titles for g in gates.gates)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_answer_and_memory_figures_plot_the_computed_numbers(models, test_digits, name):
+    x28 = test_digits[0][1]
+    trace = recurrent.gate_trace(models[name], x28)
+    probs = recurrent.answer_over_time(models[name], trace)
+    fig = figures.answer_over_time(probs, x28, name, "en", step=28)
+    lines = [d for d in fig.data if d.type == "scatter" and d.mode == "lines"]
+    assert [d.name for d in lines] == [str(k) for k in range(10)]
+    for k, line in enumerate(lines):
+        np.testing.assert_array_equal(np.asarray(line.y), probs[:, k])
+    assert f"{100 * probs[-1].max():.1f}%" in " ".join(a.text for a in fig.layout.annotations)
+    changes = [recurrent.memory_change(g) for g in trace]
+    bars = [d for d in figures.memory_changes(trace, x28, changes, "zh").data if d.type == "bar"]
+    assert [b.name for b in bars] == [g.layer_name for g in trace]
+    for bar, change in zip(bars, changes):
+        np.testing.assert_array_equal(np.asarray(bar.y), change)
+
+
+def test_lstm_equations_carry_the_units_real_numbers(models, test_digits):
+    gates = recurrent.gate_trace(models["lstm"], test_digits[0][2])[1]
+    step, unit = 15, 7
+    lines = figures.equations(gates, step, unit)
+    g = {k: v[step - 1, unit] for k, v in gates.gates.items()}
+    c_prev = gates.gates["cell"][step - 2, unit]
+    for line, gate in zip(lines, ("forget", "input", "candidate", "output", "cell", "hidden")):
+        assert line.removesuffix(r" \end{aligned}").endswith(f"= {g[gate]:.3f}"), line
+    for gate in ("forget", "input", "candidate", "output"):
+        assert f"({gates.preactivations[gate][step - 1, unit]:.3f})" in " ".join(lines)
+    assert f"{abs(c_prev):.3f}" in lines[4] and f"{abs(g['forget'] * c_prev):.3f}" in lines[4]
+
+
+def test_gru_equations_use_kerass_convention_with_real_numbers(models, test_digits):
+    gates = recurrent.gate_trace(models["gru"], test_digits[0][2])[0]
+    step, unit = 1, 3                                  # first row: h_0 = 0
+    lines = figures.equations(gates, step, unit)
+    z, hh, h = (gates.gates[k][0, unit] for k in ("update", "candidate", "hidden"))
+    assert f"{z:.3f} \\times 0.000" in lines[3] and f"{1 - z:.3f} \\times" in lines[3]
+    assert lines[3].endswith(f"= {h:.3f} \\end{{aligned}}")
+    assert f"= {hh:.3f}" in lines[2] and f"{gates.preactivations['candidate_x'][0, unit]:.3f}" in lines[2]
+
+
+def test_parameter_equation_fills_in_d_and_u(models):
+    lstm1, gru2 = recurrent.parameter_counts(models["lstm"])[0], recurrent.parameter_counts(models["gru"])[1]
+    assert figures.parameter_equation(lstm1) == r"4 \times \big(32 \times (28 + 32) + 32\big) = 7808"
+    assert figures.parameter_equation(gru2) == r"3 \times \big(32 \times (32 + 32) + 2 \times 32\big) = 6336"
 
 
 def test_locale_files_have_the_same_keys():

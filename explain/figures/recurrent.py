@@ -109,9 +109,8 @@ def answer_over_time(probs: np.ndarray, x28: np.ndarray, model: str, lang: str, 
     rows = np.arange(1, steps + 1)
     fig = _time_figure(x28, [(t("recurrent.fig.answer_panel", lang), 300)], lang,
                        t("recurrent.fig.answer_title", lang, model=model))
-    fig.add_vrect(x0=steps - 0.5, x1=steps + 0.5, row=2, col=1, fillcolor=CATEGORICAL[2], opacity=0.2, line_width=0)
-    fig.add_annotation(x=1, y=1.0, xref="x2", yref="y2", xanchor="left", yanchor="top", showarrow=False,
-                       text=t("recurrent.fig.what_if", lang), font=dict(color="#666666"))
+    fig.add_shape(type="rect", x0=steps - 0.5, x1=steps + 0.5, y0=0, y1=1, xref="x2", yref="y2 domain",
+                  fillcolor=CATEGORICAL[2], opacity=0.25, line_width=0, layer="below")
     answer = int(probs[-1].argmax())
     for digit in range(probs.shape[1]):
         relevant = probs[:, digit].max() >= 0.2
@@ -120,11 +119,12 @@ def answer_over_time(probs: np.ndarray, x28: np.ndarray, model: str, lang: str, 
                                  opacity=1.0 if relevant else 0.3,
                                  hovertemplate=t("recurrent.fig.hover_answer", lang) + "<extra></extra>"),
                       row=2, col=1)
-    fig.add_trace(go.Scatter(x=[steps], y=[probs[-1, answer]], mode="markers+text", showlegend=False,
-                             marker=dict(color=TEN_CLASSES[answer], size=12, symbol="star"),
-                             text=[t("recurrent.fig.exact", lang, digit=answer, p=100 * probs[-1, answer])],
-                             textposition="bottom left", hoverinfo="skip"),
+    fig.add_trace(go.Scatter(x=[steps], y=[probs[-1, answer]], mode="markers", showlegend=False,
+                             marker=dict(color=TEN_CLASSES[answer], size=12, symbol="star"), hoverinfo="skip"),
                   row=2, col=1)
+    fig.add_annotation(x=steps, y=probs[-1, answer], xref="x2", yref="y2", ax=-40, ay=30 if probs[-1, answer] > 0.5 else -30,
+                       xanchor="right", text=t("recurrent.fig.exact", lang, digit=answer, p=100 * probs[-1, answer]),
+                       bgcolor="rgba(255,255,255,0.9)", arrowcolor="#444444")
     fig.update_yaxes(range=[-0.02, 1.05], tickformat=".0%", tickvals=[0, 0.5, 1], row=2, col=1)
     fig.update_layout(legend=dict(x=1.01, xanchor="left", y=0, yanchor="bottom",
                                   title=dict(text=t("recurrent.fig.legend_digit", lang))))
@@ -155,10 +155,10 @@ def digit_rows(x28: np.ndarray, step: int, lang: str, projector: bool = False) -
                                hovertemplate=t("recurrent.fig.hover_upright", lang) + "<extra></extra>"))
     fig.add_shape(type="rect", x0=-0.5, x1=x28.shape[1] - 0.5, y0=step - 0.5, y1=step + 0.5,
                   line=dict(color=ACCENT, width=3))
-    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=[1, 7, 14, 21, 28],
-                     title_text=t("recurrent.fig.row", lang))
+    steps = x28.shape[0]
+    fig.update_yaxes(autorange="reversed", tickmode="array", title_text=t("recurrent.fig.row", lang),
+                     tickvals=[1, step, steps] if projector else [1, 7, 14, 21, step, steps])
     fig.update_xaxes(visible=False, scaleanchor="y", constrain="domain")
-    fig.update_layout(title=t("recurrent.fig.reading", lang, row=step))
     return style(fig, projector, height=280)
 
 
@@ -185,30 +185,29 @@ def equations(gates: LayerGates, step: int, unit: int) -> list[str]:
         lines = [rf"{sym}_t = {f}(W_{s} x_t + U_{s} h_{{t-1}} + b_{s}) = {f}({pre[name]:.3f}) = {g[name]:.3f}"
                  for name, sym, s, f in (("forget", "f", "f", sig), ("input", "i", "i", sig),
                                          ("candidate", r"\tilde{C}", "C", act), ("output", "o", "o", sig))]
-        lines += [_two_lines(r"c_t = f_t \, c_{t-1} + i_t \, \tilde{C}_t",
-                             rf"{_num(g['forget'])} \times {_num(c_prev)} + {_num(g['input'])} \times "
-                             rf"{_num(g['candidate'])} = {_num(g['forget'] * c_prev)} + "
-                             rf"{_num(g['input'] * g['candidate'])} = {g['cell']:.3f}"),
+        lines += [_aligned(r"c_t = f_t \, c_{t-1} + i_t \, \tilde{C}_t",
+                           rf"{_num(g['forget'])} \times {_num(c_prev)} + {_num(g['input'])} \times {_num(g['candidate'])}",
+                           rf"{_num(g['forget'] * c_prev)} + {_num(g['input'] * g['candidate'])} = {g['cell']:.3f}"),
                   rf"h_t = o_t \, {act}(c_t) = {_num(g['output'])} \times {act}({g['cell']:.3f}) = {g['hidden']:.3f}"]
         return lines
     h_prev = float(gates.previous("hidden")[k, unit])
     return [
         rf"z_t = {sig}(W_z x_t + U_z h_{{t-1}} + b_z) = {sig}({pre['update']:.3f}) = {g['update']:.3f}",
         rf"r_t = {sig}(W_r x_t + U_r h_{{t-1}} + b_r) = {sig}({pre['reset']:.3f}) = {g['reset']:.3f}",
-        _two_lines(rf"\tilde{{h}}_t = {act}\big(W_h x_t + b_h + r_t \, (U_h h_{{t-1}} + b'_h)\big)",
-                   rf"{act}({pre['candidate_x']:.3f} + {_num(g['reset'])} \times {_num(pre['candidate_h'])})"
-                   rf" = {g['candidate']:.3f}"),
-        _two_lines(r"h_t = z_t \, h_{t-1} + (1 - z_t) \, \tilde{h}_t",
-                   rf"{_num(g['update'])} \times {_num(h_prev)} + {1 - g['update']:.3f} \times "
-                   rf"{_num(g['candidate'])} = {_num(g['update'] * h_prev)} + "
-                   rf"{_num((1 - g['update']) * g['candidate'])} = {g['hidden']:.3f}"),
+        _aligned(rf"\tilde{{h}}_t = {act}\big(W_h x_t + b_h + r_t \, (U_h h_{{t-1}} + b'_h)\big)",
+                 rf"{act}({pre['candidate_x']:.3f} + {_num(g['reset'])} \times {_num(pre['candidate_h'])})"
+                 rf" = {g['candidate']:.3f}"),
+        _aligned(r"h_t = z_t \, h_{t-1} + (1 - z_t) \, \tilde{h}_t",
+                 rf"{_num(g['update'])} \times {_num(h_prev)} + {1 - g['update']:.3f} \times {_num(g['candidate'])}",
+                 rf"{_num(g['update'] * h_prev)} + {_num((1 - g['update']) * g['candidate'])} = {g['hidden']:.3f}"),
     ]
 
 
-def _two_lines(symbols: str, numbers: str) -> str:
-    """An equation too wide for one line: the symbols, then "= the numbers" aligned under them."""
+def _aligned(symbols: str, *numbers: str) -> str:
+    """An equation too wide for one line: the symbols, then each "= step" aligned under them."""
     left, right = symbols.split("=", 1)
-    return rf"\begin{{aligned}} {left} &= {right} \\ &= {numbers} \end{{aligned}}"
+    steps = "".join(rf" \\ &= {step}" for step in numbers)
+    return rf"\begin{{aligned}} {left} &= {right}{steps} \end{{aligned}}"
 
 
 def parameter_equation(count: ParameterCount) -> str:

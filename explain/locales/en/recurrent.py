@@ -104,8 +104,7 @@ STRINGS = {
     "recurrent.gate.gru.candidate": "candidate state h̃<sub>t</sub>",
     "recurrent.gate.gru.hidden": "hidden state h<sub>t</sub>",
     "recurrent.fig.answer_title": "{model}: the answer if the digit ended at row t",
-    "recurrent.fig.answer_panel": "probability of each digit",
-    "recurrent.fig.what_if": "what-if: the digit is not finished here",
+    "recurrent.fig.answer_panel": "probability of each digit (rows before the last: a what-if, the digit is not finished)",
     "recurrent.fig.exact": "exact answer: {digit} ({p:.1f}%)",
     "recurrent.fig.hover_answer": "row %{x}: P(%{fullData.name}) = %{y:.3f}",
     "recurrent.fig.legend_digit": "digit",
@@ -115,5 +114,4 @@ STRINGS = {
     "recurrent.fig.hover_memory": "%{fullData.name}, row %{x}: %{y:.3f}",
     "recurrent.fig.hover_upright": "row %{y}, column %{x}: %{z:.2f}",
     "recurrent.fig.row": "row",
-    "recurrent.fig.reading": "reading row {row}",
 }

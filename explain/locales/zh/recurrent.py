@@ -96,8 +96,7 @@ STRINGS = {
     "recurrent.gate.gru.candidate": "候选状态 h̃<sub>t</sub>",
     "recurrent.gate.gru.hidden": "隐藏状态 h<sub>t</sub>",
     "recurrent.fig.answer_title": "{model}：如果数字在第 t 行结束，它会怎么回答",
-    "recurrent.fig.answer_panel": "每个数字的概率",
-    "recurrent.fig.what_if": "假设：数字在这里还没写完",
+    "recurrent.fig.answer_panel": "每个数字的概率（最后一行之前都是假设：数字还没写完）",
     "recurrent.fig.exact": "真正的答案：{digit}（{p:.1f}%）",
     "recurrent.fig.hover_answer": "第 %{x} 行：P(%{fullData.name}) = %{y:.3f}",
     "recurrent.fig.legend_digit": "数字",
@@ -107,5 +106,4 @@ STRINGS = {
     "recurrent.fig.hover_memory": "%{fullData.name}，第 %{x} 行：%{y:.3f}",
     "recurrent.fig.hover_upright": "第 %{y} 行，第 %{x} 列：%{z:.2f}",
     "recurrent.fig.row": "行",
-    "recurrent.fig.reading": "正在读第 {row} 行",
 }
