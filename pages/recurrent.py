@@ -7,6 +7,7 @@ import streamlit as st
 from explain import recurrent
 from explain.figures import recurrent as figures
 from pages.shared import current_digit, lang, loaded_models, model_or_error, projector, show_chart, t
+from pages.style import secondary
 
 MODELS = ("lstm", "gru")
 
@@ -30,7 +31,7 @@ def controls_ui(trace: list[recurrent.LayerGates], layer_col, step_col, unit_col
     st.session_state.setdefault(f"recurrent_unit_{name}", recurrent.suggested_unit(gates))
     with step_col:
         step = st.slider(t("recurrent.step"), 1, steps, key="recurrent_step")
-    with unit_col:
+    with unit_col, secondary("recurrent_unit"):     # projector mode keeps the suggested unit
         unit = st.selectbox(t("recurrent.unit"), range(gates.units), key=f"recurrent_unit_{name}",
                             help=t("recurrent.unit_help", units=gates.units))
     return gates, step, unit
