@@ -151,7 +151,9 @@ def digit_description(digit: Digit) -> str:
 # ---- charts -------------------------------------------------------------------------------------
 
 def show_chart(fig: go.Figure, name: str, key: str | None = None) -> None:
-    """A plotly chart whose toolbar downloads a PNG at presentation resolution, named `name`."""
+    """A plotly chart whose toolbar downloads a PNG at presentation resolution, named `name`.
+    Shown without Streamlit's plotly theme, which would replace the legend and colour-bar fonts
+    that `theme.style` sets (the projector mode's 20 px) with smaller ones."""
     config = {"displaylogo": False,
               "toImageButtonOptions": {"format": "png", "filename": f"netlens-{name}", "scale": 3}}
-    st.plotly_chart(fig, config=config, key=key, use_container_width=True)
+    st.plotly_chart(fig, config=config, key=key, width="stretch", theme=None)
