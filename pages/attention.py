@@ -17,20 +17,26 @@ def concept(name: str, **values) -> None:
         st.markdown(t(f"attention.concept.{name}.body", **values))
 
 
+def pair(ratio: list[int]) -> tuple:
+    """Two columns; in projector mode two full-width blocks, one above the other, so large text
+    and charts keep their room."""
+    return (st.container(), st.container()) if projector() else st.columns(ratio)
+
+
 def row_list(rows) -> str:
     return t("attention.list_sep").join(str(int(r)) for r in rows)
 
 
 def controls_ui(heads: int) -> tuple[int, int]:
     head = st.radio(t("attention.head"), range(heads), horizontal=True, key="attention_head",
-                    format_func=lambda h: t("attention.head_n", n=h + 1))
+                    format_func=lambda h: str(h + 1))
     row = st.slider(t("attention.query_row"), 0, 27, 20, key="attention_row", help=t("attention.query_row_help"))
     return head, row
 
 
 def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]:
     st.subheader(t("attention.focus.header"))
-    left, right = st.columns([3, 2])
+    left, right = st.columns([5, 3])
     with right:
         head, row = controls_ui(tr.scores.shape[0])
         weights = tr.scores[head, row]
@@ -38,7 +44,8 @@ def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]
         st.markdown(t("attention.focus.summary", head=head + 1, row=row, rows=row_list(rows),
                       share=100 * float(weights[rows].sum())))
         st.markdown(t("attention.prediction", digit=int(tr.probs.argmax()), prob=100 * float(tr.probs.max())))
-        st.caption(t("attention.focus.how", description=digit_description(digit)))
+        if not projector():
+            st.caption(t("attention.focus.how", description=digit_description(digit)))
     with left:
         show_chart(figures.row_focus(digit.x28, weights, row, head, lang(), projector()), "attention-row")
     show_chart(figures.head_grid(tr.scores, row, head, lang(), projector()), "attention-heads")
@@ -89,23 +96,23 @@ def position_section(model, digit) -> None:
         format_func=lambda k: t(f"attention.order.{k}"))
     order = attention.shuffled_order() if kind == "shuffle" else np.arange(28)[::-1]
     test = attention.order_test(model, digit.x28, order)
-    left, right = st.columns([1, 1])
+    left, right = pair([1, 1])
     with left:
         show_chart(figures.order_figure(digit.x28, test, lang(), projector()), "attention-order")
     with right:
-        gap = test.gap
         guesses = test.probs.argmax(-1)
-        st.dataframe({t("attention.col.model"): [t("attention.order.with"), t("attention.order.without")],
-                      t("attention.col.original"): [int(g) for g in guesses[:, 0]],
-                      t("attention.col.permuted"): [int(g) for g in guesses[:, 1]],
-                      t("attention.col.gap"): [f"{g:.2e}" for g in gap]}, hide_index=True)
-        st.markdown(t("attention.order.explain", with_gap=float(gap[0]), without_gap=float(gap[1])))
+        header = [t(f"attention.col.{k}") for k in ("model", "original", "permuted", "gap")]
+        lines = [f"| {' | '.join(header)} |", "|---|---:|---:|---:|"]
+        for k, name in enumerate(("with", "without")):
+            lines.append(f"| {t(f'attention.order.{name}')} | {guesses[k, 0]} | {guesses[k, 1]} | {test.gap[k]:.2g} |")
+        st.markdown("\n".join(lines))
+        st.markdown(t("attention.order.explain", with_gap=float(test.gap[0]), without_gap=float(test.gap[1])))
     concept("position", depth=table.shape[1])
 
 
 def recurrence_section(tr: attention.AttentionTrace, head: int, row: int) -> None:
     st.subheader(t("attention.recurrence.header"))
-    left, right = st.columns([3, 2])
+    left, right = pair([3, 2])
     with left:
         show_chart(figures.recurrence_figure(tr.scores[head, row], row, lang(), projector()), "attention-vs-lstm")
     with right:

@@ -12,6 +12,7 @@ from explain.i18n import t
 
 ACCENT = CATEGORICAL[3]     # vermillion: the query row, wherever it appears
 ROW_TICKS = dict(tickmode="array", tickvals=[0, 5, 10, 15, 20, 27])
+SPARSE_TICKS = dict(tickmode="array", tickvals=[0, 10, 20])   # small panels at projector font size
 
 
 def _rows_axis(fig: go.Figure, row: int | None = None, col: int | None = None, **extra) -> None:
@@ -31,33 +32,29 @@ def _digit(x28: np.ndarray, name: str) -> go.Heatmap:
                       hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>")
 
 
+def _weighted_lines(fig: go.Figure, lines: list[tuple[np.ndarray, np.ndarray, float]], strongest: float,
+                    projector: bool, col: int) -> None:
+    """Lines whose width and opacity show an attention weight; added after `style`, which would
+    otherwise give every line the same projector width."""
+    scale = 1.5 if projector else 1.0
+    for x, y, w in lines:
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", showlegend=False, hoverinfo="skip",
+                                 line=dict(color=ACCENT, width=scale * (1 + 12 * w)),
+                                 opacity=0.25 + 0.75 * w / strongest), row=1, col=col)
+
+
 def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang: str,
               projector: bool = False) -> go.Figure:
     """Where query row `query` looks: arcs from it to every key row (width = weight), the digit with
     the query row outlined, and one bar per key row. `weights` (key,) is one row of the head's matrix."""
-    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.2, 0.45, 0.35],
+    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.14, 0.56, 0.30],
                         horizontal_spacing=0.02)
-    strongest = weights.max()
-    for key in np.flatnonzero(weights >= 0.01):
-        w = float(weights[key])
-        bend = 0.15 + 0.85 * abs(key - query) / 27
-        s = np.linspace(0, 1, 24)
-        x = -2 * bend * s * (1 - s)                                 # quadratic Bézier, bulging left
-        y = query + (key - query) * s
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", showlegend=False, hoverinfo="skip",
-                                 line=dict(color=ACCENT, width=1 + 12 * w),
-                                 opacity=0.25 + 0.75 * w / strongest), row=1, col=1)
-    fig.add_trace(go.Scatter(x=np.zeros(28), y=np.arange(28), mode="markers", showlegend=False,
-                             marker=dict(size=4 + 18 * weights / strongest, color=ACCENT),
-                             customdata=weights,
-                             hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>"),
-                  row=1, col=1)
+    strongest = float(weights.max())
     fig.add_trace(_digit(x28, "digit"), row=1, col=2)
     _outline_row(fig, query, 2)
-    top = set(np.argsort(weights)[-3:])
     fig.add_trace(go.Bar(x=weights, y=np.arange(28), orientation="h", showlegend=False,
                          marker=dict(color=weights, colorscale=sequential(projector), cmin=0, cmax=1),
-                         text=[f"{w:.2f}" if k in top else "" for k, w in enumerate(weights)],
+                         text=[f"{w:.2f}" if w == strongest else "" for w in weights],
                          textposition="outside", cliponaxis=False, constraintext="none",
                          textfont_size=18 if projector else 12,
                          hovertemplate=t("attention.fig.hover_bar", lang) + "<extra></extra>"),
@@ -65,11 +62,23 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
     fig.update_xaxes(visible=False, range=[-1.05, 0.1], row=1, col=1)
     fig.update_xaxes(visible=False, row=1, col=2, scaleanchor="y2", constrain="domain")
     fig.update_xaxes(title_text=t("attention.fig.weight", lang), range=[0, min(1.0, strongest * 1.3)],
-                     row=1, col=3)
+                     nticks=3 if projector else 5, row=1, col=3)
     _rows_axis(fig)
     fig.update_yaxes(title_text=t("attention.fig.key_row", lang), row=1, col=1)
     fig.update_layout(title=t("attention.fig.focus_title", lang, query=query, head=head + 1), bargap=0.15)
-    return style(fig, projector, height=430)
+    style(fig, projector, height=350)
+    arcs = []
+    s = np.linspace(0, 1, 24)
+    for key in np.flatnonzero(weights >= 0.01):
+        bend = 0.15 + 0.85 * abs(key - query) / 27
+        arcs.append((-2 * bend * s * (1 - s), query + (key - query) * s, float(weights[key])))  # Bézier
+    _weighted_lines(fig, arcs, strongest, projector, col=1)
+    fig.add_trace(go.Scatter(x=np.zeros(28), y=np.arange(28), mode="markers", showlegend=False,
+                             marker=dict(size=(3 + 9 * weights / strongest) * (1.5 if projector else 1), color=ACCENT),
+                             customdata=weights,
+                             hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>"),
+                  row=1, col=1)
+    return fig
 
 
 def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: bool = False) -> go.Figure:
@@ -87,12 +96,15 @@ def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: b
                                  hovertemplate=t("attention.fig.hover_cell", lang) + "<extra></extra>"),
                       row=1, col=i)
         _outline_row(fig, query, i)
-        fig.update_xaxes(scaleanchor="y" if i == 1 else f"y{i}", constrain="domain", **ROW_TICKS, row=1, col=i)
+        fig.update_xaxes(scaleanchor="y" if i == 1 else f"y{i}", constrain="domain", row=1, col=i,
+                         **(SPARSE_TICKS if projector else ROW_TICKS))
     _rows_axis(fig)
+    if projector:
+        fig.update_yaxes(**SPARSE_TICKS)
     fig.update_yaxes(title_text=t("attention.fig.query_row", lang), row=1, col=1)
     fig.update_xaxes(title_text=t("attention.fig.key_row", lang), row=1, col=1)
     fig.update_layout(title=t("attention.fig.grid_title", lang))
-    return style(fig, projector, height=330)
+    return style(fig, projector, height=280)
 
 
 def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.Figure:
@@ -133,7 +145,9 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
         fig.update_xaxes(visible=False, row=row, col=col)
     fig.update_xaxes(showticklabels=False, row=2, col=1)
     fig.update_xaxes(showticklabels=False, row=2, col=5)
-    fig.update_xaxes(range=[0, 1], row=2, col=4)
+    fig.update_xaxes(range=[0, float(ex.weights.max()) * 1.15], row=2, col=4)
+    for col in (2, 3, 4):
+        fig.update_xaxes(nticks=3 if projector else 5, row=2, col=col)
     fig.update_layout(showlegend=False, bargap=0.15,
                       title=t("attention.fig.worked_title", lang, head=ex.head + 1, row=ex.row))
     style(fig, projector, height=560)
@@ -143,10 +157,10 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
 def positional_figure(table: np.ndarray, dims: tuple[int, ...], lang: str, projector: bool = False) -> go.Figure:
     """The sinusoidal table (positions, depth) the model adds to its row tokens, and a few of its
     columns as curves over the 28 positions: low dimensions wave fast, high ones slowly."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.14,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12,
                         subplot_titles=[t("attention.fig.pe_table", lang), t("attention.fig.pe_curves", lang)])
     fig.add_trace(go.Heatmap(z=table, colorscale=DIVERGING, zmid=0, zmin=-1, zmax=1,
-                             colorbar=dict(thickness=12, x=0.49),
+                             showscale=False,   # the title names the colours; a bar here collides with the curves
                              hovertemplate=t("attention.fig.hover_pe", lang) + "<extra></extra>"), row=1, col=1)
     for i, d in enumerate(dims):
         kind = "sin" if d % 2 == 0 else "cos"
@@ -156,8 +170,8 @@ def positional_figure(table: np.ndarray, dims: tuple[int, ...], lang: str, proje
     _rows_axis(fig, row=1, col=1, title_text=t("attention.fig.position", lang))
     fig.update_xaxes(title_text=t("attention.fig.dimension", lang), row=1, col=1)
     fig.update_xaxes(title_text=t("attention.fig.position", lang), **ROW_TICKS, row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.25, x=0.55))
-    return style(fig, projector, height=360)
+    fig.update_layout(legend=dict(orientation="h", y=-0.25, x=0.5))
+    return style(fig, projector, height=360).update_layout(margin_t=85 if projector else 65)  # two-line subplot titles
 
 
 def order_figure(x28: np.ndarray, test: OrderTest, lang: str, projector: bool = False) -> go.Figure:
@@ -173,37 +187,33 @@ def order_figure(x28: np.ndarray, test: OrderTest, lang: str, projector: bool = 
     for col in (1, 2):
         fig.update_xaxes(visible=False, scaleanchor="y" if col == 1 else f"y{col}", constrain="domain",
                          row=1, col=col)
-        _rows_axis(fig, row=1, col=col)
+        _rows_axis(fig, row=1, col=col, showticklabels=col == 1)
     fig.update_yaxes(title_text=t("attention.fig.image_row", lang), row=1, col=1)
-    return style(fig, projector, height=300)
+    return style(fig, projector, height=300).update_layout(margin_t=80 if projector else 60)  # two-line titles
 
 
 def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: bool = False) -> go.Figure:
     """Left: the LSTM's chain, row t reaches the state only after rows 0..t-1 (27 steps from row 0 to
     row 27). Right: attention, the query row joined to every key row at once, line width = weight."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=[t("attention.fig.chain", lang), t("attention.fig.fan", lang, query=query)])
     rows = np.arange(28)
     fig.add_trace(go.Scatter(x=np.zeros(28), y=rows, mode="lines+markers", line=dict(color=CATEGORICAL[0], width=2),
                              marker=dict(size=9, symbol="triangle-down", color=CATEGORICAL[0]),
                              hovertemplate=t("attention.fig.hover_step", lang) + "<extra></extra>"), row=1, col=1)
-    fig.add_annotation(x=0.05, y=13.5, xref="x", yref="y", xanchor="left", showarrow=False,
-                       text=t("attention.fig.chain_note", lang))
-    strongest = weights.max()
-    for key in np.flatnonzero(weights >= 0.005):
-        w = float(weights[key])
-        fig.add_trace(go.Scatter(x=[0, 1], y=[query, key], mode="lines", hoverinfo="skip",
-                                 line=dict(color=ACCENT, width=1 + 12 * w), opacity=0.3 + 0.7 * w / strongest),
-                      row=1, col=2)
     for x in (0, 1):
         fig.add_trace(go.Scatter(x=np.full(28, x), y=rows, mode="markers", customdata=weights,
                                  marker=dict(size=7, color="#555555"),
                                  hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>"), row=1, col=2)
-    fig.add_trace(go.Scatter(x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT), hoverinfo="skip"),
-                  row=1, col=2)
-    fig.update_xaxes(visible=False, range=[-0.2, 1.6], row=1, col=1)
+    fig.update_xaxes(visible=False, range=[-1, 1], row=1, col=1)
     fig.update_xaxes(range=[-0.3, 1.3], showgrid=False, zeroline=False, tickvals=[0, 1],
                      ticktext=[t("attention.fig.queries", lang), t("attention.fig.keys", lang)], row=1, col=2)
-    _rows_axis(fig, title_text=t("attention.fig.image_row", lang))
+    _rows_axis(fig)
+    fig.update_yaxes(title_text=t("attention.fig.image_row", lang), row=1, col=1)
     fig.update_layout(showlegend=False)
-    return style(fig, projector, height=430)
+    style(fig, projector, height=430).update_layout(margin_t=80 if projector else 60)  # two-line titles
+    lines = [(np.array([0, 1]), np.array([query, key]), float(weights[key])) for key in np.flatnonzero(weights >= 0.005)]
+    _weighted_lines(fig, lines, float(weights.max()), projector, col=2)
+    fig.add_trace(go.Scatter(x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT), hoverinfo="skip",
+                             showlegend=False), row=1, col=2)
+    return fig
