@@ -59,7 +59,7 @@ def parameters_ui(model) -> None:
     for count in counts:
         verdict = "match" if count.formula == count.keras else "mismatch"
         st.markdown(t("recurrent.params.layer", layer=count.layer_name, d=count.input_dim, u=count.units,
-                      keras=count.keras) + f" ({t(f'recurrent.params.{verdict}')})")
+                      keras=count.keras, verdict=t(f"recurrent.params.{verdict}")))
         st.latex(figures.parameter_equation(count))
 
 

@@ -1,12 +1,16 @@
 """Figures of the recurrent page. Time runs left to right: timestep t is image row t (1..28, top to
 bottom), and every chart starts with the digit turned a quarter turn to the left, so that image row t
 stands right above timestep t. All charts share the same fixed side margins, so stacked full-width
-they line up column for column."""
+they line up column for column.
+
+The stacked charts are written as plain trace and layout dicts and turned into a Figure once:
+plotly's per-property updates (`make_subplots`, `update_yaxes(row=...)`, `add_shape`) cost about
+a quarter of a second per page here, the single constructor a few milliseconds.
+"""
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, TEN_CLASSES, sequential, style
 from explain.i18n import t
@@ -17,49 +21,66 @@ STRIP_PX, GATE_PX, GAP_PX = 120, 105, 36
 SIGNED = {"candidate", "cell", "hidden"}    # values in (-1, 1) or unbounded: diverging scale around 0
 
 
-def _margins(projector: bool) -> dict:
-    """Fixed, not automatic, so that every chart's plotting area spans the same pixels."""
-    return dict(l=70, r=150, t=110, b=80) if projector else dict(l=50, r=120, t=80, b=60)
+class _TimeFigure:
+    """The digit strip on top, then one panel per (title, height in px), all on one time axis.
 
+    Panel k (0 = the strip) draws on axes `x{k+1}` / `y{k+1}`; `domain(k)` is its vertical extent.
+    """
 
-def _time_figure(x28: np.ndarray, panels: list[tuple[str, int]], lang: str, title: str) -> go.Figure:
-    """The digit strip on top, then one panel per (title, height in px), all on one time axis."""
-    heights = [STRIP_PX] + [px for _, px in panels]
-    total = sum(heights) + GAP_PX * len(panels)
-    fig = make_subplots(rows=len(heights), cols=1, shared_xaxes=True, row_heights=heights,
-                        vertical_spacing=GAP_PX / total,
-                        subplot_titles=[t("recurrent.fig.digit", lang)] + [name for name, _ in panels])
-    steps = x28.shape[0]
-    rows = np.arange(1, steps + 1)
-    # z[j, t] = pixel (row t, column j) with the y axis pointing up: the image turned a quarter left.
-    fig.add_trace(go.Heatmap(z=x28.T, x=rows, y=np.arange(x28.shape[1]), colorscale=DIGIT, zmin=0, zmax=1,
-                             showscale=False, hovertemplate=t("recurrent.fig.hover_digit", lang) + "<extra></extra>"),
-                  row=1, col=1)
-    fig.update_yaxes(visible=False, row=1, col=1)
-    fig.update_xaxes(range=[0.5, steps + 0.5])
-    fig.update_xaxes(title_text=t("recurrent.fig.rows", lang), row=len(heights), col=1)
-    fig.update_annotations(x=0, xanchor="left")    # subplot titles flush left, above their panel
-    fig.update_layout(title=title, height=total + 140)
-    return fig
+    def __init__(self, x28: np.ndarray, panels: list[tuple[str, int]], lang: str, title: str, projector: bool):
+        self.projector, self.steps = projector, x28.shape[0]
+        scale = 1.25 if projector else 1.0
+        heights = [STRIP_PX] + [px for _, px in panels]
+        plot = sum(heights) + GAP_PX * len(panels)
+        # Fixed, not automatic, margins: every chart's plotting area spans the same pixels.
+        self.margin = dict(l=70, r=150, t=110, b=80) if projector else dict(l=50, r=120, t=80, b=60)
+        self.domains, top = [], 1.0
+        for px in heights:
+            self.domains.append((top - px / plot, top))
+            top -= (px + GAP_PX) / plot
+        self.data: list[dict] = []
+        self.layout: dict = dict(title=dict(text=title), height=int(plot * scale) + self.margin["t"] + self.margin["b"],
+                                 annotations=[], shapes=[])
+        names = [t("recurrent.fig.digit", lang)] + [name for name, _ in panels]
+        for k, (name, (low, high)) in enumerate(zip(names, self.domains)):
+            last = k == len(heights) - 1
+            self.layout[f"xaxis{k + 1}"] = dict(
+                domain=[0, 1], anchor=f"y{k + 1}", range=[0.5, self.steps + 0.5], showticklabels=last,
+                tickmode="linear", tick0=1, dtick=3 if projector else 1, **({"matches": "x"} if k else {}),
+                **({"title": dict(text=t("recurrent.fig.rows", lang))} if last else {}))
+            self.layout[f"yaxis{k + 1}"] = dict(domain=[low, high], anchor=f"x{k + 1}")
+            self.layout["annotations"].append(dict(text=name, x=0, y=high, xref="paper", yref="paper",
+                                                   xanchor="left", yanchor="bottom", showarrow=False))
+        self.layout["yaxis1"]["visible"] = False
+        # z[j, t] = pixel (row t, column j) with the y axis pointing up: the image turned a quarter left.
+        self.add(0, dict(type="heatmap", z=x28.T, x=self.rows, y=np.arange(x28.shape[1]), colorscale=DIGIT,
+                         zmin=0, zmax=1, showscale=False,
+                         hovertemplate=t("recurrent.fig.hover_digit", lang) + "<extra></extra>"))
 
+    @property
+    def rows(self) -> np.ndarray:
+        return np.arange(1, self.steps + 1)
 
-def _finish(fig: go.Figure, projector: bool, step: int | None) -> go.Figure:
-    """Theme, the fixed margins that keep every chart's columns aligned, and the chosen row marked."""
-    height = fig.layout.height
-    style(fig, projector, height=height)
-    fig.update_layout(margin=dict(**_margins(projector), autoexpand=False))
-    fig.update_xaxes(tickmode="linear", tick0=1, dtick=3 if projector else 1)
-    if step is not None:
-        fig.add_shape(type="rect", x0=step - 0.5, x1=step + 0.5, y0=0, y1=1, xref="x", yref="paper",
-                      line=dict(color=ACCENT, width=3 if projector else 2), fillcolor="rgba(0,0,0,0)")
-    return fig
+    def add(self, panel: int, trace: dict) -> None:
+        self.data.append(dict(trace, xaxis=f"x{panel + 1}", yaxis=f"y{panel + 1}"))
 
+    def axis(self, panel: int, **settings) -> None:
+        self.layout[f"yaxis{panel + 1}"].update(settings)
 
-def _colorbar(fig: go.Figure, row: int, projector: bool) -> dict:
-    """A colour bar beside subplot `row`, as tall as that subplot."""
-    domain = fig.layout[f"yaxis{row if row > 1 else ''}"].domain
-    return dict(colorbar=dict(x=1.01, xanchor="left", y=sum(domain) / 2, len=domain[1] - domain[0],
-                              thickness=14 if projector else 10, outlinewidth=0))
+    def colorbar(self, panel: int) -> dict:
+        """A colour bar beside `panel`, as tall as it."""
+        low, high = self.domains[panel]
+        return dict(x=1.01, xanchor="left", y=(low + high) / 2, len=high - low,
+                    thickness=14 if self.projector else 10, outlinewidth=0)
+
+    def figure(self, step: int | None) -> go.Figure:
+        """The finished figure, the chosen row `step` (1-based) outlined through every panel."""
+        if step is not None:
+            self.layout["shapes"].append(dict(type="rect", x0=step - 0.5, x1=step + 0.5, y0=0, y1=1, xref="x",
+                                              yref="paper", line=dict(color=ACCENT, width=3 if self.projector else 2)))
+        fig = style(go.Figure(data=self.data, layout=self.layout), self.projector)
+        fig.update_layout(margin=dict(self.margin, autoexpand=False))
+        return fig
 
 
 def gate_name(cell: str, gate: str, lang: str) -> str:
@@ -76,76 +97,66 @@ def gate_heatmaps(gates: LayerGates, x28: np.ndarray, lang: str, projector: bool
     scale. `step` (1-based) and `unit` outline the chosen cell in every panel.
     """
     names = LSTM_GATES if gates.cell == "lstm" else GRU_GATES
-    fig = _time_figure(x28, [(gate_name(gates.cell, g, lang), GATE_PX) for g in names], lang,
-                       t("recurrent.fig.gates_title", lang, layer=gates.layer_name))
-    steps = gates.gates["hidden"].shape[0]
+    fig = _TimeFigure(x28, [(gate_name(gates.cell, g, lang), GATE_PX) for g in names], lang,
+                      t("recurrent.fig.gates_title", lang, layer=gates.layer_name), projector)
     cell_max = float(np.abs(gates.gates["cell"]).max()) if "cell" in gates.gates else 1.0
-    scales = {"gate": dict(colorscale=sequential(projector), cmin=0, cmax=1),
-              "signed": dict(colorscale=DIVERGING, cmin=-1, cmax=1),
-              "cell": dict(colorscale=DIVERGING, cmin=-cell_max, cmax=cell_max)}
-    axis_of = {"cell": "coloraxis3"} | {g: "coloraxis2" for g in SIGNED - {"cell"}}
-    placed = set()
-    for row, gate in enumerate(names, start=2):
-        axis = axis_of.get(gate, "coloraxis")
-        fig.add_trace(go.Heatmap(z=gates.gates[gate].T, x=np.arange(1, steps + 1), coloraxis=axis,
-                                 hovertemplate=t("recurrent.fig.hover_gate", lang) + "<extra></extra>"),
-                      row=row, col=1)
-        fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=[0, gates.units - 1], row=row, col=1)
-        if axis not in placed:
-            placed.add(axis)
-            kind = {"coloraxis": "gate", "coloraxis2": "signed", "coloraxis3": "cell"}[axis]
-            fig.update_layout({axis: scales[kind] | _colorbar(fig, row, projector)})
+    scales = {"coloraxis": dict(colorscale=sequential(projector), cmin=0, cmax=1),
+              "coloraxis2": dict(colorscale=DIVERGING, cmin=-1, cmax=1),
+              "coloraxis3": dict(colorscale=DIVERGING, cmin=-cell_max, cmax=cell_max)}
+    hover = t("recurrent.fig.hover_gate", lang) + "<extra></extra>"
+    for panel, gate in enumerate(names, start=1):
+        axis = "coloraxis3" if gate == "cell" else "coloraxis2" if gate in SIGNED else "coloraxis"
+        fig.add(panel, dict(type="heatmap", z=gates.gates[gate].T, x=fig.rows, coloraxis=axis, hovertemplate=hover))
+        fig.axis(panel, autorange="reversed", tickmode="array", tickvals=[0, gates.units - 1])
+        if axis not in fig.layout:      # the first panel on a scale carries its colour bar
+            fig.layout[axis] = dict(scales[axis], colorbar=fig.colorbar(panel))
         if step is not None and unit is not None:
-            fig.add_shape(type="rect", x0=step - 0.5, x1=step + 0.5, y0=unit - 0.5, y1=unit + 0.5,
-                          xref=f"x{row}", yref=f"y{row}", line=dict(color=ACCENT, width=2))
-    return _finish(fig, projector, step)
+            fig.layout["shapes"].append(dict(type="rect", x0=step - 0.5, x1=step + 0.5, y0=unit - 0.5,
+                                             y1=unit + 0.5, xref=f"x{panel + 1}", yref=f"y{panel + 1}",
+                                             line=dict(color=ACCENT, width=2)))
+    return fig.figure(step)
 
 
 def answer_over_time(probs: np.ndarray, x28: np.ndarray, model: str, lang: str, projector: bool = False,
                      step: int | None = None) -> go.Figure:
     """Ten probability curves over the rows, `probs` (timesteps, 10); only the last row is the
     model's real answer, the earlier ones are what it would answer if the digit ended there."""
-    steps = probs.shape[0]
-    rows = np.arange(1, steps + 1)
-    fig = _time_figure(x28, [(t("recurrent.fig.answer_panel", lang), 300)], lang,
-                       t("recurrent.fig.answer_title", lang, model=model))
-    fig.add_shape(type="rect", x0=steps - 0.5, x1=steps + 0.5, y0=0, y1=1, xref="x2", yref="y2 domain",
-                  fillcolor=CATEGORICAL[2], opacity=0.25, line_width=0, layer="below")
-    answer = int(probs[-1].argmax())
+    fig = _TimeFigure(x28, [(t("recurrent.fig.answer_panel", lang), 300)], lang,
+                      t("recurrent.fig.answer_title", lang, model=model), projector)
+    steps, answer = probs.shape[0], int(probs[-1].argmax())
+    fig.layout["shapes"].append(dict(type="rect", x0=steps - 0.5, x1=steps + 0.5, y0=0, y1=1, xref="x2",
+                                     yref="y2 domain", fillcolor=CATEGORICAL[2], opacity=0.25, line_width=0,
+                                     layer="below"))
+    hover = t("recurrent.fig.hover_answer", lang) + "<extra></extra>"
     for digit in range(probs.shape[1]):
-        relevant = probs[:, digit].max() >= 0.2
-        fig.add_trace(go.Scatter(x=rows, y=probs[:, digit], name=str(digit), mode="lines",
-                                 line=dict(color=TEN_CLASSES[digit], width=3 if digit == answer else 2),
-                                 opacity=1.0 if relevant else 0.3,
-                                 hovertemplate=t("recurrent.fig.hover_answer", lang) + "<extra></extra>"),
-                      row=2, col=1)
-    fig.add_trace(go.Scatter(x=[steps], y=[probs[-1, answer]], mode="markers", showlegend=False,
-                             marker=dict(color=TEN_CLASSES[answer], size=12, symbol="star"), hoverinfo="skip"),
-                  row=2, col=1)
-    fig.add_annotation(x=steps, y=probs[-1, answer], xref="x2", yref="y2", ax=-40, ay=30 if probs[-1, answer] > 0.5 else -30,
-                       xanchor="right", text=t("recurrent.fig.exact", lang, digit=answer, p=100 * probs[-1, answer]),
-                       bgcolor="rgba(255,255,255,0.9)", arrowcolor="#444444")
-    fig.update_yaxes(range=[-0.02, 1.05], tickformat=".0%", tickvals=[0, 0.5, 1], row=2, col=1)
-    fig.update_layout(legend=dict(x=1.01, xanchor="left", y=0, yanchor="bottom",
-                                  title=dict(text=t("recurrent.fig.legend_digit", lang))))
-    return _finish(fig, projector, step)
+        fig.add(1, dict(type="scatter", x=fig.rows, y=probs[:, digit], name=str(digit), mode="lines",
+                        line=dict(color=TEN_CLASSES[digit], width=3 if digit == answer else 2),
+                        opacity=1.0 if probs[:, digit].max() >= 0.2 else 0.3, hovertemplate=hover))
+    final = float(probs[-1, answer])
+    fig.add(1, dict(type="scatter", x=[steps], y=[final], mode="markers", showlegend=False, hoverinfo="skip",
+                    marker=dict(color=TEN_CLASSES[answer], size=12, symbol="star")))
+    fig.layout["annotations"].append(dict(
+        x=steps, y=final, xref="x2", yref="y2", ax=-40, ay=30 if final > 0.5 else -30, xanchor="right",
+        text=t("recurrent.fig.exact", lang, digit=answer, p=100 * final), bgcolor="rgba(255,255,255,0.9)",
+        arrowcolor="#444444"))
+    fig.axis(1, range=[-0.02, 1.05], tickformat=".0%", tickmode="array", tickvals=[0, 0.5, 1])
+    fig.layout["legend"] = dict(x=1.01, xanchor="left", y=0, yanchor="bottom",
+                                title=dict(text=t("recurrent.fig.legend_digit", lang)))
+    return fig.figure(step)
 
 
 def memory_changes(trace: list[LayerGates], x28: np.ndarray, changes: list[np.ndarray], lang: str,
                    projector: bool = False, step: int | None = None) -> go.Figure:
     """Bars per row of how much each layer's memory moved, `changes` one (timesteps,) array per layer
     (see `explain.recurrent.memory_change`)."""
-    cell = trace[0].cell
-    fig = _time_figure(x28, [(t(f"recurrent.fig.memory_panel.{MEMORY[cell]}", lang), 220)], lang,
-                       t("recurrent.fig.memory_title", lang))
+    fig = _TimeFigure(x28, [(t(f"recurrent.fig.memory_panel.{MEMORY[trace[0].cell]}", lang), 220)], lang,
+                      t("recurrent.fig.memory_title", lang), projector)
+    hover = t("recurrent.fig.hover_memory", lang) + "<extra></extra>"
     for k, (gates, change) in enumerate(zip(trace, changes)):
-        fig.add_trace(go.Bar(x=np.arange(1, len(change) + 1), y=change, name=gates.layer_name,
-                             marker_color=CATEGORICAL[k],
-                             hovertemplate=t("recurrent.fig.hover_memory", lang) + "<extra></extra>"),
-                      row=2, col=1)
-    fig.update_layout(barmode="group", bargap=0.2,
-                      legend=dict(x=1.01, xanchor="left", y=0, yanchor="bottom"))
-    return _finish(fig, projector, step)
+        fig.add(1, dict(type="bar", x=fig.rows, y=change, name=gates.layer_name, marker_color=CATEGORICAL[k],
+                        hovertemplate=hover))
+    fig.layout.update(barmode="group", bargap=0.2, legend=dict(x=1.01, xanchor="left", y=0, yanchor="bottom"))
+    return fig.figure(step)
 
 
 def digit_rows(x28: np.ndarray, step: int, lang: str, projector: bool = False) -> go.Figure:
@@ -157,7 +168,7 @@ def digit_rows(x28: np.ndarray, step: int, lang: str, projector: bool = False) -
                   line=dict(color=ACCENT, width=3))
     steps = x28.shape[0]
     fig.update_yaxes(autorange="reversed", tickmode="array", title_text=t("recurrent.fig.row", lang),
-                     tickvals=[1, step, steps] if projector else [1, 7, 14, 21, step, steps])
+                     tickvals=sorted({v for v in (1, steps // 2, steps) if abs(v - step) >= 3} | {step}))
     fig.update_xaxes(visible=False, scaleanchor="y", constrain="domain")
     return style(fig, projector, height=280)
 

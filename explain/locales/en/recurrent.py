@@ -42,7 +42,7 @@ STRINGS = {
     "recurrent.params.gru": "Three gates (z, r, h̃), each with a U × D matrix for $x_t$, a U × U matrix for $h_{t-1}$ and, "
                             "with Keras's default reset_after=True, two bias vectors of U (one for $x_t$, one for "
                             "$h_{t-1}$): 3 × (U × (D + U) + 2U).",
-    "recurrent.params.layer": "**{layer}**: D = {d} inputs, U = {u} units. Keras reports **{keras}** parameters.",
+    "recurrent.params.layer": "**{layer}**: D = {d} inputs, U = {u} units; Keras reports **{keras}** parameters: {verdict}.",
     "recurrent.params.match": "the formula matches",
     "recurrent.params.mismatch": "the formula does NOT match",
     "recurrent.concept.gradients.title": "Concept: vanishing and exploding gradients, and how the gates help",
@@ -71,7 +71,7 @@ STRINGS = {
         "the output gate o decides how much of tanh(c) appears in h.\n\n"
         "**GRU** keeps only h. The update gate z plays forget and input gate at once (keep z, write 1 − z), the reset "
         "gate r decides how much of the old state goes into the candidate h̃; there is no output gate.\n\n"
-        "Three gate blocks instead of four: here the GRU layers have {gru1} + {gru2} = {gru} weights against the "
+        "Three gate blocks instead of four: here the GRU layers have {gru1} + {gru2} = {gru} parameters against the "
         "LSTM's {lstm1} + {lstm2} = {lstm}, about {ratio:.0%}, and they reach a similar accuracy on this task."),
     "recurrent.concept.rows.title": "Concept: why the image is read row by row",
     "recurrent.concept.rows.body": (

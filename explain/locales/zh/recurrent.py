@@ -38,7 +38,7 @@ STRINGS = {
     "recurrent.params.gru": "三个门（z、r、h̃），每个都有一个作用于 $x_t$ 的 U × D 矩阵、一个作用于 $h_{t-1}$ 的 U × U 矩阵，"
                             "以及（Keras 默认 reset_after=True）两组各 U 个偏置（一组给 $x_t$，一组给 $h_{t-1}$）："
                             "3 × (U × (D + U) + 2U)。",
-    "recurrent.params.layer": "**{layer}**：输入维度 D = {d}，单元数 U = {u}。Keras 报告的参数个数为 **{keras}**。",
+    "recurrent.params.layer": "**{layer}**：输入维度 D = {d}，单元数 U = {u}；Keras 报告的参数个数为 **{keras}**，{verdict}。",
     "recurrent.params.match": "与公式一致",
     "recurrent.params.mismatch": "与公式不一致",
     "recurrent.concept.gradients.title": "概念：梯度消失与梯度爆炸，以及门如何帮忙",
@@ -66,7 +66,7 @@ STRINGS = {
         "输入门 i 决定候选记忆 C̃ 写入多少，输出门 o 决定 tanh(c) 有多少出现在 h 中。\n\n"
         "**GRU** 只有 h。更新门 z 同时承担遗忘门和输入门的角色（保留 z，写入 1 − z），重置门 r 决定旧状态有多少"
         "进入候选状态 h̃；它没有输出门。\n\n"
-        "三组门而不是四组：这里 GRU 两层共有 {gru1} + {gru2} = {gru} 个权重，LSTM 为 {lstm1} + {lstm2} = {lstm}，"
+        "三组门而不是四组：这里 GRU 两层共有 {gru1} + {gru2} = {gru} 个参数，LSTM 为 {lstm1} + {lstm2} = {lstm}，"
         "约为 {ratio:.0%}，而在这个任务上准确率相近。"),
     "recurrent.concept.rows.title": "概念：为什么逐行读图像",
     "recurrent.concept.rows.body": (
