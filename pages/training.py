@@ -33,7 +33,10 @@ def curves_figure(run_key: str, epochs_done: int, markers: int, status: str, lan
     stopped = None
     if end.get("status") in ("user_stop", "nan") and end.get("stopped_at"):
         stopped = ("user" if end["status"] == "user_stop" else "nan", end["stopped_at"][0])
-    return figures.curves(_snap.history, _snap.events, language, big, epochs=_snap.config.epochs,
+    c = _snap.config
+    return figures.curves(_snap.history, _snap.events, language, big, epochs=c.epochs,
+                          lr_bounds=(max(c.min_lr, c.learning_rate / 1000) if c.reduce_lr else c.learning_rate,
+                                     c.learning_rate),
                           restored_epoch=end.get("restored_epoch"), stopped=stopped)
 
 
@@ -251,18 +254,18 @@ def results_ui(snap: training.Snapshot) -> None:
         c[2].metric(t("training.wrong"), f"{int((ev.y_true != ev.y_pred).sum())}")
         st.caption(t("training.results_caption", model=t(f"training.model.{snap.config.model}"),
                      file=Path(end["checkpoint"]).name))
-        left, right = st.columns([2, 3])
+        left, right = (st.container(), st.container()) if projector() else st.columns([2, 3])
         with left:
             show_chart(figures.confusion(ev.confusion, lang(), projector()), "confusion-matrix", key="train.confusion")
         with right:
-            wrong = ev.misclassified(16 if projector() else 24)
+            wrong = ev.misclassified(8 if projector() else 18)
             _, (x_val, _) = training.training_data(snap.config.train_samples, snap.config.validation_fraction,
                                                    snap.config.seed)
             st.markdown(f"**{t('training.mistakes')}**")
             if len(wrong):
                 conf = ev.probabilities[wrong, ev.y_pred[wrong]]
                 show_chart(figures.mistakes(x_val[wrong], ev.y_true[wrong], ev.y_pred[wrong], conf, lang(),
-                                            projector(), columns=6 if projector() else 8),
+                                            projector(), columns=4 if projector() else 6),
                            "misclassified", key="train.mistakes")
             else:
                 st.caption(t("training.no_mistakes"))

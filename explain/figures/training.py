@@ -30,18 +30,18 @@ def _vline(fig: go.Figure, x: float, color: str, dash: str, width: float) -> Non
 
 
 def curves(history: dict[str, list[float]], events: list[dict], lang: str, projector: bool = False,
-           epochs: int | None = None, restored_epoch: int | None = None, stopped: tuple[str, int] | None = None,
-           height: int = 600) -> go.Figure:
+           epochs: int | None = None, lr_bounds: tuple[float, float] | None = None,
+           restored_epoch: int | None = None, stopped: tuple[str, int] | None = None, height: int = 680) -> go.Figure:
     """Loss (row 1), accuracy (row 2) and the learning rate used in each epoch on a log axis (row 3).
 
     `history` holds per-epoch lists (as `TrainResult.history`); `events` the recorder's markers, each
     drawn at its own epoch: every reduction (old -> new) on the rate panel, every checkpoint save on
     the monitored curve, the early stop as a dashed line; `restored_epoch` gets a dash-dot line and a
     ring on the monitored curve. `stopped` is ("user" | "nan", epoch) for a run that ended otherwise.
+    The axes are fixed while a run grows: x up to `epochs`, the rate axis from min_lr to the initial
+    rate (`lr_bounds`), so the curves do not jump at every redraw.
     """
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07, row_heights=[0.36, 0.32, 0.32],
-                        subplot_titles=(t("training.fig.panel_loss", lang), t("training.fig.panel_accuracy", lang),
-                                        t("training.fig.panel_lr", lang)))
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.34, 0.28, 0.38])
     n = len(history.get("loss", []))
     x = list(range(1, n + 1))
     width = 4 if projector else 2
@@ -59,20 +59,19 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
                   row=3, col=1)
 
     cuts = [e for e in events if e["kind"] == "reduce_lr"]
-    level = 0
     if cuts:
         fig.add_trace(go.Scatter(
             x=[e["epoch"] for e in cuts], y=[e["new_lr"] for e in cuts], mode="markers",
             name=t("training.fig.marker_lr", lang), marker=dict(symbol="triangle-down", size=14, color=STOP),
             customdata=[[lr_text(e["old_lr"]), lr_text(e["new_lr"])] for e in cuts],
             hovertemplate=t("training.fig.hover_lr", lang) + "<extra></extra>"), row=3, col=1)
-        for i, e in enumerate(cuts):
-            close = i > 0 and e["epoch"] - cuts[i - 1]["epoch"] <= 2
-            level = (level + 1) % 3 if close else 0
-            fig.add_annotation(x=e["epoch"], y=math.log10(e["new_lr"]), xref="x3", yref="y3",
-                               text=f"{lr_text(e['old_lr'])}→{lr_text(e['new_lr'])}", showarrow=True, arrowhead=0,
-                               ax=0, ay=-(22 + 22 * level) * (1.4 if projector else 1), arrowcolor=STOP,
-                               font=dict(color=STOP), bgcolor="rgba(255,255,255,0.85)")
+        # Each label hangs below-left of its marker, where the staircase never is (the rate before
+        # the cut is higher); one cut lowers the next label by log10(1/factor) on the log axis.
+        for e in cuts:
+            fig.add_annotation(x=e["epoch"], y=math.log10(e["new_lr"]), xref="x3", yref="y3", showarrow=False,
+                               text=f"{lr_text(e['old_lr'])}→{lr_text(e['new_lr'])}", xanchor="right",
+                               yanchor="top", xshift=-4, yshift=-2, font=dict(color=STOP),
+                               bgcolor="rgba(255,255,255,0.85)")
 
     saves = [e for e in events if e["kind"] == "checkpoint"]
     if saves:
@@ -114,12 +113,17 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
     last = max(epochs or 0, n, 1)
     fig.update_xaxes(range=[0.5, last + 0.5], dtick=1 if last <= 20 else 2)
     fig.update_xaxes(title_text=t("training.fig.epoch", lang), row=3, col=1)
-    fig.update_yaxes(tickformat=".0%", row=2, col=1)
-    fig.update_yaxes(type="log", exponentformat="power", row=3, col=1)
+    fig.update_yaxes(title_text=t("training.fig.panel_loss", lang), row=1, col=1)
+    fig.update_yaxes(title_text=t("training.fig.panel_accuracy", lang), tickformat=".0%", row=2, col=1)
+    seen = [*rates, *(e["new_lr"] for e in cuts)]
+    low, high = lr_bounds or (min(seen, default=1e-3), max(seen, default=1e-3))
+    low, high = min([low, *seen]), max([high, *seen])
+    fig.update_yaxes(title_text=t("training.fig.panel_lr", lang), type="log", exponentformat="power",
+                     range=[math.log10(max(low, 1e-8)) - 0.15, math.log10(high) + 0.15], row=3, col=1)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, x=0), hovermode="closest",
                       uirevision="curves")
     style(fig, projector, height=height)
-    fig.update_layout(margin=dict(t=60))
+    fig.update_layout(margin=dict(t=30))
     return fig
 
 
@@ -127,20 +131,20 @@ def confusion(matrix: np.ndarray, lang: str, projector: bool = False) -> go.Figu
     """(true 10, predicted 10) counts as a heatmap with the count in each cell; the diagonal is right."""
     fig = go.Figure(go.Heatmap(
         z=matrix, x=list(range(10)), y=list(range(10)), colorscale=sequential(projector), showscale=False,
-        text=matrix, texttemplate="%{text}",
+        text=matrix, texttemplate="%{text}", textfont=dict(size=18 if projector else 12),
         hovertemplate=t("training.fig.hover_confusion", lang) + "<extra></extra>"))
     fig.update_xaxes(title_text=t("training.fig.predicted", lang), dtick=1, side="top")
-    fig.update_yaxes(title_text=t("training.fig.true", lang), dtick=1, autorange="reversed", scaleanchor="x")
-    return style(fig, projector, height=420)
+    fig.update_yaxes(title_text=t("training.fig.true", lang), dtick=1, autorange="reversed")
+    return style(fig, projector, height=440)
 
 
 def mistakes(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray, lang: str,
-             projector: bool = False, columns: int = 8) -> go.Figure:
+             projector: bool = False, columns: int = 6) -> go.Figure:
     """Misclassified digits in a grid, each titled "true -> predicted (confidence)". `images` is
     (k, 28, 28) in [0, 1]; one heatmap of the whole mosaic keeps the figure light."""
     k = len(images)
     rows = max(1, math.ceil(k / columns))
-    gap = 6
+    gap = 9
     mosaic = np.full((rows * (28 + gap) - gap, columns * (28 + gap) - gap), np.nan, dtype=np.float32)
     for i, img in enumerate(images):
         r, c = divmod(i, columns)
@@ -148,11 +152,11 @@ def mistakes(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, confide
     fig = go.Figure(go.Heatmap(z=mosaic, colorscale=DIGIT, zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
     for i in range(k):
         r, c = divmod(i, columns)
-        fig.add_annotation(x=c * (28 + gap) + 13.5, y=r * (28 + gap) - 1, yanchor="bottom", showarrow=False,
+        fig.add_annotation(x=c * (28 + gap) + 13.5, y=r * (28 + gap) - 0.5, yanchor="bottom", showarrow=False,
                            text=t("training.fig.mistake", lang, true=int(y_true[i]), pred=int(y_pred[i]),
                                   conf=f"{confidence[i]:.0%}"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    style(fig, projector, height=150 + 120 * rows)
-    fig.update_layout(margin=dict(t=30, l=0, r=0, b=0))
+    style(fig, projector, height=40 + (150 if projector else 100) * rows)
+    fig.update_layout(margin=dict(t=28, l=0, r=0, b=0))
     return fig
