@@ -84,7 +84,7 @@ class _TimeFigure:
 
 
 def gate_name(cell: str, gate: str, lang: str) -> str:
-    """The gate's name in `lang` with its symbol, e.g. "forget gate f<sub>t</sub>"."""
+    """The gate's name in `lang` with its symbol, e.g. "forget gate f"."""
     return t(f"recurrent.gate.{cell}.{gate}", lang)
 
 
