@@ -91,9 +91,9 @@ def position_section(model, digit) -> None:
     st.markdown(t("attention.position.intro", depth=table.shape[1]))
     if model is None:
         return
-    kind = "shuffle" if projector() else st.radio(
-        t("attention.order.kind"), ("shuffle", "flip"), horizontal=True, key="attention_order",
-        format_func=lambda k: t(f"attention.order.{k}"))
+    labels = {k: t(f"attention.order.{k}") for k in ("shuffle", "flip")}
+    kind = "shuffle" if projector() else st.radio(t("attention.order.kind"), tuple(labels), horizontal=True,
+                                                  key="attention_order", format_func=labels.get)
     order = attention.shuffled_order() if kind == "shuffle" else np.arange(28)[::-1]
     test = attention.order_test(model, digit.x28, order)
     left, right = pair([1, 1])

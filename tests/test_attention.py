@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 import threading
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from explain import attention, i18n
+from explain import attention
 from explain.architectures import attention as build_attention, sinusoidal_table
-
-
+from explain.figures import attention as figures
+from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
 
 DIGITS = (0, 1, 7, 42, 1234)
 
@@ -164,3 +165,145 @@ def test_strongest_rows_hold_half_the_weight_strongest_first():
     np.testing.assert_array_equal(attention.strongest_rows(w), [6, 5])
     np.testing.assert_array_equal(attention.strongest_rows(np.full(28, 1 / 28)), attention.strongest_rows(np.full(28, 1 / 28))[:4])
     assert len(attention.strongest_rows(np.full(28, 1 / 28))) == 4
+
+
+# ---- figures: they draw the computed numbers, in the requested language --------------------------
+
+@pytest.fixture(scope="module")
+def sample(model, test_digits):
+    x = test_digits[0][0]
+    tr = attention.trace(model, x)
+    return x, tr, attention.worked_example(model, tr.tokens, 1, 20)
+
+
+def test_row_focus_bars_are_the_query_rows_weights_and_digit_is_the_input(sample):
+    x, tr, _ = sample
+    fig = figures.row_focus(x, tr.scores[1, 20], 20, 1, "en")
+    bar = next(d for d in fig.data if d.type == "bar")
+    np.testing.assert_array_equal(bar.x, tr.scores[1, 20])
+    np.testing.assert_array_equal(next(d for d in fig.data if d.type == "heatmap").z, x)
+    assert "row 20" in fig.layout.title.text and "head 2" in fig.layout.title.text
+
+
+def test_head_grid_shows_every_head_and_their_mean(sample):
+    _, tr, _ = sample
+    fig = figures.head_grid(tr.scores, 20, 1, "zh")
+    maps = [d.z for d in fig.data if d.type == "heatmap"]
+    assert len(maps) == 5
+    for h in range(4):
+        np.testing.assert_array_equal(maps[h], tr.scores[h])
+    np.testing.assert_allclose(maps[4], tr.scores.mean(0))
+    assert "头" in fig.layout.title.text
+
+
+def test_worked_figure_draws_q_keys_dots_scaled_weights_values_and_output(sample):
+    _, _, ex = sample
+    fig = figures.worked_figure(ex, "en")
+    maps = [np.asarray(d.z) for d in fig.data if d.type == "heatmap"]
+    bars = [np.asarray(d.x) for d in fig.data if d.type == "bar"]
+    for drawn, expected in zip(maps, (ex.q[None], ex.keys, ex.values, ex.output[None])):
+        np.testing.assert_array_equal(drawn, expected)
+    for drawn, expected in zip(bars, (ex.dots, ex.scaled, ex.weights)):
+        np.testing.assert_array_equal(drawn, expected)
+    assert "÷ 4" in [a.text for a in fig.layout.annotations]
+
+
+def test_position_and_order_figures_draw_the_table_and_the_reordered_digit(model, sample):
+    x, _, _ = sample
+    table = attention.position_table(model)
+    fig = figures.positional_figure(table, (0, 1, 10, 30), "en")
+    np.testing.assert_array_equal(fig.data[0].z, table)
+    np.testing.assert_array_equal(fig.data[3].y, table[:, 10])
+    res = attention.order_test(model, x, attention.shuffled_order())
+    fig = figures.order_figure(x, res, "en")
+    np.testing.assert_array_equal(fig.data[1].z, x[res.order])
+    assert f"→ {res.probs[0, 1].argmax()}" in fig.layout.annotations[1].text
+
+
+def test_recurrence_figure_joins_the_query_row_to_every_weighted_key_row(sample):
+    _, tr, _ = sample
+    w = tr.scores[1, 20]
+    fig = figures.recurrence_figure(w, 20, "en")
+    lines = [d for d in fig.data if d.mode == "lines"]
+    assert len(lines) == int((w >= 0.005).sum())
+    assert all(d.y[0] == 20 for d in lines)
+    widths = {int(d.y[1]): d.line.width for d in lines}
+    assert widths[int(w.argmax())] == max(widths.values())
+
+
+def test_projector_style_keeps_weight_coded_line_widths(sample):
+    _, tr, _ = sample
+    w = tr.scores[1, 20]
+    lines = [d for d in figures.recurrence_figure(w, 20, "en", projector=True).data if d.mode == "lines"]
+    assert len({d.line.width for d in lines}) > 1
+
+
+# ---- strings ---------------------------------------------------------------------------------------
+
+def test_attention_strings_exist_in_both_languages():
+    from explain.locales.en.attention import STRINGS as EN
+    from explain.locales.zh.attention import STRINGS as ZH
+    assert EN.keys() == ZH.keys()
+    for key in EN:   # the same {fields} to fill, in whatever order the language needs
+        assert sorted(re.findall(r"(?<!%){(\w+)", EN[key])) == sorted(re.findall(r"(?<!%){(\w+)", ZH[key])), key
+
+
+# Layer names, formulas, function names and model names may stay in Latin letters in Chinese text.
+ALLOWED = {"embed", "posenc", "mha", "pool", "lstm", "gru", "softmax", "attention", "sin", "cos", "true",
+           "keras", "extra"}
+
+
+def test_chinese_attention_strings_have_no_english_words():
+    from explain.locales.zh.attention import STRINGS as ZH
+    for key, text in ZH.items():
+        tokens = re.findall(r"[A-Za-z_]+", re.sub(r"%{[^}]*}|{[^}]*}", "", text))
+        words = {w.lower() for w in tokens if len(w) >= 3 and "_" not in w}   # x_t, W_Q: formulas
+        assert words <= ALLOWED, (key, words - ALLOWED)
+
+
+# ---- the page, headless (AppTest), and in a real browser -------------------------------------------
+
+def attention_page(lang: str, projector: bool = False):
+    """The attention page run on its own (AppTest), its session set as the sidebar would set it."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "attention.py"), default_timeout=120)
+    at.session_state["lang"] = lang
+    at.session_state["projector"] = projector
+    return at.run()
+
+
+def test_page_summary_follows_the_head_and_query_row_controls(model, test_digits):
+    at = attention_page("en")
+    assert not at.exception
+    at.radio(key="attention_head").set_value(2).run()
+    at.slider(key="attention_row").set_value(9).run()
+    assert not at.exception
+    w = attention.attention_scores(model, test_digits[0][0])[2, 9]
+    rows = attention.strongest_rows(w)
+    expected = (f"In head 3, row 9 gives **{100 * w[rows].sum():.0f}%** of its attention to rows "
+                f"**{', '.join(map(str, rows))}**.")
+    assert expected in [m.value for m in at.markdown]
+    assert any("Scaled dot-product attention in numbers: head 3, query row 9" in h.value for h in at.subheader)
+
+
+def test_page_in_chinese_projector_mode_hides_secondary_controls():
+    at = attention_page("zh", projector=True)
+    assert not at.exception
+    assert [r.key for r in at.radio if r.key == "attention_order"] == []
+    assert any("注意力" in h.value for h in at.subheader)
+
+
+def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page):
+    open_page(page, f"{app_url}/draw?lang=en")
+    page.wait_for_selector("[data-testid='stSidebarUserContent'] [role='radiogroup']", timeout=120_000)
+    settle(page)
+    draw(page, SEVEN)
+    settle(page)
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Attention").first.click()
+    settle(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    settle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator(".js-plotly-plot").count() == 6
+    assert "drawn" in page.locator("[data-testid='stSidebarUserContent']").inner_text()
+    assert page.get_by_text("In head 1, row 20 gives").count() == 1
