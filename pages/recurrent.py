@@ -40,7 +40,7 @@ def controls_ui(trace: list[recurrent.LayerGates], layer_col, step_col, unit_col
 def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates, x28: np.ndarray,
                  step: int, unit: int) -> None:
     st.subheader(t("recurrent.eq.header", row=step, unit=unit))
-    picture, maths = st.columns([1, 3] if projector() else [1, 4])
+    picture, maths = st.columns([1, 5] if projector() else [1, 4])
     with picture:
         show_chart(figures.digit_rows(x28, step, lang(), projector()), "recurrent-row")
     with maths:

@@ -136,7 +136,9 @@ def answer_over_time(probs: np.ndarray, x28: np.ndarray, model: str, lang: str, 
     fig.add(1, dict(type="scatter", x=[steps], y=[final], mode="markers", showlegend=False, hoverinfo="skip",
                     marker=dict(color=TEN_CLASSES[answer], size=12, symbol="star")))
     fig.layout["annotations"].append(dict(
-        x=steps, y=final, xref="x2", yref="y2", ax=-40, ay=30 if final > 0.5 else -30, xanchor="right",
+        # The label sits mid-height left of the last row, where a settled answer leaves the plot empty.
+        x=steps, y=final, xref="x2", yref="y2", axref="x2", ayref="y2", ax=steps - 1.5,
+        ay=0.55 if final > 0.7 else final + 0.3, xanchor="right",
         text=t("recurrent.fig.exact", lang, digit=answer, p=100 * final), bgcolor="rgba(255,255,255,0.9)",
         arrowcolor="#444444"))
     fig.axis(1, range=[-0.02, 1.05], tickformat=".0%", tickmode="array", tickvals=[0, 0.5, 1])
