@@ -213,12 +213,10 @@ def build_model(config: TrainConfig):
     return model
 
 
-@lru_cache(maxsize=None)
-def dropout_rates(model: str) -> tuple[float, ...]:
-    """The rates of `model`'s Dropout layers, read from the architecture (LSTM homework: 0.2, 0.3)."""
+def dropout_rates(model) -> tuple[float, ...]:
+    """The rates of a Keras model's Dropout layers, in order (the LSTM homework: 0.2, 0.3)."""
     import keras
-    from explain.architectures import BUILDERS
-    return tuple(float(layer.rate) for layer in BUILDERS[model]().layers if isinstance(layer, keras.layers.Dropout))
+    return tuple(float(layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout))
 
 
 def checkpoint_path(config: TrainConfig, run_dir: Path) -> Path:

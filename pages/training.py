@@ -13,7 +13,7 @@ import streamlit as st
 
 from explain import training
 from explain.figures import training as figures
-from pages.shared import lang, projector, show_chart, t
+from pages.shared import lang, loaded_models, projector, show_chart, t
 
 DEFAULTS = training.TrainConfig()
 KEYS = [f.name for f in fields(training.TrainConfig) if f.name != "out_dir"]
@@ -297,11 +297,12 @@ def concepts_ui(config: training.TrainConfig, snap: training.Snapshot | None) ->
                           cuts=sum(e["kind"] == "reduce_lr" for e in snap.events),
                           saves=sum(e["kind"] == "checkpoint" for e in snap.events)))
     with st.expander(t("training.concept.dropout")):
-        rates = training.dropout_rates(c.model)
+        shipped = loaded_models()[c.model]       # the same architecture, already loaded: no model to build
+        rates = () if isinstance(shipped, Exception) else training.dropout_rates(shipped)
         if rates:
             st.markdown(t("training.concept.dropout_body", model=t(f"training.model.{c.model}"),
                           rates=", ".join(f"{r:g}" for r in rates), rate=f"{rates[-1]:g}",
-                          keep=f"{1 - rates[-1]:g}", scale=f"{1 / (1 - rates[-1]):.2f}"))
+                          scale=f"{1 / (1 - rates[-1]):.2f}"))
         else:
             st.markdown(t("training.concept.no_dropout", model=t(f"training.model.{c.model}")))
     with st.expander(t("training.concept.validation")):

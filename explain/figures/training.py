@@ -113,8 +113,11 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
     last = max(epochs or 0, n, 1)
     fig.update_xaxes(range=[0.5, last + 0.5], dtick=1 if last <= 20 else 2)
     fig.update_xaxes(title_text=t("training.fig.epoch", lang), row=3, col=1)
-    fig.update_yaxes(title_text=t("training.fig.panel_loss", lang), row=1, col=1)
+    fig.update_yaxes(title_text=t("training.fig.panel_loss", lang), rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text=t("training.fig.panel_accuracy", lang), tickformat=".0%", row=2, col=1)
+    if not n:      # before the first epoch: sensible empty axes instead of plotly's default -1..4
+        fig.update_yaxes(range=[0, 2.5], row=1, col=1)
+        fig.update_yaxes(range=[0, 1], row=2, col=1)
     seen = [*rates, *(e["new_lr"] for e in cuts)]
     low, high = lr_bounds or (min(seen, default=1e-3), max(seen, default=1e-3))
     low, high = min([low, *seen]), max([high, *seen])
