@@ -1,6 +1,145 @@
-"""Placeholder until its issue lands."""
+"""The landing page: draw, sample or upload a digit; see how it was prepared and what all five
+networks answer. The digit becomes the session's current digit, which the other pages explain."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
 
-from pages.shared import t
+from explain.figures.draw import probabilities_figure, steps_figure
+from explain.inference import probabilities
+from explain.models import MODEL_NAMES, MODELS_DIR
+from explain.preprocess import EmptyDrawingError, Steps, preprocess_steps
+from explain.upload import UploadError, read_upload
+from pages.style import secondary
+from pages.shared import (Digit, current_digit, digit_description, lang, loaded_models, model_or_error,
+                          projector, set_digit, set_sample, show_chart, t, test_split)
 
-st.title(t("nav.draw"))
+CANVAS_PX = 260
+BRUSH = 20  # px on the 260 px canvas: after the fit into 20x20 about MNIST's 2-3 px strokes
+
+
+def canvas_ui() -> None:
+    """The canvas. A new drawing (told apart from the last one by its PNG's hash) becomes the
+    current digit; a blank canvas (cleared, or remounted after a visit to another page) leaves
+    the current digit alone, so the other pages keep explaining it."""
+    brush = st.session_state.get("brush", BRUSH)
+    result = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
+                       fill_color="rgba(0, 0, 0, 0)", height=CANVAS_PX, width=CANVAS_PX,
+                       drawing_mode="freedraw", update_streamlit=True, return_image_data=True, key="canvas")
+    png = result.image_bytes if (result.json_data or {}).get("objects") else None
+    if png is None:
+        st.info(t("draw.canvas_empty", description=digit_description(current_digit())))
+        return
+    fingerprint = hashlib.md5(png).hexdigest()
+    if st.session_state.get("drawn_fingerprint") != fingerprint:
+        st.session_state.drawn_fingerprint = fingerprint
+        st.session_state.drawn_problem = None
+        try:
+            steps = preprocess_steps(result.image_data)
+        except EmptyDrawingError as exc:
+            st.session_state.drawn_problem = exc.reason
+        else:
+            set_digit(Digit(steps.final, "drawn", steps=steps))
+    if st.session_state.get("drawn_problem"):
+        st.warning(t(f"draw.empty.{st.session_state.drawn_problem}"))
+
+
+def _random_sample() -> None:
+    set_sample(int(np.random.default_rng().integers(len(test_split().y))))
+
+
+def upload_ui() -> None:
+    """An uploaded image becomes the current digit once per file; a bad file gets a message in
+    the user's language and the page goes on with the previous digit."""
+    file = st.file_uploader(t("draw.upload"), help=t("draw.upload_help"), key="upload")
+    if file is None:
+        return
+    if st.session_state.get("upload_id") != file.file_id:
+        st.session_state.upload_id = file.file_id
+        st.session_state.upload_problem = None
+        try:
+            steps = preprocess_steps(read_upload(file.getvalue()))
+        except (UploadError, EmptyDrawingError) as exc:
+            st.session_state.upload_problem = exc.reason
+        else:
+            set_digit(Digit(steps.final, "upload", steps=steps))
+    if st.session_state.get("upload_problem"):
+        st.error(t(f"draw.upload.{st.session_state.upload_problem}"))
+
+
+def prediction_ui(probs: dict[str, np.ndarray]) -> None:
+    if "cnn" in probs:
+        best = int(np.argmax(probs["cnn"]))
+        st.metric(t("draw.prediction"), str(best), f"{float(probs['cnn'][best]):.1%}", delta_color="off",
+                  delta_arrow="off", delta_description=t("draw.confidence"), help=t("draw.prediction_help"),
+                  border=True)
+    else:
+        st.metric(t("draw.prediction_missing"), "–", border=True)
+
+
+@st.cache_data(show_spinner=False)
+def _test_accuracies() -> dict[str, float]:
+    cards = {name: MODELS_DIR / f"{name}.json" for name in MODEL_NAMES}
+    return {name: json.loads(path.read_text())["test_accuracy"] for name, path in cards.items() if path.exists()}
+
+
+def concepts_ui(steps: Steps | None, x28: np.ndarray) -> None:
+    with st.expander(t("draw.concept.preprocess.title")):
+        st.markdown(t("draw.concept.preprocess.body"))
+        if steps is not None:
+            top, bottom, left, right = steps.box
+            h, w = bottom - top, right - left
+            ys, xs = np.mgrid[0:28, 0:28]
+            mass = float(x28.sum())
+            st.markdown(t("draw.concept.preprocess.this", h=h, w=w, H=steps.ink.shape[0], W=steps.ink.shape[1],
+                          scale=steps.fitted.shape[0] / h, fh=steps.fitted.shape[0], fw=steps.fitted.shape[1],
+                          cy=float((x28 * ys).sum() / mass), cx=float((x28 * xs).sum() / mass)))
+    models = {name: m for name, m in loaded_models().items() if hasattr(m, "layers")}
+    dropouts = [(name, layer.name, layer.rate) for name, m in models.items() for layer in m.layers
+                if type(layer).__name__ == "Dropout"]
+    if dropouts:
+        mlp_rate = next((rate for name, _, rate in dropouts if name == "mlp"), 0.2)
+        layers = "; ".join(t("draw.concept.dropout.layer", model=t(f"model.name.{name}"), layer=layer, rate=rate)
+                           for name, layer, rate in dropouts)
+        with st.expander(t("draw.concept.dropout.title")):
+            st.markdown(t("draw.concept.dropout.body", layers=layers, mlp_rate=mlp_rate, kept=128 * (1 - mlp_rate)))
+    accuracies = ", ".join(f"{t(f'model.name.{name}')} {acc:.1%}" for name, acc in _test_accuracies().items())
+    with st.expander(t("draw.concept.probabilities.title")):
+        st.markdown(t("draw.concept.probabilities.body", accuracies=accuracies))
+
+
+st.title(t("draw.title"))
+# The canvas must fit its column (a canvas wider than its column ignores the mouse); projector
+# mode's larger root font widens the page margins, so its left column takes a larger share.
+left, right = st.columns([0.39, 0.61] if projector() else [0.34, 0.66], gap="small")
+with left:
+    st.caption(t("draw.canvas_hint"))
+    canvas_ui()
+    st.button(t("draw.random"), on_click=_random_sample, icon=":material/casino:", use_container_width=True)
+    digit = current_digit()
+    show_chart(steps_figure(digit.steps, digit.x28, lang(), projector()), "preprocessing", key="steps_chart")
+    st.caption(t("draw.canvas_help"))
+    with secondary("brush"):
+        st.slider(t("draw.brush"), 8, 40, BRUSH, 2, key="brush")
+    with secondary("upload"):
+        upload_ui()
+
+probs = probabilities(loaded_models(), digit.x28)
+with right:
+    metric, about = st.columns([0.6, 0.4] if projector() else [0.35, 0.65], vertical_alignment="center")
+    with metric:
+        prediction_ui(probs)
+    with about:
+        st.caption(t("draw.showing", description=digit_description(digit)))
+    st.markdown(f"**{t('draw.models_header')}**")
+    for name in MODEL_NAMES:
+        if name not in probs:
+            model_or_error(name)
+    if probs:
+        show_chart(probabilities_figure(probs, lang(), projector()), "probabilities", key="probs_chart")
+
+concepts_ui(digit.steps, digit.x28)
