@@ -16,7 +16,10 @@ PAGES = [
     st.Page("pages/quiz.py", title=t("nav.quiz"), icon=":material/quiz:", url_path="quiz"),
 ]
 page = st.navigation(PAGES)
-with st.sidebar:
-    shared.sidebar_ui()
+sidebar = st.sidebar.container()  # filled after the page ran: it then shows the digit the page just set
 shared.freeze_heap_once()
-page.run()
+try:
+    page.run()
+finally:
+    with sidebar:
+        shared.sidebar_ui()
