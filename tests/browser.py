@@ -30,6 +30,10 @@ def canvas_box(page) -> dict:
 def draw(page, strokes: list[list[tuple[float, float]]], steps: int = 12) -> None:
     """Draw polylines given in canvas fractions (0..1, 0..1), one mouse-down..mouse-up per stroke."""
     box = canvas_box(page)
+    # The canvas's toolbar lies invisible over the top of the canvas until the pointer hovers the
+    # canvas (then it slides up, after a short delay): a stroke starting there at once would press it.
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(400)
     for stroke in strokes:
         pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         page.mouse.move(*pts[0])
