@@ -22,6 +22,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -158,12 +159,10 @@ def _cpu_model() -> str:
 # ---- 1. server-side work per stroke ------------------------------------------------------------
 
 def canvas_like(x28: np.ndarray) -> np.ndarray:
-    """A test digit (28, 28) uint8 as the canvas sends it: (280, 280, 4) uint8 RGBA, a black stroke
-    whose opacity is the ink, on a transparent background."""
-    alpha = np.asarray(Image.fromarray(x28).resize((CANVAS_SIDE, CANVAS_SIDE), Image.BILINEAR))
-    rgba = np.zeros((CANVAS_SIDE, CANVAS_SIDE, 4), np.uint8)
-    rgba[..., 3] = alpha
-    return rgba
+    """A test digit (28, 28) uint8 as the Draw page's canvas sends it: (280, 280, 4) uint8 RGBA,
+    a white stroke on an opaque black background."""
+    grey = np.asarray(Image.fromarray(x28).resize((CANVAS_SIDE, CANVAS_SIDE), Image.BILINEAR))
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
 
 
 def png_data_url(rgba: np.ndarray) -> str:
@@ -261,6 +260,214 @@ def _p(stat: Stat) -> tuple[str, str]:
     return duration(stat.p50), duration(stat.p95)
 
 
+# ---- 2-4. in the browser: stroke to repaint, cold start, memory --------------------------------
+
+# Runs in every tab before Streamlit's code: each WebSocket message is read, before Streamlit handles
+# it, for ForwardMsg field 6 (script_finished) = 0 (FINISHED_SUCCESSFULLY), and the tab's time of each
+# goes to window.__runs. It is the one sure sign that a rerun is over: Streamlit's status widget only
+# appears for runs longer than 0.5 s, and a fast rerun may never mark anything stale.
+HOOK = """(() => {
+  const finishStatus = bytes => {
+    let i = 0;
+    const varint = () => {
+      let value = 0, scale = 1, byte;
+      do { byte = bytes[i++]; value += (byte & 127) * scale; scale *= 128; } while (byte & 128);
+      return value;
+    };
+    while (i < bytes.length) {
+      const tag = varint(), wire = tag & 7;
+      if (tag >>> 3 === 6 && wire === 0) return varint();
+      if (wire === 0) varint();
+      else if (wire === 1) i += 8;
+      else if (wire === 2) { const n = varint(); i += n; }
+      else if (wire === 5) i += 4;
+      else return -1;
+    }
+    return -1;
+  };
+  window.__runs = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", event => {
+        if (event.data instanceof ArrayBuffer && finishStatus(new Uint8Array(event.data)) === 0) {
+          window.__runs.push(performance.now());
+        }
+      });
+    }
+  };
+})();"""
+
+# Installed just before an action: notes the time of its event (a mouse-up or a click reaches the
+# window first, in the capture phase), then checks every animation frame until a rerun has finished
+# since and nothing is stale (Streamlit marks the previous run's elements stale until the new run
+# re-sends them, and clears the rest when the finish message is handled). `done` is the next frame,
+# when that state is on screen. Times are the tab's `performance.now()` in ms.
+WATCH = """event => {
+  const state = {runs: window.__runs.length, start: null, finished: null, done: null};
+  window.__bench = state;
+  window.addEventListener(event, () => { state.start = performance.now(); }, {capture: true, once: true});
+  const tick = () => {
+    if (state.start !== null && window.__runs.length > state.runs && !document.querySelector('[data-stale="true"]')) {
+      state.finished = window.__runs[state.runs];
+      requestAnimationFrame(() => { state.done = performance.now(); });
+    } else {
+      requestAnimationFrame(tick);
+    }
+  };
+  requestAnimationFrame(tick);
+}"""
+LOADED = """() => window.__runs.length > 0 && !document.querySelector('[data-stale="true"]')"""
+RESET = "button[title='Reset canvas & history']"
+NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"
+
+
+def _drivers():
+    """The test suite's browser helpers: one copy of how to start the app and draw on it."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests import browser as drive
+    from tests import conftest as fixtures
+    return drive, fixtures
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """One timed rerun, in seconds from the user's action: `repainted` when its result is on
+    screen, `finished` when the server's finish message reached the browser."""
+
+    repainted: float
+    finished: float
+
+
+def open_tab(browser, url: str):
+    """A new session (its own browser context) at the projector size, once its first run is on screen."""
+    tab = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US").new_page()
+    tab.add_init_script(HOOK)
+    tab.goto(url)
+    tab.wait_for_function(LOADED, polling="raf", timeout=180_000)
+    return tab
+
+
+def rerun(tab, action: Callable[[], None], event: str) -> Rerun:
+    """Do `action` and time its rerun, from its `event` ("mouseup", "click") to the repaint."""
+    tab.evaluate(WATCH, event)
+    action()
+    tab.wait_for_function("() => window.__bench.done !== null", polling="raf", timeout=120_000)
+    state = tab.evaluate("() => window.__bench")
+    return Rerun((state["done"] - state["start"]) / 1e3, (state["finished"] - state["start"]) / 1e3)
+
+
+def stroke(tab, strokes) -> Rerun:
+    """Draw `strokes` (tests.browser's canvas fractions) and time the rerun their last mouse-up sends."""
+    drive, _ = _drivers()
+    return rerun(tab, lambda: drive.draw(tab, strokes), "mouseup")
+
+
+def clear_canvas(tab) -> Rerun:
+    """The canvas toolbar's reset (only on a canvas holding a drawing: a blank one sends nothing)."""
+    return rerun(tab, lambda: tab.locator(RESET).first.click(), "click")
+
+
+def _rss(proc) -> int:
+    import psutil
+    return psutil.Process(proc.pid).memory_info().rss
+
+
+def browser_rows(strokes: int, sessions: int, logs: Path) -> list[Row]:
+    """Cold start, memory, and stroke-to-repaint against the bare canvas floor, in one Chromium."""
+    drive, fixtures = _drivers()
+    if not Path(fixtures.CHROMIUM).exists():
+        raise RuntimeError("Debian's chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
+    from playwright.sync_api import sync_playwright
+
+    servers = []
+    rows: list[Row] = []
+    limit = 1.5 * 2**30
+    step = "cold start"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=fixtures.CHROMIUM, args=fixtures.CHROMIUM_ARGS)
+            port = fixtures.free_port()
+            url = f"http://127.0.0.1:{port}"
+            start = time.perf_counter()
+            app = fixtures.start_app(port, logs / "app.log")
+            servers.append(app)
+            up = time.perf_counter() - start
+            # The root URL: Streamlit serves the default page there, and /draw is "page not found".
+            draw_tab = open_tab(browser, f"{url}/?lang=en")
+            cold = time.perf_counter() - start
+            loaded = _rss(app)
+            rows += [Row("cold start", "`streamlit run app.py` -> Draw page on screen in Chromium", duration(cold),
+                         comparison=f"the server answered its health check after {duration(up)}",
+                         target="<= 12 s", met=cold <= 12, n=1),
+                     Row("memory", "server RSS, all models loaded (Draw page on screen)", megabytes(loaded),
+                         target="<= 1.5 GB", met=loaded <= limit, n=1)]
+
+            step = "stroke to repaint"
+            bare_port = fixtures.free_port()
+            servers.append(fixtures.start_app(bare_port, logs / "bare.log", script="benchmarks/bare_canvas.py"))
+            bare_tab = open_tab(browser, f"http://127.0.0.1:{bare_port}/")
+            rows += repaint_rows({"bare": bare_tab, "draw": draw_tab}, strokes)
+
+            step = f"memory: {sessions} sessions drawing"
+            contexts = []
+            for _ in range(sessions):
+                tab = open_tab(browser, f"{url}/?lang=en")
+                stroke(tab, drive.SEVEN)
+                contexts.append(tab.context)
+            after = _rss(app)
+            rows.append(Row("memory", f"server RSS after {sessions} more sessions each drew a digit", megabytes(after),
+                            comparison=f"{(after - loaded) / 2**20:+.0f} MB against the first row",
+                            target="<= 1.5 GB", met=after <= limit, n=1))
+            step = "memory: one session visiting every page"
+            links = draw_tab.locator(NAV)
+            for i in range(links.count()):
+                rerun(draw_tab, links.nth(i).click, "click")
+            every = _rss(app)
+            rows.append(Row("memory", f"... and one session visited all {links.count()} pages", megabytes(every),
+                            comparison=f"{(every - loaded) / 2**20:+.0f} MB against the first row",
+                            target="<= 1.5 GB", met=every <= limit, n=1))
+            for context in contexts:
+                context.close()
+            browser.close()
+    except Exception as exc:
+        rows.append(failed("browser", step, exc))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    return rows
+
+
+def repaint_rows(tabs: dict, strokes: int) -> list[Row]:
+    """`strokes` timed strokes per tab after one warm-up, taken in turn so that a busy machine slows
+    every tab alike: clear the canvas, draw a 1 or a 7 (alternating, so every answer is new)."""
+    drive, _ = _drivers()
+    times: dict[str, list[Rerun]] = {name: [] for name in tabs}
+    for i in range(strokes + 1):
+        for name, tab in tabs.items():
+            if i:
+                clear_canvas(tab)
+            timed = stroke(tab, (drive.SEVEN, drive.ONE)[i % 2])
+            if i:
+                times[name].append(timed)
+
+    def stats(name: str) -> tuple[Stat, Stat]:
+        return (Stat.of([r.repainted for r in times[name]]),
+                Stat.of([r.repainted - r.finished for r in times[name]]))
+
+    floor, floor_paint = stats("bare")
+    draw, draw_paint = stats("draw")
+    return [Row("stroke to repaint", "bare canvas page (the floor: Streamlit and the canvas only)", *_p(floor),
+                comparison=f"browser's share after the finish message: p50 {duration(floor_paint.p50)}", n=floor.n),
+            Row("stroke to repaint", "Draw page: mouse-up -> prediction, preprocessing and probabilities on screen",
+                *_p(draw), comparison=(f"{draw.p50 / floor.p50:.2f}x the floor; browser's share after the finish "
+                                       f"message: p50 {duration(draw_paint.p50)}"),
+                target="p50 <= 1.2x floor", met=draw.p50 <= 1.2 * floor.p50, n=draw.n)]
+
+
 # ---- report ------------------------------------------------------------------------------------
 
 HOW = """\
@@ -269,7 +476,7 @@ HOW = """\
 - **server**: each page's own `explain/` call, timed with `time.perf_counter` once per test-split digit
   (a random, seeded choice), after two untimed warm-up calls; the naive way runs in the same process
   on a subset of the same digits. Drawn digits are simulated as the canvas sends them: the digit scaled to
-  280x280 as the opacity of a black stroke.
+  280x280, white on black.
 """
 
 
@@ -299,6 +506,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes: list[str] = []
     if "server" in only:
         rows += server_rows(n=10 if args.quick else 200, n_naive=3 if args.quick else 30)
+    if "browser" in only:
+        with tempfile.TemporaryDirectory(prefix="netlens-bench-") as logs:
+            rows += browser_rows(strokes=2 if args.quick else 20, sessions=2 if args.quick else 10, logs=Path(logs))
     machine.load_after = os.getloadavg()
     command = "python -m explain.bench" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if set(only) != set(SECTIONS) else "")
