@@ -177,6 +177,16 @@ def strongest_rows(weights: np.ndarray, share: float = 0.5, most: int = 4) -> np
     return order[:min(count, most)]
 
 
+def head_profile(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each head does over all query rows of `scores` (heads, query, key): the key row that gets
+    the most weight on average (heads,), that average weight (heads,), and the attention-weighted
+    distance |query - key| in rows, averaged over queries (heads,): 0 means every row looks at itself."""
+    to_key = scores.mean(axis=1)
+    rows = np.arange(scores.shape[-1])
+    distance = (scores * np.abs(rows[:, None] - rows[None, :])).sum(-1).mean(-1)
+    return to_key.argmax(-1), to_key.max(-1), distance
+
+
 def shuffled_order(seed: int = 0) -> np.ndarray:
     """(rows,): a fixed random permutation of the row indices, the same on every rerun."""
     return np.random.default_rng(seed).permutation(ROWS)

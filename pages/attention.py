@@ -49,8 +49,10 @@ def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]
     with left:
         show_chart(figures.row_focus(digit.x28, weights, row, head, lang(), projector()), "attention-row")
     show_chart(figures.head_grid(tr.scores, row, head, lang(), projector()), "attention-heads")
-    mha = model.get_layer("mha")
-    concept("multihead", params=f"{mha.count_params():,}")
+    top, share, distance = attention.head_profile(tr.scores)
+    heads = "\n".join(t("attention.concept.multihead.head", n=h + 1, top=int(top[h]), share=float(share[h]),
+                         distance=float(distance[h])) for h in range(len(top)))
+    concept("multihead", params=f"{model.get_layer('mha').count_params():,}", heads=heads)
     return head, row
 
 
@@ -84,10 +86,16 @@ def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> 
             peak=float(ex.weights.max()), peak_unscaled=float(attention.softmax(ex.dots).max()))
 
 
+@st.cache_data(show_spinner=False)
+def position_figure(table: np.ndarray, language: str, projector_mode: bool):
+    """The position table never changes: draw it once per language and mode."""
+    return figures.positional_figure(table, PE_DIMS, language, projector_mode)
+
+
 def position_section(model, digit) -> None:
     st.subheader(t("attention.position.header"))
     table = attention.position_table(model) if model is not None else sinusoidal_table(28, 64)
-    show_chart(figures.positional_figure(table, PE_DIMS, lang(), projector()), "attention-position")
+    show_chart(position_figure(table, lang(), projector()), "attention-position")
     st.markdown(t("attention.position.intro", depth=table.shape[1]))
     if model is None:
         return

@@ -307,3 +307,13 @@ def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page)
     assert page.locator(".js-plotly-plot").count() == 6
     assert "drawn" in page.locator("[data-testid='stSidebarUserContent']").inner_text()
     assert page.get_by_text("In head 1, row 20 gives").count() == 1
+
+
+def test_head_profile_finds_the_common_key_row_and_the_attention_distance():
+    rows = np.arange(28)
+    scores = np.stack([np.eye(28), np.zeros((28, 28))])
+    scores[1, :, 5] = 1.0
+    top, share, distance = attention.head_profile(scores)
+    assert top[1] == 5 and share[1] == 1.0
+    assert distance[0] == 0.0
+    np.testing.assert_allclose(distance[1], np.abs(rows - 5).mean())

@@ -37,10 +37,10 @@ def _weighted_lines(fig: go.Figure, lines: list[tuple[np.ndarray, np.ndarray, fl
     """Lines whose width and opacity show an attention weight; added after `style`, which would
     otherwise give every line the same projector width."""
     scale = 1.5 if projector else 1.0
-    for x, y, w in lines:
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", showlegend=False, hoverinfo="skip",
-                                 line=dict(color=ACCENT, width=scale * (1 + 12 * w)),
-                                 opacity=0.25 + 0.75 * w / strongest), row=1, col=col)
+    fig.add_traces([go.Scatter(x=x, y=y, mode="lines", showlegend=False, hoverinfo="skip",
+                               line=dict(color=ACCENT, width=scale * (1 + 12 * w)),
+                               opacity=0.25 + 0.75 * w / strongest) for x, y, w in lines],
+                   rows=1, cols=col)   # one call: adding traces one by one is plotly's slow path
 
 
 def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang: str,
