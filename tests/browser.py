@@ -6,16 +6,23 @@ EXCEPTION = "[data-testid='stException']"
 
 def settle(page, timeout: float = 60_000) -> None:
     """Wait until Streamlit has finished the current rerun."""
-    page.wait_for_timeout(300)
     # The status widget is hidden under toolbarMode "minimal"; the app root's script state is not.
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-                           " && !document.querySelector('[data-test-script-state=\"running\"]')", timeout=timeout)
+    # Idle twice, 300 ms apart: a rerun the script asks for (st.rerun) starts a moment after the last ends.
+    idle = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+            " && !document.querySelector('[data-test-script-state=\"running\"]')")
+    for _ in range(2):
+        page.wait_for_timeout(300)
+        page.wait_for_function(idle, timeout=timeout)
     page.wait_for_timeout(300)
 
 
 def open_page(page, url: str) -> None:
     page.goto(url, wait_until="networkidle")
     page.wait_for_selector("[data-testid='stSidebarNav'], [data-testid='stSidebarNavItems']", timeout=120_000)
+    settle(page)
+    # The first visit of a page URL on a fresh server ends its first run early and reruns through
+    # app.py (pages/__init__.py) after a pause of up to about a second: settle again after it.
+    page.wait_for_timeout(900)
     settle(page)
 
 
