@@ -50,6 +50,8 @@ def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates,
         st.caption(t("recurrent.eq.input.first") if position == 0
                    else t("recurrent.eq.input.later", previous=trace[position - 1].layer_name))
         st.caption(t(f"recurrent.eq.note.{gates.cell}"))
+    show_chart(figures.unit_over_time(gates, unit, x28, lang(), projector(), step),
+               f"recurrent-{gates.layer_name}-unit{unit}")
 
 
 def parameters_ui(model) -> None:

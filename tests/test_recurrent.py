@@ -185,6 +185,16 @@ def test_answer_and_memory_figures_plot_the_computed_numbers(models, test_digits
         np.testing.assert_array_equal(np.asarray(bar.y), change)
 
 
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_unit_figure_plots_that_units_gates(models, test_digits, name):
+    gates = recurrent.gate_trace(models[name], test_digits[0][4])[0]
+    fig = figures.unit_over_time(gates, 17, test_digits[0][4], "zh", step=3)
+    lines = [d for d in fig.data if d.type == "scatter"]
+    assert [d.name for d in lines] == [figures.SYMBOLS[name][g] for g in gates.gates]
+    for line, values in zip(lines, gates.gates.values()):
+        np.testing.assert_array_equal(np.asarray(line.y), values[:, 17])
+
+
 def test_lstm_equations_carry_the_units_real_numbers(models, test_digits):
     gates = recurrent.gate_trace(models["lstm"], test_digits[0][2])[1]
     step, unit = 15, 7

@@ -24,22 +24,22 @@ def test_a_drawn_digit_shows_every_chart_for_the_lstm_and_the_gru(page, app_url)
     settle(page)
     page.locator("a[href*='recurrent']").first.click()    # a click keeps the session and its drawing
     settle(page)
-    page.wait_for_selector(f"{CHARTS} >> nth=3", timeout=30_000)
+    page.wait_for_selector(f"{CHARTS} >> nth=4", timeout=30_000)
     assert not exceptions(page)
     assert page.get_by_text(t("recurrent.gates.header", "en")).count() == 1
-    assert page.locator(CHARTS).count() == 4          # gates, upright digit, answer over time, memory
+    assert page.locator(CHARTS).count() == 5          # gates, upright digit, unit, answer over time, memory
     assert page.locator(".katex").count() >= 6        # six LSTM equations and the parameter formulas
     assert page.get_by_text("LSTM reads this digit as 7").count() == 1
     page.get_by_text("GRU", exact=True).first.click()
     settle(page)
     assert not exceptions(page)
     assert page.get_by_text("GRU reads this digit as").count() == 1
-    assert page.locator(CHARTS).count() == 4
+    assert page.locator(CHARTS).count() == 5
 
 
 def test_chinese_page_prints_the_models_real_answer_for_the_shared_sample(page, app_url, models):
     open_page(page, f"{app_url}/recurrent?lang=zh")
-    page.wait_for_selector(f"{CHARTS} >> nth=3", timeout=30_000)
+    page.wait_for_selector(f"{CHARTS} >> nth=4", timeout=30_000)
     assert not exceptions(page)
     split = load_mnist().test
     probs = keras.ops.convert_to_numpy(models["lstm"](to_mnist(split.x[0])[None]))[0]

@@ -19,6 +19,8 @@ from explain.recurrent import GRU_GATES, LSTM_GATES, MEMORY, LayerGates, Paramet
 ACCENT = CATEGORICAL[3]        # vermillion: the chosen timestep and unit, wherever they appear
 STRIP_PX, GATE_PX, GAP_PX = 120, 105, 36
 SIGNED = {"candidate", "cell", "hidden"}    # values in (-1, 1) or unbounded: diverging scale around 0
+SYMBOLS = {"lstm": dict(input="i", forget="f", candidate="C̃", output="o", cell="c", hidden="h"),
+           "gru": dict(update="z", reset="r", candidate="h̃", hidden="h")}
 
 
 class _TimeFigure:
@@ -36,7 +38,7 @@ class _TimeFigure:
         self.margin = dict(l=70, r=150, t=110, b=80) if projector else dict(l=50, r=120, t=80, b=60)
         self.domains, top = [], 1.0
         for px in heights:
-            self.domains.append((top - px / plot, top))
+            self.domains.append((max(top - px / plot, 0.0), top))
             top -= (px + GAP_PX) / plot
         self.data: list[dict] = []
         self.layout: dict = dict(title=dict(text=title), height=int(plot * scale) + self.margin["t"] + self.margin["b"],
@@ -144,6 +146,22 @@ def answer_over_time(probs: np.ndarray, x28: np.ndarray, model: str, lang: str, 
     fig.axis(1, range=[-0.02, 1.05], tickformat=".0%", tickmode="array", tickvals=[0, 0.5, 1])
     fig.layout["legend"] = dict(x=1.01, xanchor="left", y=0, yanchor="bottom",
                                 title=dict(text=t("recurrent.fig.legend_digit", lang)))
+    return fig.figure(step)
+
+
+def unit_over_time(gates: LayerGates, unit: int, x28: np.ndarray, lang: str, projector: bool = False,
+                   step: int | None = None) -> go.Figure:
+    """One unit's gates and states as lines over the rows: where its forget (or update) gate closes
+    and its memory is rewritten. Gates are solid (0..1), candidate and states dashed (signed)."""
+    fig = _TimeFigure(x28, [(t("recurrent.fig.unit_panel", lang), 280)], lang,
+                      t("recurrent.fig.unit_title", lang, layer=gates.layer_name, unit=unit), projector)
+    hover = t("recurrent.fig.hover_unit", lang) + "<extra></extra>"
+    for k, gate in enumerate(LSTM_GATES if gates.cell == "lstm" else GRU_GATES):
+        fig.add(1, dict(type="scatter", x=fig.rows, y=gates.gates[gate][:, unit], mode="lines",
+                        name=SYMBOLS[gates.cell][gate], hovertemplate=hover,
+                        line=dict(color=CATEGORICAL[k], width=2, dash="dash" if gate in SIGNED else "solid")))
+    fig.axis(1, zeroline=True, zerolinecolor="#888888")
+    fig.layout["legend"] = dict(x=1.01, xanchor="left", y=0, yanchor="bottom")
     return fig.figure(step)
 
 

@@ -114,4 +114,7 @@ STRINGS = {
     "recurrent.fig.hover_memory": "%{fullData.name}, row %{x}: %{y:.3f}",
     "recurrent.fig.hover_upright": "row %{y}, column %{x}: %{z:.2f}",
     "recurrent.fig.row": "row",
+    "recurrent.fig.unit_title": "{layer}, unit {unit}: every gate over the digit",
+    "recurrent.fig.unit_panel": "gates (solid, 0 = closed, 1 = open) and states (dashed)",
+    "recurrent.fig.hover_unit": "%{fullData.name}, row %{x}: %{y:.3f}",
 }

@@ -106,4 +106,7 @@ STRINGS = {
     "recurrent.fig.hover_memory": "%{fullData.name}，第 %{x} 行：%{y:.3f}",
     "recurrent.fig.hover_upright": "第 %{y} 行，第 %{x} 列：%{z:.2f}",
     "recurrent.fig.row": "行",
+    "recurrent.fig.unit_title": "{layer} 第 {unit} 号单元：读这个数字时的每个门",
+    "recurrent.fig.unit_panel": "门（实线，0 = 关闭，1 = 打开）与状态（虚线）",
+    "recurrent.fig.hover_unit": "%{fullData.name}，第 %{x} 行：%{y:.3f}",
 }
