@@ -37,7 +37,7 @@ def curves_figure(run_key: str, epochs_done: int, markers: int, status: str, lan
     return figures.curves(_snap.history, _snap.events, language, big, epochs=c.epochs,
                           lr_bounds=(max(c.min_lr, c.learning_rate / 1000) if c.reduce_lr else c.learning_rate,
                                      c.learning_rate),
-                          restored_epoch=end.get("restored_epoch"), stopped=stopped)
+                          restored_epoch=None if status == "nan" else end.get("restored_epoch"), stopped=stopped)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -138,7 +138,7 @@ def controls_ui(run: training.LiveRun | None) -> None:
     Stop belongs to the session that started the run and ends it after the current batch."""
     active = run is not None and run.active
     mine = run is not None and run.owner == st.session_state["train.owner"]
-    c = st.columns([2, 1, 1, 3])
+    c = st.columns([3, 1.4, 1.4, 2])
     c[0].button(t("training.preset"), on_click=apply_preset, disabled=active, help=t("training.preset_help"),
                 width="stretch")
     start = c[1].button(t("training.start"), type="primary", disabled=active, width="stretch")

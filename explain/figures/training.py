@@ -131,9 +131,13 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
 
 
 def confusion(matrix: np.ndarray, lang: str, projector: bool = False) -> go.Figure:
-    """(true 10, predicted 10) counts as a heatmap with the count in each cell; the diagonal is right."""
+    """(true 10, predicted 10) counts as a heatmap with the count in each cell; the diagonal is right.
+    The colour saturates at twice the largest mistake count, so the few confusions stand out instead
+    of vanishing next to the ~100 correct answers per class."""
+    mistakes_only = matrix * (1 - np.eye(len(matrix), dtype=matrix.dtype))
     fig = go.Figure(go.Heatmap(
         z=matrix, x=list(range(10)), y=list(range(10)), colorscale=sequential(projector), showscale=False,
+        zmin=0, zmax=max(2 * int(mistakes_only.max()), 1),
         text=matrix, texttemplate="%{text}", textfont=dict(size=18 if projector else 12),
         hovertemplate=t("training.fig.hover_confusion", lang) + "<extra></extra>"))
     fig.update_xaxes(title_text=t("training.fig.predicted", lang), dtick=1, side="top")
