@@ -1,6 +1,155 @@
-"""Placeholder until its issue lands."""
+"""The CNN page: LeNet-5 on the current digit. Every feature map before and after ReLU with its
+kernels, each layer's size and parameter count, the arithmetic of any one convolution value, any
+pooling window, and the softmax, all from one compiled trace of the digit."""
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-from pages.shared import t
+from explain import conv
+from explain.figures.cnn import conv_figure, feature_grid, kernel_grid, pool_figure, softmax_figure
+from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
 
-st.title(t("nav.cnn"))
+KINDS = {"Reshape": "reshape", "Conv2D": "conv", "Activation": "relu", "MaxPooling2D": "pool",
+         "Flatten": "flatten", "Dense": "dense"}
+
+
+def _num(x: float, digits: int = 4) -> str:
+    """A signed number for a LaTeX sum: negative values in parentheses."""
+    return f"({x:.{digits}f})" if x < 0 else f"{x:.{digits}f}"
+
+
+def shapes_ui(model) -> None:
+    rows = []
+    for info in conv.layer_table(model):
+        formula = "" if info.w is None else \
+            f"({info.w} − {info.f} + 2·{info.p}) / {info.s} + 1 = {info.size}"
+        rows.append({t("cnn.shapes.layer"): info.name,
+                     t("cnn.shapes.kind"): t(f"cnn.kind.{KINDS.get(info.kind, 'reshape')}"),
+                     t("cnn.shapes.shape"): " × ".join(map(str, info.shape)),
+                     t("cnn.shapes.formula"): formula,
+                     t("cnn.shapes.params"): f"{info.params:,}",
+                     t("cnn.shapes.param_formula"): info.param_formula or ""})
+    st.table(rows)
+    total = sum(info.params for info in conv.layer_table(model))
+    st.markdown(t("cnn.shapes.total", total=f"{total:,}", keras=f"{model.count_params():,}"))
+
+
+def feature_maps_ui(model, tr: conv.Trace) -> None:
+    p = projector()
+    tab1, tab2 = st.tabs([t("cnn.maps.tab", layer="conv1", relu="relu1", n=6, size=28),
+                          t("cnn.maps.tab", layer="conv2", relu="relu2", n=16, size=10)])
+    with tab1:
+        kernels, before, after = st.columns([0.3, 0.35, 0.35])
+        with kernels:
+            show_chart(kernel_grid(model.get_layer("conv1").get_weights()[0], 3, lang(), p, 250), "conv1-kernels")
+        with before:
+            show_chart(feature_grid(tr.maps["conv1"], t("cnn.maps.before", layer="conv1"), True, 3, lang(), p, 250),
+                       "conv1-maps")
+        with after:
+            show_chart(feature_grid(tr.maps["relu1"], t("cnn.maps.after", layer="relu1"), False, 3, lang(), p, 250),
+                       "relu1-maps")
+    with tab2:
+        before, after = st.columns(2)
+        with before:
+            show_chart(feature_grid(tr.maps["conv2"], t("cnn.maps.before", layer="conv2"), True, 4, lang(), p, 340),
+                       "conv2-maps")
+        with after:
+            show_chart(feature_grid(tr.maps["relu2"], t("cnn.maps.after", layer="relu2"), False, 4, lang(), p, 340),
+                       "relu2-maps")
+        show_chart(kernel_grid(model.get_layer("conv2").get_weights()[0], 16, lang(), p, 300), "conv2-kernels")
+    st.caption(t("cnn.maps.caption"))
+
+
+def arithmetic_ui(model, tr: conv.Trace) -> None:
+    layer = st.radio(t("cnn.arith.layer"), conv.CONVS, horizontal=True, key="cnn_arith_layer")
+    h, w, channels = tr.maps[layer].shape
+    c_in = tr.maps[conv.INPUT_OF[layer]].shape[-1]
+    cols = st.columns(4 if c_in > 1 else 3)
+    channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_arith_ch_{layer}")
+    row = cols[1].slider(t("cnn.arith.row"), 0, h - 1, h // 2, key=f"cnn_arith_row_{layer}")
+    col = cols[2].slider(t("cnn.arith.col"), 0, w - 1, w // 2, key=f"cnn_arith_col_{layer}")
+    shown = cols[3].slider(t("cnn.arith.in_channel"), 0, c_in - 1, 0, key="cnn_arith_in") if c_in > 1 else 0
+    step = conv.conv_step(model, tr, layer, channel, row, col)
+    show_chart(conv_figure(step, tr.maps[conv.INPUT_OF[layer]][:, :, shown], tr.maps[layer][:, :, channel],
+                           shown, lang(), projector()), f"{layer}-arithmetic")
+    if c_in == 1:
+        st.latex(rf"z = \sum_{{i=0}}^{{4}}\sum_{{j=0}}^{{4}} x_{{{step.top}+i,\;{step.left}+j}}\, w_{{ij}} + b"
+                 rf" = {step.channel_sums[0]:.4f} + {_num(step.bias)} = {step.total:.4f}")
+    else:
+        st.markdown(t("cnn.arith.sum_channels", n=c_in, shown=shown))
+        terms = " + ".join(_num(s) for s in step.channel_sums)
+        st.latex(rf"z = \sum_{{k=0}}^{{{c_in - 1}}}\sum_{{i,j}} x^{{(k)}}_{{{step.top}+i,\;{step.left}+j}}\, "
+                 rf"w^{{(k)}}_{{ij}} + b = {terms} + {_num(step.bias)} = {step.total:.4f}")
+    st.latex(rf"\mathrm{{ReLU}}(z) = \max(0,\ {step.total:.4f}) = {step.relu:.4f}")
+    st.success(t("cnn.arith.check", layer=layer, row=row, col=col, channel=channel, value=step.map_value,
+                 diff=abs(step.total - step.map_value)))
+
+
+def pooling_ui(model, tr: conv.Trace) -> None:
+    layer = st.radio(t("cnn.pool.layer"), conv.POOLS, horizontal=True, key="cnn_pool_layer")
+    h, w, channels = tr.maps[layer].shape
+    cols = st.columns(3)
+    channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_pool_ch_{layer}")
+    before = tr.maps[conv.INPUT_OF[layer]][:, :, channel]
+    # Default to the window holding the channel's strongest response: the one worth looking at.
+    best = np.unravel_index(int(np.argmax(tr.maps[layer][:, :, channel])), (h, w))
+    row = cols[1].slider(t("cnn.pool.row"), 0, h - 1, int(best[0]), key=f"cnn_pool_row_{layer}")
+    col = cols[2].slider(t("cnn.pool.col"), 0, w - 1, int(best[1]), key=f"cnn_pool_col_{layer}")
+    window = conv.pool_window(model, tr, layer, channel, row, col)
+    show_chart(pool_figure(before, tr.maps[layer][:, :, channel], window, lang(), projector()), f"{layer}-window")
+    values = ", ".join(f"{v:.4f}" for v in window.window.ravel())
+    st.latex(rf"\max({values}) = {window.value:.4f}")
+    st.caption(t("cnn.pool.caption", source=conv.INPUT_OF[layer], layer=layer, row=row, col=col, channel=channel,
+                 top=window.top, top_end=window.top + 1, left=window.left, left_end=window.left + 1))
+
+
+def softmax_ui(tr: conv.Trace) -> None:
+    chart, table = st.columns([0.58, 0.42])
+    with chart:
+        show_chart(softmax_figure(tr.logits, tr.probabilities, lang(), projector()), "softmax")
+    best = int(np.argmax(tr.probabilities))
+    exps = np.exp(tr.logits.astype(np.float64))
+    with table:
+        st.table([{t("cnn.softmax.digit"): str(m), "z": f"{z:.3f}", "e^z": f"{e:.4g}", "g(z)": f"{g:.4%}"}
+                  for m, (z, e, g) in enumerate(zip(tr.logits, exps, tr.probabilities))])
+    st.latex(rf"g(z_{{{best}}}) = \frac{{e^{{z_{{{best}}}}}}}{{\sum_{{k=0}}^{{9}} e^{{z_k}}}}"
+             rf" = \frac{{e^{{{tr.logits[best]:.3f}}}}}{{{exps.sum():.5g}}} = \frac{{{exps[best]:.5g}}}{{{exps.sum():.5g}}}"
+             rf" = {exps[best] / exps.sum():.4f}")
+    st.caption(t("cnn.softmax.caption"))
+
+
+def concepts_ui(model, tr: conv.Trace) -> None:
+    table = {info.name: info for info in conv.layer_table(model)}
+    with st.expander(t("cnn.concept.weights.title")):
+        dense1, dense2 = conv.dense_equivalent(model, "conv1"), conv.dense_equivalent(model, "conv2")
+        st.markdown(t("cnn.concept.weights.body", conv1=table["conv1"].params, dense1=f"{dense1:,}",
+                      ratio1=f"{dense1 / table['conv1'].params:,.0f}", conv2=f"{table['conv2'].params:,}",
+                      dense2=f"{dense2:,}", total=f"{model.count_params():,}", fc1=f"{table['fc1'].params:,}",
+                      share=table["fc1"].params / model.count_params()))
+    with st.expander(t("cnn.concept.sharing.title")):
+        st.markdown(t("cnn.concept.sharing.body"))
+    with st.expander(t("cnn.concept.pooling.title")):
+        n1, n2 = tr.maps["relu1"].size, tr.maps["pool1"].size
+        st.markdown(t("cnn.concept.pooling.body", before=f"{n1:,}", after=f"{n2:,}",
+                      before2=f"{tr.maps['relu2'].size:,}", after2=f"{tr.maps['pool2'].size:,}"))
+
+
+st.title(t("cnn.title"))
+model = model_or_error("cnn")
+if model is not None:
+    digit = current_digit()
+    tr = conv.trace(model, digit.x28)
+    best = int(np.argmax(tr.probabilities))
+    st.caption(t("cnn.showing", description=digit_description(digit), digit=best, p=float(tr.probabilities[best])))
+    st.subheader(t("cnn.maps.header"))
+    feature_maps_ui(model, tr)
+    st.subheader(t("cnn.shapes.header"))
+    shapes_ui(model)
+    st.subheader(t("cnn.arith.header"))
+    arithmetic_ui(model, tr)
+    st.subheader(t("cnn.pool.header"))
+    pooling_ui(model, tr)
+    st.subheader(t("cnn.softmax.header"))
+    softmax_ui(tr)
+    concepts_ui(model, tr)
