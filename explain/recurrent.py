@@ -39,8 +39,8 @@ ACTIVATIONS = {"tanh": np.tanh, "sigmoid": _sigmoid, "hard_sigmoid": _hard_sigmo
 
 
 def _activation_name(fn, where: str) -> str:
-    name = keras.activations.serialize(fn)
-    if name not in ACTIVATIONS:
+    name = keras.activations.serialize(fn)      # "tanh" for built-ins, a config dict for custom ones
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"{where} uses activation {name!r}; supported: {', '.join(ACTIVATIONS)}")
     return name
 
@@ -49,8 +49,8 @@ def _activation_name(fn, where: str) -> str:
 class LayerGates:
     """One recurrent layer's gates for one digit.
 
-    `gates` maps each gate name (`LSTM_GATES` or `GRU_GATES`) to a (timesteps, units) array: row t is
-    the value after reading image row t. `preactivations` maps each gate to the (timesteps, units)
+    `gates` maps each gate name (`LSTM_GATES` or `GRU_GATES`) to a (timesteps, units) array: row k
+    (0-based) is the value after reading image row k. `preactivations` maps each gate to the (timesteps, units)
     argument of its activation; for the GRU candidate it is split into `candidate_x` (W_h x_t + b_h)
     and `candidate_h` (U_h h_{t-1} + b'_h), which the reset gate scales (Keras's reset_after=True).
     `inputs` is what the layer read, (timesteps, input_dim). `activation` (candidate and output

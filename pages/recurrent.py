@@ -6,6 +6,7 @@ import streamlit as st
 
 from explain import recurrent
 from explain.figures import recurrent as figures
+from explain.models import ModelFileError
 from pages.shared import current_digit, lang, loaded_models, model_or_error, projector, show_chart, t
 from pages.style import secondary
 
@@ -17,7 +18,8 @@ def concept(name: str, body: str, **values) -> None:
         st.markdown(t(f"recurrent.concept.{name}.{body}", **values))
 
 
-def controls_ui(trace: list[recurrent.LayerGates], layer_col, step_col, unit_col) -> tuple[recurrent.LayerGates, int, int]:
+def controls_ui(trace: list[recurrent.LayerGates], layer_col, step_col,
+                unit_col) -> tuple[recurrent.LayerGates, int, int]:
     """Layer, timestep (1-based image row) and unit pickers; the defaults are the row and unit where
     the chosen layer's memory changes most on this digit."""
     names = [g.layer_name for g in trace]
@@ -67,7 +69,7 @@ def parameters_ui(model) -> None:
 
 def roles_concept() -> None:
     models = loaded_models()
-    if not all(hasattr(models[name], "layers") for name in MODELS):
+    if any(isinstance(models[name], ModelFileError) for name in MODELS):
         return
     lstm, gru = (recurrent.parameter_counts(models[name]) for name in MODELS)
     total = {name: sum(c.keras for c in counts) for name, counts in zip(MODELS, (lstm, gru))}
