@@ -170,7 +170,8 @@ def positional_figure(table: np.ndarray, dims: tuple[int, ...], lang: str, proje
     _rows_axis(fig, row=1, col=1, title_text=t("attention.fig.position", lang))
     fig.update_xaxes(title_text=t("attention.fig.dimension", lang), row=1, col=1)
     fig.update_xaxes(title_text=t("attention.fig.position", lang), **ROW_TICKS, row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.25, x=0.5))
+    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=-0.3, yanchor="top",
+                                  title_text=t("attention.fig.dimension", lang)))
     return style(fig, projector, height=360).update_layout(margin_t=85 if projector else 65)  # two-line subplot titles
 
 
