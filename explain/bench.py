@@ -37,6 +37,26 @@ SECTIONS = ("server", "browser", "training")
 CANVAS_SIDE = 280  # the Draw page's canvas, in pixels
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How many of each measurement a run takes."""
+
+    digits: int          # server-side: test digits timed per page
+    naive_digits: int    # ... of which the naive Keras way runs on this many (it is 100-1000x slower)
+    strokes: int         # stroke to repaint: timed strokes per page, after one warm-up
+    sessions: int        # memory: extra browser sessions that each draw a digit
+    visit_pages: bool    # memory: one session also visits every page
+    epochs: int          # training: epochs per run (early stopping off)
+    rounds: int          # training: runs of each kind, alternating
+    train_samples: int   # training: digits in the classroom demo's subset
+
+
+FULL = Plan(digits=200, naive_digits=30, strokes=20, sessions=10, visit_pages=True, epochs=5, rounds=2,
+            train_samples=5000)
+QUICK = Plan(digits=5, naive_digits=2, strokes=1, sessions=1, visit_pages=False, epochs=2, rounds=1,
+             train_samples=200)
+
+
 # ---- statistics and the table ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -375,7 +395,7 @@ def _rss(proc) -> int:
     return psutil.Process(proc.pid).memory_info().rss
 
 
-def browser_rows(strokes: int, sessions: int, logs: Path) -> list[Row]:
+def browser_rows(strokes: int, sessions: int, visit_pages: bool, logs: Path) -> list[Row]:
     """Cold start, memory, and stroke-to-repaint against the bare canvas floor, in one Chromium."""
     drive, fixtures = _drivers()
     if not Path(fixtures.CHROMIUM).exists():
@@ -421,14 +441,15 @@ def browser_rows(strokes: int, sessions: int, logs: Path) -> list[Row]:
             rows.append(Row("memory", f"server RSS after {sessions} more sessions each drew a digit", megabytes(after),
                             comparison=f"{(after - loaded) / 2**20:+.0f} MB against the first row",
                             target="<= 1.5 GB", met=after <= limit, n=1))
-            step = "memory: one session visiting every page"
-            links = draw_tab.locator(NAV)
-            for i in range(links.count()):
-                rerun(draw_tab, links.nth(i).click, "click")
-            every = _rss(app)
-            rows.append(Row("memory", f"... and one session visited all {links.count()} pages", megabytes(every),
-                            comparison=f"{(every - loaded) / 2**20:+.0f} MB against the first row",
-                            target="<= 1.5 GB", met=every <= limit, n=1))
+            if visit_pages:
+                step = "memory: one session visiting every page"
+                links = draw_tab.locator(NAV)
+                for i in range(links.count()):
+                    rerun(draw_tab, links.nth(i).click, "click")
+                every = _rss(app)
+                rows.append(Row("memory", f"... and one session visited all {links.count()} pages", megabytes(every),
+                                comparison=f"{(every - loaded) / 2**20:+.0f} MB against the first row",
+                                target="<= 1.5 GB", met=every <= limit, n=1))
             for context in contexts:
                 context.close()
             browser.close()
@@ -468,6 +489,68 @@ def repaint_rows(tabs: dict, strokes: int) -> list[Row]:
                 target="p50 <= 1.2x floor", met=draw.p50 <= 1.2 * floor.p50, n=draw.n)]
 
 
+# ---- 5. training overhead ---------------------------------------------------------------------
+
+def training_rows(epochs: int, rounds: int, train_samples: int, out: Path) -> list[Row]:
+    """Seconds per epoch of the classroom demo's LSTM through `training.train` with the live-curve
+    recorder and the event stream the app's child process writes, against a bare `model.fit` with
+    the same Keras callbacks; `rounds` runs of each, alternating. Early stopping is off so both run
+    `epochs` epochs; an epoch is the time between two epoch ends (the first epoch, which traces the
+    model, has no predecessor and is left out)."""
+    import json
+    from dataclasses import replace
+
+    import keras
+
+    from explain import training
+
+    config = replace(training.CLASSROOM_DEMO, epochs=epochs, early_stopping=False, train_samples=train_samples)
+
+    class EpochEnds(keras.callbacks.Callback):
+        def __init__(self, ends: list[float]):
+            super().__init__()
+            self.ends = ends
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.ends.append(time.perf_counter())
+
+    def bare(run_dir: Path) -> list[float]:
+        (x_fit, y_fit), (x_val, y_val) = training.training_data(config.train_samples, config.validation_fraction,
+                                                                config.seed)
+        keras.utils.set_random_seed(config.seed)
+        model = training.build_model(config)
+        ends: list[float] = []
+        callbacks = [*training.keras_callbacks(config, run_dir).values(), EpochEnds(ends)]
+        model.fit(x_fit, y_fit, batch_size=config.batch_size, epochs=config.epochs,
+                  validation_data=(x_val, y_val), callbacks=callbacks, verbose=0)
+        return ends
+
+    def recorded(run_dir: Path) -> list[float]:
+        ends: list[float] = []
+        with open(os.devnull, "w") as sink:
+            def emit(event: dict) -> None:  # what the app's training child does with every event
+                sink.write(training.EVENT_PREFIX + json.dumps(event) + "\n")
+                sink.flush()
+                if event["kind"] == "epoch":
+                    ends.append(time.perf_counter())
+            training.train(replace(config, out_dir=str(run_dir)), on_event=emit)
+        return ends
+
+    per_epoch: dict[str, list[float]] = {"bare": [], "recorded": []}
+    for i in range(rounds):
+        for name, run in (("bare", bare), ("recorded", recorded)):
+            run_dir = out / f"{name}-{i}"
+            run_dir.mkdir()
+            ends = run(run_dir)
+            per_epoch[name] += list(np.diff(ends))
+    base, live = Stat.of(per_epoch["bare"]), Stat.of(per_epoch["recorded"])
+    what = f"LSTM, {config.fit_samples} digits, batch {config.batch_size}"
+    return [Row("training", f"bare `model.fit` with the course's callbacks ({what}), s/epoch", *_p(base), n=base.n),
+            Row("training", "`training.train` with the live-curve recorder and event stream, s/epoch", *_p(live),
+                comparison=f"{live.p50 / base.p50:.3f}x bare `fit`", target="p50 <= 1.10x",
+                met=live.p50 <= 1.10 * base.p50, n=live.n)]
+
+
 # ---- report ------------------------------------------------------------------------------------
 
 HOW = """\
@@ -501,21 +584,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown sections {unknown}; valid sections are: {', '.join(SECTIONS)}")
+    plan = QUICK if args.quick else FULL
     machine = Machine.now()
     rows: list[Row] = []
     notes: list[str] = []
     if "server" in only:
-        rows += server_rows(n=10 if args.quick else 200, n_naive=3 if args.quick else 30)
+        rows += server_rows(plan.digits, plan.naive_digits)
     if "browser" in only:
         with tempfile.TemporaryDirectory(prefix="netlens-bench-") as logs:
-            rows += browser_rows(strokes=2 if args.quick else 20, sessions=2 if args.quick else 10, logs=Path(logs))
+            rows += browser_rows(plan.strokes, plan.sessions, plan.visit_pages, Path(logs))
+    if "training" in only:
+        with tempfile.TemporaryDirectory(prefix="netlens-bench-") as out:
+            try:
+                rows += training_rows(plan.epochs, plan.rounds, plan.train_samples, Path(out))
+            except Exception as exc:
+                rows.append(failed("training", "seconds per epoch, recorder against bare fit", exc))
     machine.load_after = os.getloadavg()
     command = "python -m explain.bench" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if set(only) != set(SECTIONS) else "")
     text = report(rows, machine, command, notes)
     print(text)
     Path(args.out).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-    return 0
+    return 1 if any(row.p50 == FAILED for row in rows) else 0
 
 
 if __name__ == "__main__":

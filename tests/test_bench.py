@@ -1,0 +1,80 @@
+"""The benchmark keeps working: its statistics and table are right, and its quick mode runs every
+section end to end (its numbers are not judged here: speed targets live in BENCHMARKS.md)."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explain import bench
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_stat_is_the_median_and_95th_percentile_of_the_samples():
+    samples = [0.001 * k for k in range(1, 101)]
+    stat = bench.Stat.of(samples)
+    assert stat.p50 == pytest.approx(np.median(samples))
+    assert stat.p95 == pytest.approx(np.percentile(samples, 95))
+    assert stat.n == 100
+    with pytest.raises(ValueError, match="at least one sample"):
+        bench.Stat.of([])
+
+
+def test_time_each_times_every_input_once_after_the_warm_up_calls():
+    calls = []
+    stat = bench.time_each(calls.append, [1, 2, 3], warmup=2)
+    assert calls == [1, 1, 1, 2, 3]
+    assert stat.n == 3 and 0 <= stat.p50 <= stat.p95
+
+
+def test_durations_read_in_their_best_unit():
+    assert bench.duration(0.00042) == "0.42 ms"
+    assert bench.duration(0.038) == "38 ms"
+    assert bench.duration(1.2345) == "1.23 s"
+
+
+def test_a_canvas_like_digit_is_what_the_draw_page_canvas_sends():
+    x28 = np.zeros((28, 28), np.uint8)
+    x28[5:23, 13:15] = 255
+    rgba = bench.canvas_like(x28)
+    assert rgba.shape == (280, 280, 4) and rgba.dtype == np.uint8
+    assert (rgba[..., 3] == 255).all() and rgba[..., 0].max() == 255 and rgba[0, 0, 0] == 0
+    np.testing.assert_array_equal(bench.decode_data_url(bench.png_data_url(rgba)), rgba)
+
+
+def test_the_table_marks_missed_targets_and_failures():
+    rows = [bench.Row("server", "fast", "1.00 ms", "2.00 ms", "9x", "p50 <= 10 ms", True, 200),
+            bench.Row("server", "slow", "20 ms", "30 ms", "", "p50 <= 10 ms", False, 200),
+            bench.failed("browser", "cold start", TimeoutError("no canvas"))]
+    lines = bench.table(rows).splitlines()
+    assert lines[2].endswith("| p50 <= 10 ms | met |")
+    assert "**MISSED**" in lines[3]
+    assert "FAILED" in lines[4] and "TimeoutError: no canvas" in lines[4]
+
+
+def test_quick_mode_runs_every_section_and_writes_the_report(tmp_path):
+    sections = list(bench.SECTIONS)
+    if not CHROMIUM.exists():
+        if os.environ.get("NETLENS_REQUIRE_BROWSER"):
+            pytest.fail("Debian's chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
+        sections.remove("browser")
+    out = tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run([sys.executable, "-m", "explain.bench", "--quick", "--only", ",".join(sections),
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    text = out.read_text()
+    assert proc.returncode == 0, text + proc.stderr[-3000:]
+    assert re.search(r"\d+ cores, .+Run on \d{4}-\d\d-\d\d", text)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| section")]
+    assert {row.split(" | ")[0][2:] for row in rows} >= {
+        "server", *(["cold start", "memory", "stroke to repaint"] if "browser" in sections else []), "training"}
+    for row in rows:
+        p50 = row.split(" | ")[3]
+        assert re.fullmatch(r"\d+(\.\d+)? (ms|s|MB)", p50), row
