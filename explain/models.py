@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import keras
 from explain import architectures
 
 MODEL_NAMES = ("mlp", "cnn", "lstm", "gru", "attention")
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+# NETLENS_MODELS_DIR points the app at another folder, e.g. to rehearse a broken or missing model file.
+MODELS_DIR = Path(os.environ.get("NETLENS_MODELS_DIR") or Path(__file__).resolve().parent.parent / "models")
 
 
 class ModelFileError(RuntimeError):
