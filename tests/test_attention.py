@@ -284,6 +284,13 @@ def test_page_summary_follows_the_head_and_query_row_controls(model, test_digits
                 f"**{', '.join(map(str, rows))}**.")
     assert expected in [m.value for m in at.markdown]
     assert any("Scaled dot-product attention in numbers: head 3, query row 9" in h.value for h in at.subheader)
+    at.radio(key="attention_order").set_value("flip").run()
+    assert not at.exception
+    flipped = attention.order_test(model, test_digits[0][0], np.arange(28)[::-1])
+    guess = flipped.probs.argmax(-1)
+    table = next(m.value for m in at.markdown if m.value.startswith("| network"))
+    assert f"| with position encoding (the trained model) | {guess[0, 0]} | {guess[0, 1]} |" in table
+    assert f"| without position encoding | {guess[1, 0]} | {guess[1, 1]} |" in table
 
 
 def test_page_in_chinese_projector_mode_hides_secondary_controls():

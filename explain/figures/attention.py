@@ -56,7 +56,7 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
                          marker=dict(color=weights, colorscale=sequential(projector), cmin=0, cmax=1),
                          text=[f"{w:.2f}" if w == strongest else "" for w in weights],
                          textposition="outside", cliponaxis=False, constraintext="none",
-                         textfont_size=18 if projector else 12,
+                         textfont_size=20 if projector else 12,
                          hovertemplate=t("attention.fig.hover_bar", lang) + "<extra></extra>"),
                   row=1, col=3)
     fig.update_xaxes(visible=False, range=[-1.05, 0.1], row=1, col=1)
