@@ -3,9 +3,9 @@
 The model treats the 28 image rows as 28 tokens: `embed` maps each row's 28 pixels to 64 numbers,
 `posenc` adds the sinusoidal position table, and `mha` (4 heads, key_dim 16) lets every row look at
 every row. The attention weights are the layer's own (`return_attention_scores=True`), read through a
-model built once per model and compiled by `explain.inference`; the worked example recomputes one row of them from the
-layer's query/key/value kernels, exactly as Keras does (the query is scaled by 1/sqrt(d_k) before
-the dot product).
+probe built once per model and compiled by `explain.inference`; the worked example recomputes one
+row of them from the layer's query/key/value kernels, exactly as Keras does (Keras scales the query
+by 1/sqrt(d_k) before the dot product; dividing the dot products is the same number).
 """
 from __future__ import annotations
 
