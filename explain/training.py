@@ -26,8 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
+import keras
 import numpy as np
 
+from explain.architectures import BUILDERS
 from explain.data import ROOT, load_mnist, stratified_split
 from explain.preprocess import to_mnist_batch
 
@@ -157,7 +159,8 @@ def validate(config: TrainConfig) -> None:
           "the batch size {value} is larger than the {fit} digits left for fitting "
           "({samples} minus {val} held out for validation)",
           value=c.batch_size, fit=c.fit_samples, samples=c.train_samples, val=c.validation_samples)
-    check(_is_int(c.seed) and c.seed >= 0, "seed", "the seed must be a whole number >= 0, got {value}", value=c.seed)
+    check(_is_int(c.seed) and 0 <= c.seed < 2**32, "seed",
+          "the seed must be a whole number from 0 to 4294967295, got {value}", value=c.seed)
     for name in ("early_stopping_monitor", "reduce_lr_monitor", "checkpoint_monitor"):
         value = getattr(c, name)
         check(value in MONITORS, "monitor", "{name} must be one of {valid}, got {value!r}",
@@ -198,24 +201,21 @@ def training_data(train_samples: int, validation_fraction: float, seed: int):
     return tuple(out)
 
 
-def build_optimizer(name: str, learning_rate: float):
-    import keras
+def build_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
     return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
             "sgd": keras.optimizers.SGD}[name](learning_rate=learning_rate)
 
 
-def build_model(config: TrainConfig):
+def build_model(config: TrainConfig) -> keras.Model:
     """A fresh, compiled model of `config.model` from `explain.architectures`."""
-    from explain.architectures import BUILDERS
     model = BUILDERS[config.model]()
     model.compile(optimizer=build_optimizer(config.optimizer, config.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
-def dropout_rates(model) -> tuple[float, ...]:
+def dropout_rates(model: keras.Model) -> tuple[float, ...]:
     """The rates of a Keras model's Dropout layers, in order (the LSTM homework: 0.2, 0.3)."""
-    import keras
     return tuple(float(layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout))
 
 
@@ -223,10 +223,9 @@ def checkpoint_path(config: TrainConfig, run_dir: Path) -> Path:
     return run_dir / ("best.weights.h5" if config.checkpoint_weights_only else "best.keras")
 
 
-def keras_callbacks(config: TrainConfig, run_dir: Path) -> dict:
+def keras_callbacks(config: TrainConfig, run_dir: Path) -> dict[str, keras.callbacks.Callback]:
     """The course's callbacks by role, in the order Keras calls them. ReduceLROnPlateau comes before
     CSVLogger so that the log's `learning_rate` column (written by ReduceLROnPlateau) exists."""
-    import keras
     cb = keras.callbacks
     out = {"terminate_on_nan": cb.TerminateOnNaN()}
     if config.reduce_lr:
@@ -246,87 +245,82 @@ def keras_callbacks(config: TrainConfig, run_dir: Path) -> dict:
     return out
 
 
-def _recorder_class():
-    import keras
+class Recorder(keras.callbacks.Callback):
+    """Placed after every other callback, it sees what they did at the end of each epoch.
 
-    class Recorder(keras.callbacks.Callback):
-        """Placed after every other callback, it sees what they did at the end of each epoch.
+    Why not read the markers from `history`: Keras 3 writes `logs["learning_rate"]` inside
+    ReduceLROnPlateau *before* it lowers the rate, so the history shows a reduction one epoch
+    late and never shows one made in the last epoch. The recorder reads the optimizer's rate at
+    epoch begin (the rate used for that epoch's batches) and at epoch end (after the callback).
+    Per batch it only counts and checks the stop flag, so it costs next to nothing.
+    """
 
-        Why not read the markers from `history`: Keras 3 writes `logs["learning_rate"]` inside
-        ReduceLROnPlateau *before* it lowers the rate, so the history shows a reduction one epoch
-        late and never shows one made in the last epoch. The recorder reads the optimizer's rate at
-        epoch begin (the rate used for that epoch's batches) and at epoch end (after the callback).
-        Per batch it only counts and checks the stop flag, so it costs next to nothing.
-        """
+    def __init__(self, config: TrainConfig, callbacks: dict, batches: int, on_event: OnEvent | None,
+                 stop: threading.Event | None):
+        super().__init__()
+        self.config, self.cbs, self.batches = config, callbacks, batches
+        self.on_event, self.stop = on_event or (lambda event: None), stop
+        self.history: dict[str, list[float]] = {k: [] for k in (*METRICS, "learning_rate")}
+        self.events: list[Event] = []
+        self.nan_at: tuple[int, int] | None = None
+        self.user_stop_at: tuple[int, int] | None = None
+        self._last_batch_report = 0.0
 
-        def __init__(self, config: TrainConfig, callbacks: dict, batches: int, on_event: OnEvent | None,
-                     stop: threading.Event | None):
-            super().__init__()
-            self.config, self.cbs, self.batches = config, callbacks, batches
-            self.on_event, self.stop = on_event or (lambda event: None), stop
-            self.history: dict[str, list[float]] = {k: [] for k in (*METRICS, "learning_rate")}
-            self.events: list[Event] = []
-            self.nan_at: tuple[int, int] | None = None
-            self.user_stop_at: tuple[int, int] | None = None
-            self._last_batch_report = 0.0
+    def _lr(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
-        def _lr(self) -> float:
-            return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.lr_begin = epoch + 1, self._lr()
+        ckpt = self.cbs["checkpoint"]
+        self.best_before = ckpt.best
+        self.batches_done = 0
 
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch, self.lr_begin = epoch + 1, self._lr()
-            ckpt = self.cbs["checkpoint"]
-            self.best_before = ckpt.best
-            self.batches_done = 0
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches_done = batch + 1
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss) and self.nan_at is None:
+            self.nan_at = (self.epoch, batch + 1)
+        if self.stop is not None and self.stop.is_set() and not self.model.stop_training:
+            self.model.stop_training = True
+            self.user_stop_at = (self.epoch, batch + 1)
+        now = time.monotonic()
+        if now - self._last_batch_report >= BATCH_EVERY_SECONDS:
+            self._last_batch_report = now
+            self.on_event({"kind": "batch", "epoch": self.epoch, "batch": batch + 1, "batches": self.batches})
 
-        def on_train_batch_end(self, batch, logs=None):
-            self.batches_done = batch + 1
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(loss) and self.nan_at is None:
-                self.nan_at = (self.epoch, batch + 1)
-            if self.stop is not None and self.stop.is_set() and not self.model.stop_training:
-                self.model.stop_training = True
-                self.user_stop_at = (self.epoch, batch + 1)
-            now = time.monotonic()
-            if now - self._last_batch_report >= BATCH_EVERY_SECONDS:
-                self._last_batch_report = now
-                self.on_event({"kind": "batch", "epoch": self.epoch, "batch": batch + 1, "batches": self.batches})
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        e, lr_end = self.epoch, self._lr()
+        for k in METRICS:
+            self.history[k].append(float(logs.get(k, math.nan)))
+        self.history["learning_rate"].append(self.lr_begin)
+        row = {k: v[-1] for k, v in self.history.items()}
+        self.on_event({"kind": "epoch", "epoch": e, "batches_done": self.batches_done,
+                       "batches": self.batches, **row})
+        c = self.config
+        if "reduce_lr" in self.cbs and lr_end < self.lr_begin:
+            self._marker({"kind": "reduce_lr", "epoch": e, "old_lr": self.lr_begin, "new_lr": lr_end,
+                          "monitor": c.reduce_lr_monitor, "value": float(logs.get(c.reduce_lr_monitor, math.nan)),
+                          "patience": c.reduce_lr_patience, "factor": c.reduce_lr_factor,
+                          "cooldown": c.reduce_lr_cooldown, "min_lr": c.min_lr})
+        ckpt = self.cbs["checkpoint"]
+        # ModelCheckpoint replaces `best` with this epoch's value exactly when it saves.
+        if not c.checkpoint_save_best_only or ckpt.best is not self.best_before:
+            self._marker({"kind": "checkpoint", "epoch": e, "monitor": c.checkpoint_monitor,
+                          "value": float(logs.get(c.checkpoint_monitor, math.nan)),
+                          "previous": None if self.best_before is None else float(self.best_before),
+                          "save_best_only": c.checkpoint_save_best_only,
+                          "path": str(ckpt.filepath)})
+        es = self.cbs.get("early_stopping")
+        if es is not None and es.stopped_epoch == epoch and epoch > 0 and self.model.stop_training:
+            self._marker({"kind": "early_stop", "epoch": e, "stopped_epoch": es.stopped_epoch + 1,
+                          "best_epoch": es.best_epoch + 1, "best_value": float(es.best),
+                          "monitor": c.early_stopping_monitor, "patience": c.early_stopping_patience,
+                          "min_delta": c.early_stopping_min_delta, "restore_best_weights": c.restore_best_weights})
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            e, lr_end = self.epoch, self._lr()
-            for k in METRICS:
-                self.history[k].append(float(logs.get(k, math.nan)))
-            self.history["learning_rate"].append(self.lr_begin)
-            row = {k: v[-1] for k, v in self.history.items()}
-            self.on_event({"kind": "epoch", "epoch": e, "batches_done": self.batches_done,
-                           "batches": self.batches, **row})
-            c = self.config
-            if "reduce_lr" in self.cbs and lr_end < self.lr_begin:
-                self._marker({"kind": "reduce_lr", "epoch": e, "old_lr": self.lr_begin, "new_lr": lr_end,
-                              "monitor": c.reduce_lr_monitor, "value": float(logs.get(c.reduce_lr_monitor, math.nan)),
-                              "patience": c.reduce_lr_patience, "factor": c.reduce_lr_factor,
-                              "cooldown": c.reduce_lr_cooldown, "min_lr": c.min_lr})
-            ckpt = self.cbs["checkpoint"]
-            # ModelCheckpoint replaces `best` with this epoch's value exactly when it saves.
-            if not c.checkpoint_save_best_only or ckpt.best is not self.best_before:
-                self._marker({"kind": "checkpoint", "epoch": e, "monitor": c.checkpoint_monitor,
-                              "value": float(logs.get(c.checkpoint_monitor, math.nan)),
-                              "previous": None if self.best_before is None else float(self.best_before),
-                              "save_best_only": c.checkpoint_save_best_only,
-                              "path": str(ckpt.filepath)})
-            es = self.cbs.get("early_stopping")
-            if es is not None and es.stopped_epoch == epoch and epoch > 0 and self.model.stop_training:
-                self._marker({"kind": "early_stop", "epoch": e, "stopped_epoch": es.stopped_epoch + 1,
-                              "best_epoch": es.best_epoch + 1, "best_value": float(es.best),
-                              "monitor": c.early_stopping_monitor, "patience": c.early_stopping_patience,
-                              "min_delta": c.early_stopping_min_delta, "restore_best_weights": c.restore_best_weights})
-
-        def _marker(self, event: Event) -> None:
-            self.events.append(event)
-            self.on_event(event)
-
-    return Recorder
+    def _marker(self, event: Event) -> None:
+        self.events.append(event)
+        self.on_event(event)
 
 
 # ---- one run --------------------------------------------------------------------------------------
@@ -400,7 +394,6 @@ def prune_runs(root: Path, keep: int) -> list[Path]:
 
 def evaluate_checkpoint(config: TrainConfig, weights: Path) -> Evaluation:
     """Build a fresh `config.model`, `load_weights(weights)`, predict the run's validation set."""
-    from explain.architectures import BUILDERS
     _, (x_val, y_val) = training_data(config.train_samples, config.validation_fraction, config.seed)
     model = BUILDERS[config.model]()
     model.load_weights(str(weights))
@@ -420,8 +413,6 @@ def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.
     epoch and marker event (and a final "end"). Setting `stop` ends the run after the current batch
     (Keras still validates and runs the callbacks for that partial epoch) and keeps its files.
     `extra_callbacks` run just before the recorder (tests spy on the optimizer with them)."""
-    import keras
-
     validate(config)
     if not _ONE_RUN.acquire(blocking=False):
         raise TrainingBusy("a training run is already in progress in this process")
@@ -436,7 +427,7 @@ def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.
         model = build_model(config)
         batches = math.ceil(len(x_fit) / config.batch_size)
         cbs = keras_callbacks(config, run_dir)
-        recorder = _recorder_class()(config, cbs, batches, on_event, stop)
+        recorder = Recorder(config, cbs, batches, on_event, stop)
         emit({"kind": "begin", "epochs": config.epochs, "batches": batches, "fit_samples": len(x_fit),
               "val_samples": len(x_val), "run_dir": str(run_dir), "initial_lr": config.learning_rate})
         start = time.perf_counter()

@@ -105,7 +105,8 @@ def settings_ui(disabled: bool) -> None:
             st.number_input(t("training.min_delta"), step=0.001, format="%g", key="train.early_stopping_min_delta",
                             help=t("training.es.min_delta_help"), disabled=disabled)
             st.selectbox(t("training.mode"), training.MODES, key="train.early_stopping_mode",
-                         format_func=lambda m: t(f"training.mode.{m}"), help=t("training.es.mode_help"), disabled=disabled)
+                         format_func=lambda m: t(f"training.mode.{m}"), help=t("training.es.mode_help"),
+                         disabled=disabled)
             st.toggle(t("training.restore_best_weights"), key="train.restore_best_weights",
                       help=t("training.es.restore_help"), disabled=disabled)
         with lr:
@@ -196,9 +197,10 @@ def status_ui(snap: training.Snapshot) -> None:
     status, seconds = snap.status, f"{snap.elapsed:.0f}"
     if status == "early_stop":
         stop = next(e for e in snap.events if e["kind"] == "early_stop")
+        restored = t("training.done.restored", best=end["restored_epoch"]) if end.get("restored_epoch") else ""
         st.success(t("training.done.early_stop", epoch=stop["epoch"], patience=stop["patience"],
                      monitor=t(f"training.metric.{stop['monitor']}"), best=stop["best_epoch"], seconds=seconds)
-                   + (" " + t("training.done.restored", best=end["restored_epoch"]) if end.get("restored_epoch") else ""))
+                   + " " + restored)
     elif status == "completed":
         st.info(t("training.done.completed", epochs=end.get("epochs_run", 0), seconds=seconds))
     elif status == "user_stop":
@@ -227,8 +229,8 @@ def live_ui(run: training.LiveRun | None) -> None:
         if active_at_start and (current is not run or not snap.active):
             st.rerun()
         status_ui(snap)
-        fig = curves_figure(f"{id(current)}-{snap.run_dir}", len(snap.history["loss"]), len(snap.events), snap.status, lang(),
-                            projector(), snap)
+        fig = curves_figure(f"{id(current)}-{snap.run_dir}", len(snap.history["loss"]), len(snap.events),
+                            snap.status, lang(), projector(), snap)
         show_chart(fig, "training-curves", key="train.curves")
         if snap.events:
             shown = snap.events[-6:] if projector() else snap.events
@@ -270,8 +272,9 @@ def results_ui(snap: training.Snapshot) -> None:
             else:
                 st.caption(t("training.no_mistakes"))
     c = st.columns(3)
-    for col, name, label, mime in ((c[0], end.get("csv_log"), "training.download_csv", "text/csv"),
-                                   (c[1], end.get("checkpoint"), "training.download_weights", "application/octet-stream")):
+    files = ((c[0], end.get("csv_log"), "training.download_csv", "text/csv"),
+             (c[1], end.get("checkpoint"), "training.download_weights", "application/octet-stream"))
+    for col, name, label, mime in files:
         if name and Path(name).exists():
             col.download_button(t(label), Path(name).read_bytes(), file_name=Path(name).name, mime=mime,
                                 on_click="ignore", width="stretch")

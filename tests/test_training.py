@@ -189,6 +189,7 @@ BAD = [
     ({"early_stopping_min_delta": -0.1}, "min_delta"), ({"min_lr": 0.1}, "min_lr"),
     ({"early_stopping_monitor": "val_acc"}, "monitor"), ({"early_stopping_mode": "lowest"}, "mode"),
     ({"model": "attention"}, "model"), ({"model": "../models/cnn"}, "model"), ({"optimizer": "adamw"}, "optimizer"),
+    ({"seed": -1}, "seed"),
 ]
 
 
@@ -290,7 +291,8 @@ def test_curves_put_every_marker_at_its_epoch(lang):
     from explain.i18n import t
     cuts = by_name[t("training.fig.marker_lr", lang)]
     assert list(cuts.x) == [3, 4, 5] and list(cuts.y) == [e["new_lr"] for e in EVENTS[2:5]]
-    assert [a.text for a in fig.layout.annotations if "→" in a.text] == ["0.01→0.005", "0.005→0.0025", "0.0025→0.00125"]
+    labels = [a.text for a in fig.layout.annotations if "→" in a.text]
+    assert labels == ["0.01→0.005", "0.005→0.0025", "0.0025→0.00125"]
     saves = next(tr for tr in fig.data if tr.marker.symbol == "star")
     assert list(saves.x) == [1, 2] and list(saves.y) == [0.8, 0.5]
     ring = next(tr for tr in fig.data if tr.marker.symbol == "circle-open")

@@ -45,17 +45,19 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
     n = len(history.get("loss", []))
     x = list(range(1, n + 1))
     width = 4 if projector else 2
+    epoch = t("training.fig.epoch", lang)
     for key, color, row in (("loss", TRAIN, 1), ("val_loss", VAL, 1), ("accuracy", TRAIN, 2), ("val_accuracy", VAL, 2)):
-        fig.add_trace(go.Scatter(x=x, y=history.get(key, []), name=t(f"training.fig.{key}", lang), mode="lines+markers",
+        name = t(f"training.fig.{key}", lang)
+        fig.add_trace(go.Scatter(x=x, y=history.get(key, []), name=name, mode="lines+markers",
                                  line=dict(color=color, width=width, dash="solid" if key.startswith("val") else "dot"),
                                  marker=dict(size=7), legendgroup=key,
-                                 hovertemplate=f"{t('training.fig.epoch', lang)} %{{x}}: %{{y:.4f}}<extra>{key}</extra>"),
+                                 hovertemplate=f"{name}<br>{epoch} %{{x}}: %{{y:.4f}}<extra></extra>"),
                       row=row, col=1)
     rates = history.get("learning_rate", [])
     fig.add_trace(go.Scatter(x=x, y=rates, name=t("training.fig.lr_used", lang), mode="lines+markers",
                              line=dict(color=LR, width=width, shape="hv"), marker=dict(size=7),
                              customdata=[lr_text(r) for r in rates],
-                             hovertemplate=f"{t('training.fig.epoch', lang)} %{{x}}: %{{customdata}}<extra></extra>"),
+                             hovertemplate=f"{epoch} %{{x}}: %{{customdata}}<extra></extra>"),
                   row=3, col=1)
 
     cuts = [e for e in events if e["kind"] == "reduce_lr"]

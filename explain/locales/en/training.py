@@ -84,7 +84,7 @@ STRINGS = {
     "training.error.validation_fraction": "The validation fraction must be between 0.05 and 0.5 (got {value}).",
     "training.error.batch_size": "The batch size must be a whole number of at least 1 (got {value}).",
     "training.error.batch_too_large": "The batch size {value} is larger than the {fit} digits left for fitting ({samples} digits minus {val} held out for validation). Use a smaller batch or more digits.",
-    "training.error.seed": "The seed must be a whole number of at least 0 (got {value}).",
+    "training.error.seed": "The seed must be a whole number from 0 to 4294967295 (got {value}).",
     "training.error.monitor": "{name} must be one of {valid} (got {value}).",
     "training.error.mode": "The mode must be one of {valid} (got {value}).",
     "training.error.patience": "{name} must be a whole number of at least 0 (got {value}).",

@@ -84,7 +84,7 @@ STRINGS = {
     "training.error.validation_fraction": "验证集比例必须在 0.05 到 0.5 之间（收到 {value}）。",
     "training.error.batch_size": "批大小必须是不小于 1 的整数（收到 {value}）。",
     "training.error.batch_too_large": "批大小 {value} 比用于拟合的 {fit} 个数字还大（{samples} 个数字减去留作验证集的 {val} 个）。请减小批大小或增加数字数。",
-    "training.error.seed": "随机种子必须是不小于 0 的整数（收到 {value}）。",
+    "training.error.seed": "随机种子必须是 0 到 4294967295 之间的整数（收到 {value}）。",
     "training.error.monitor": "{name}必须是 {valid} 之一（收到 {value}）。",
     "training.error.mode": "模式必须是 {valid} 之一（收到 {value}）。",
     "training.error.patience": "{name}必须是不小于 0 的整数（收到 {value}）。",
