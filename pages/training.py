@@ -45,6 +45,14 @@ def evaluation(path: str) -> training.Evaluation:
     return training.load_evaluation(Path(path))
 
 
+def shown_path(path: str) -> str:
+    """A run folder as students should see it: relative to the project (runs/<time-stamp>)."""
+    try:
+        return str(Path(path).relative_to(training.ROOT))
+    except ValueError:
+        return path
+
+
 def fmt(value: float) -> str:
     return f"{value:.4f}" if value is not None and math.isfinite(value) else "NaN"
 
@@ -205,7 +213,8 @@ def status_ui(snap: training.Snapshot) -> None:
         st.info(t("training.done.completed", epochs=end.get("epochs_run", 0), seconds=seconds))
     elif status == "user_stop":
         epoch, batch = end["stopped_at"]
-        st.info(t("training.done.user_stop", epoch=epoch, batch=batch, batches=snap.batches, folder=end["run_dir"]))
+        st.info(t("training.done.user_stop", epoch=epoch, batch=batch, batches=snap.batches,
+                  folder=shown_path(end["run_dir"])))
     elif status == "nan":
         epoch, batch = end["stopped_at"]
         st.error(t("training.done.nan", epoch=epoch, batch=batch, lr=f"{snap.config.learning_rate:g}",
@@ -278,7 +287,7 @@ def results_ui(snap: training.Snapshot) -> None:
         if name and Path(name).exists():
             col.download_button(t(label), Path(name).read_bytes(), file_name=Path(name).name, mime=mime,
                                 on_click="ignore", width="stretch")
-    c[2].caption(t("training.folder", folder=end.get("run_dir", "")))
+    c[2].caption(t("training.folder", folder=shown_path(end.get("run_dir", ""))))
 
 
 # ---- concepts ---------------------------------------------------------------------------------------
