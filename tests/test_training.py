@@ -271,6 +271,18 @@ def test_one_training_per_server_and_stop_twice(tmp_path):
     assert not (tmp_path / "second").exists()
 
 
+def test_a_run_that_fails_in_its_process_reports_the_reason_and_frees_the_server(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    run = training.Trainer().start(tiny(blocker / "run"), owner="teacher")
+    assert run.wait(120)
+    snap = run.snapshot()
+    assert snap.status == "error" and not snap.active
+    assert "FileExistsError" in snap.error or "NotADirectoryError" in snap.error
+    assert training._ONE_RUN.acquire(blocking=False)
+    training._ONE_RUN.release()
+
+
 # ---- figures ----------------------------------------------------------------------------------------
 
 HISTORY = {"loss": [1.0, 0.6, 0.5, 0.55, 0.56], "val_loss": [0.8, 0.5, 0.52, 0.53, 0.54],
