@@ -2,7 +2,8 @@
 every text at least 20 px for the back row of a 1280x720 lecture hall, and secondary controls hidden.
 
 Streamlit sizes its text in rem (captions, labels and tables at 0.875rem, body at 1rem), so raising
-the root size scales everything together; the few smaller roles are then lifted to the floor.
+the root size scales everything together; the smaller roles are then lifted to the floor. Headings
+and the top padding shrink instead, so a 720-pixel-high screen shows content rather than margin.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ _SMALL_ROLES = ", ".join(f"{scope} {role}" for scope in ("[data-testid='stMain']
                          for role in (
     "[data-testid='stCaptionContainer']", "[data-testid='stCaptionContainer'] *",
     "[data-testid='stWidgetLabel'] *", "[data-testid='stMetricLabel'] *", "[data-testid='stMetricDelta'] *",
-    "[data-testid='stMarkdownContainer'] *", "[data-testid='stExpander'] summary *",
+    "[data-testid='stMarkdownContainer'] p", "[data-testid='stMarkdownContainer'] li",
+    "[data-testid='stExpander'] summary *", "[data-testid='stSliderTickBar'] *",
     "[data-testid='stTable'] *", "[data-testid='stAlertContainer'] *", "[data-testid='stTooltipIcon'] *",
     "[data-baseweb='tab'] *", "[data-baseweb='select'] *", "[data-testid='stSliderThumbValue']",
     "[data-testid='stSliderTickBarMin']", "[data-testid='stSliderTickBarMax']",
@@ -25,9 +27,12 @@ _SMALL_ROLES = ", ".join(f"{scope} {role}" for scope in ("[data-testid='stMain']
 PROJECTOR_CSS = f"""<style>
 html {{ font-size: {MIN_PX + 2}px; }}
 {_SMALL_ROLES} {{ font-size: max({MIN_PX}px, 1em) !important; }}
-[data-testid='stMetricValue'] * {{ font-size: {2 * MIN_PX}px !important; }}
 .katex {{ font-size: max({MIN_PX}px, 1.21em) !important; }}
 div[class*='st-key-{SECONDARY_KEY}'] {{ display: none !important; }}
+[data-testid='stMainBlockContainer'] {{ padding-top: 1.5rem !important; }}
+[data-testid='stMain'] h1 {{ font-size: 1.9rem !important; }}
+[data-testid='stMain'] h2 {{ font-size: 1.5rem !important; }}
+[data-testid='stMain'] h3 {{ font-size: 1.25rem !important; }}
 </style>"""
 
 

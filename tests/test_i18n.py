@@ -19,7 +19,7 @@ from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
 # Python's constants, the app's name and the Draw page's metric.
 LATIN_TERMS = {"netlens", "prediction", "keras", "relu", "softmax", "sigmoid", "tanh", "dense", "dropout",
                "flatten", "argmax", "max", "min", "sin", "cos", "exp", "log", "xavier", "png", "html", "csv",
-               "lenet", "adam", "sgd", "rmsprop", "monitor", "patience", "mode", "factor", "cooldown",
+               "lenet", "logits", "adam", "sgd", "rmsprop", "monitor", "patience", "mode", "factor", "cooldown",
                "verbose", "true", "false", "none",
                # layer names of the shipped models (explain/architectures.py)
                "digit", "image", "embed", "posenc", "mha", "pool", "output", "norm", "residual"}
@@ -149,18 +149,20 @@ def test_an_unknown_sample_or_projector_value_falls_back_to_the_defaults(monkeyp
 
 # Every visible text node of the main area and the sidebar, with its rendered font size (HTML and
 # SVG text alike), whether it is code and whether it is a sub- or superscript (smaller by design, part
-# of a formula whose main text is measured); plotly's toolbar and hover labels are not page text.
+# of a formula whose main text is measured); plotly's toolbar and hover labels, and KaTeX's hidden
+# MathML copy of each formula, are not page text.
 VISIBLE_TEXT = """() => {
   const out = [];
   for (const area of document.querySelectorAll("[data-testid='stMain'], [data-testid='stSidebar']")) {
     const walker = document.createTreeWalker(area, NodeFilter.SHOW_TEXT);
     while (walker.nextNode()) {
       const node = walker.currentNode, el = node.parentElement, text = node.textContent.trim();
-      if (!text || !el || el.closest('.modebar, .hoverlayer, [role=tooltip], style, script, [data-testid=stIconMaterial]')) continue;
+      if (!text.replace(/\u200b/g, '') || !el
+          || el.closest('.modebar, .hoverlayer, [role=tooltip], style, script, .katex-mathml, [data-testid=stIconMaterial]')) continue;
       const box = el.getBoundingClientRect(), css = getComputedStyle(el);
       if (box.width === 0 || box.height === 0 || css.visibility === 'hidden') continue;
       out.push({text, size: parseFloat(css.fontSize), code: !!el.closest('code, pre, .katex'),
-                script: !!el.closest('sub, sup')});
+                script: !!el.closest('sub, sup, .msupsub, .mtight')});
     }
   }
   return out;
