@@ -60,12 +60,13 @@ def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> 
     ex = attention.worked_example(model, tr.tokens, head, row)
     st.subheader(t("attention.worked.header", head=head + 1, row=row))
     st.latex(r"\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\!\left(\frac{QK^{\top}}{\sqrt{d_k}}\right)V,"
-             rf"\qquad d_k={ex.d_k},\ \sqrt{{d_k}}={np.sqrt(ex.d_k):g}")
+             rf"\quad d_k={ex.d_k},\ \sqrt{{d_k}}={np.sqrt(ex.d_k):g}")
     st.markdown(t("attention.worked.intro", head=head + 1, row=row, d=tr.tokens.shape[1], dk=ex.d_k))
     j = int(np.argmax(ex.weights))
-    st.latex(rf"q\cdot k_{{{j}}}={ex.dots[j]:.3f},\quad s_{{{j}}}=\frac{{{ex.dots[j]:.3f}}}{{{np.sqrt(ex.d_k):g}}}"
-             rf"={ex.scaled[j]:.3f},\quad w_{{{j}}}=\frac{{e^{{s_{{{j}}}}}}}{{\sum_{{j'=0}}^{{27}} e^{{s_{{j'}}}}}}"
-             rf"={ex.weights[j]:.4f}")
+    st.latex(rf"\begin{{gathered}}q\cdot k_{{{j}}}={ex.dots[j]:.3f},\quad "
+             rf"s_{{{j}}}=\frac{{{ex.dots[j]:.3f}}}{{{np.sqrt(ex.d_k):g}}}={ex.scaled[j]:.3f}\\"
+             rf"w_{{{j}}}=\frac{{e^{{s_{{{j}}}}}}}{{\sum_{{j'=0}}^{{27}} e^{{s_{{j'}}}}}}={ex.weights[j]:.4f}"
+             r"\end{gathered}")
     show_chart(figures.worked_figure(ex, lang(), projector()), "attention-worked")
     st.markdown(t("attention.worked.check", total=float(ex.weights.sum()), head=head + 1, row=row,
                   diff=float(np.abs(ex.weights - tr.scores[head, row]).max())))

@@ -61,7 +61,7 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
                   row=1, col=3)
     fig.update_xaxes(visible=False, range=[-1.05, 0.1], row=1, col=1)
     fig.update_xaxes(visible=False, row=1, col=2, scaleanchor="y2", constrain="domain")
-    fig.update_xaxes(title_text=t("attention.fig.weight", lang), range=[0, min(1.0, strongest * 1.3)],
+    fig.update_xaxes(title_text=t("attention.fig.weight", lang), range=[0, strongest * 1.45],
                      nticks=3 if projector else 5, row=1, col=3)
     _rows_axis(fig)
     fig.update_yaxes(title_text=t("attention.fig.key_row", lang), row=1, col=1)
@@ -104,7 +104,7 @@ def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: b
     fig.update_yaxes(title_text=t("attention.fig.query_row", lang), row=1, col=1)
     fig.update_xaxes(title_text=t("attention.fig.key_row", lang), row=1, col=1)
     fig.update_layout(title=t("attention.fig.grid_title", lang))
-    return style(fig, projector, height=280)
+    return style(fig, projector, height=280).update_layout(margin_t=95 if projector else 70)  # title + panel titles
 
 
 def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.Figure:
