@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import i18n
+from explain import export, i18n
 from explain.data import load_mnist
 from explain.models import MODEL_NAMES, ModelFileError, load_model
 from explain.preprocess import Steps, to_mnist
@@ -63,6 +64,12 @@ def sidebar_ui() -> None:
     digit = current_digit()
     st.caption(f"{t('sidebar.current_digit')}: {digit_description(digit)}")
     st.image(digit.x28, width=84, clamp=True)
+    with style.secondary("export"):
+        # Built only when clicked (in a thread of its own): a few MB of HTML per rerun would slow every stroke.
+        st.download_button(t("export.button"), partial(export.explanation_html, loaded_models(), digit.x28,
+                                                       digit_description(digit), lang(), digit.steps),
+                           file_name=export.file_name(digit.source, digit.index, lang()), mime="text/html",
+                           on_click="ignore", icon=":material/download:", help=t("export.button_help"))
 
 
 # ---- models -------------------------------------------------------------------------------------

@@ -1,0 +1,158 @@
+"""The current digit's whole explanation as one self-contained HTML file a student can keep and open
+offline: the input, every model's ten probabilities, the CNN's feature maps and kernels, the LSTM's
+and GRU's gates, and the attention weights, in the session's language.
+
+Everything is computed by the same `explain` functions and drawn by the same figure builders as the
+pages, so the file shows the app's numbers. plotly.js is embedded once, from the installed plotly
+package (no CDN), and the numbers behind the figures are embedded as JSON (`#netlens_data`).
+"""
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+import keras
+import numpy as np
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from explain import attention, conv, recurrent
+from explain.figures import attention as attention_figures
+from explain.figures import cnn as cnn_figures
+from explain.figures import recurrent as recurrent_figures
+from explain.figures.draw import probabilities_figure, steps_figure
+from explain.i18n import t
+from explain.inference import probabilities
+from explain.models import MODEL_NAMES
+from explain.preprocess import Steps
+
+FEATURE_MAPS = (("conv1", True, 6), ("relu1", False, 6), ("pool1", False, 6),
+                ("conv2", True, 8), ("relu2", False, 8), ("pool2", False, 8))  # (layer, signed, tiles per row)
+
+CSS = """body{font-family:"Noto Sans CJK SC","Noto Sans","PingFang SC","Microsoft YaHei",sans-serif;
+max-width:1200px;margin:2em auto;padding:0 1em;color:#262730;line-height:1.5}
+h1{font-size:1.8em}h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th:first-child,td:first-child{text-align:left}.best{background:#fde9d9;font-weight:bold}
+.note{color:#555}.error{color:#b00020}"""
+
+
+def percent(p: float) -> str:
+    """A probability as the export's tables print it, e.g. 0.98765 -> "98.77%"."""
+    return f"{100 * p:.2f}%"
+
+
+def _model_name(name: str, lang: str) -> str:
+    return t(f"model.name.{name}", lang)
+
+
+class _Document:
+    """HTML sections in order; every figure after the first reuses the one embedded plotly.js."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def text(self, tag: str, text: str, cls: str | None = None) -> None:
+        attr = f' class="{cls}"' if cls else ""
+        self.parts.append(f"<{tag}{attr}>{html.escape(text)}</{tag}>")
+
+    def figure(self, fig: go.Figure) -> None:
+        self.parts.append(fig.to_html(full_html=False, include_plotlyjs=False,
+                                      config={"displaylogo": False, "responsive": True}))
+
+
+def _predictions_table(probs: dict[str, np.ndarray], lang: str) -> str:
+    """Model | answer | ten probabilities, the answer's cell marked."""
+    head = "".join(f"<th>{k}</th>" for k in range(10))
+    rows = []
+    for name, p in probs.items():
+        best = int(np.argmax(p))
+        cells = "".join(f'<td{" class=best" if k == best else ""}>{percent(float(v))}</td>' for k, v in enumerate(p))
+        rows.append(f"<tr><td>{html.escape(_model_name(name, lang))}</td><td>{best}</td>{cells}</tr>")
+    return (f'<table id="predictions"><tr><th>{html.escape(t("export.table.model", lang))}</th>'
+            f'<th>{html.escape(t("export.table.answer", lang))}</th>{head}</tr>{"".join(rows)}</table>')
+
+
+def explanation_html(models: Mapping[str, object], x28: np.ndarray, description: str, lang: str,
+                     steps: Steps | None = None, now: datetime | None = None) -> str:
+    """The explanation of the digit `x28` (28, 28) in [0, 1] as one HTML page in `lang`.
+
+    `models` maps each name in MODEL_NAMES to its keras model, or to the error that kept it from
+    loading (its sections then say so). `description` says where the digit came from (e.g. "test
+    sample #12 (label 7)"); `steps` are the preprocessing stages of a drawing or upload.
+    """
+    x28 = np.asarray(x28, np.float32)
+    now = now or datetime.now(timezone.utc)
+    doc = _Document()
+    data: dict[str, object] = {"input": x28.round(6).tolist()}
+
+    doc.text("h1", t("export.title", lang))
+    doc.text("p", t("export.subtitle", lang, digit=description, time=now.strftime("%Y-%m-%d %H:%M UTC")),
+             "note")
+
+    def loaded(name: str) -> keras.Model | None:
+        model = models.get(name)
+        if isinstance(model, keras.Model):
+            return model
+        doc.text("p", t("export.model_missing", lang, model=_model_name(name, lang)), "error")
+        return None
+
+    doc.text("h2", t("export.input", lang))
+    doc.figure(steps_figure(steps, x28, lang, False))
+
+    doc.text("h2", t("export.predictions", lang))
+    probs = probabilities({n: m for n, m in models.items() if n in MODEL_NAMES}, x28)
+    for name in MODEL_NAMES:
+        if name not in probs:
+            loaded(name)
+    data["probabilities"] = {name: p.tolist() for name, p in probs.items()}
+    doc.parts.append(_predictions_table(probs, lang))
+    doc.figure(probabilities_figure(probs, lang, False))
+
+    doc.text("h2", t("export.cnn", lang))
+    if (cnn := loaded("cnn")) is not None:
+        tr = conv.trace(cnn, x28)
+        doc.text("p", t("export.cnn_intro", lang), "note")
+        for layer, signed, cols in FEATURE_MAPS:
+            maps = tr.maps[layer]
+            doc.figure(cnn_figures.feature_grid(maps, t("export.cnn_maps", lang, layer=layer, channels=maps.shape[2],
+                                                          height=maps.shape[0], width=maps.shape[1]),
+                                                signed, cols, lang, False))
+            if layer in conv.CONVS:
+                doc.figure(cnn_figures.kernel_grid(cnn.get_layer(layer).get_weights()[0], cols, lang, False))
+        doc.figure(cnn_figures.softmax_figure(tr.logits, tr.probabilities, lang, False))
+        data["cnn"] = {"logits": tr.logits.tolist(),
+                       "maps": {layer: tr.maps[layer].tolist() for layer, _, _ in FEATURE_MAPS}}
+
+    doc.text("h2", t("export.recurrent", lang))
+    doc.text("p", t("export.recurrent_intro", lang), "note")
+    data["gates"] = {}
+    for name in ("lstm", "gru"):
+        if (model := loaded(name)) is None:
+            continue
+        for gates in recurrent.gate_trace(model, x28):
+            doc.figure(recurrent_figures.gate_heatmaps(gates, x28, lang, False))
+            data["gates"][gates.layer_name] = {g: v.tolist() for g, v in gates.gates.items()}
+
+    doc.text("h2", t("export.attention", lang))
+    if (model := loaded("attention")) is not None:
+        scores = attention.attention_scores(model, x28)
+        query = int(x28.sum(axis=1).argmax())   # the row with the most ink
+        doc.text("p", t("export.attention_intro", lang, row=query), "note")
+        doc.figure(attention_figures.head_grid(scores, query, 0, lang, False))
+        data["attention"] = scores.tolist()
+
+    doc.text("p", t("export.data_note", lang), "note")
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(t('export.title', lang))}</title><style>{CSS}</style>"
+            f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
+            f'{"".join(doc.parts)}'
+            f'<script type="application/json" id="netlens_data">{payload}</script></body></html>')
+
+
+def file_name(source: str, index: int | None, lang: str) -> str:
+    """e.g. "netlens-sample-12-zh.html", "netlens-drawn-en.html"."""
+    return f"netlens-{source}{'' if index is None else f'-{index}'}-{lang}.html"
