@@ -7,7 +7,8 @@ import numpy as np
 import streamlit as st
 
 from explain import conv
-from explain.figures.cnn import conv_figure, feature_grid, kernel_grid, pool_figure, softmax_figure
+from explain.figures.cnn import (conv_locator_figure, conv_numbers_figure, feature_grid, kernel_grid, pool_figure,
+                                 softmax_figure)
 from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
 
 KINDS = {"Reshape": "reshape", "Conv2D": "conv", "Activation": "relu", "MaxPooling2D": "pool",
@@ -17,6 +18,14 @@ KINDS = {"Reshape": "reshape", "Conv2D": "conv", "Activation": "relu", "MaxPooli
 def _num(x: float, digits: int = 4) -> str:
     """A signed number for a LaTeX sum: negative values in parentheses."""
     return f"({x:.{digits}f})" if x < 0 else f"{x:.{digits}f}"
+
+
+def _sci(x: float) -> str:
+    """A positive number in LaTeX, as 3.478 \\times 10^{6} when it is very large or small."""
+    if 1e-3 <= x < 1e4:
+        return f"{x:.4g}"
+    mantissa, exponent = f"{x:.4e}".split("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
 
 
 def shapes_ui(model) -> None:
@@ -40,9 +49,15 @@ def feature_maps_ui(model, tr: conv.Trace) -> None:
     tab1, tab2 = st.tabs([t("cnn.maps.tab", layer="conv1", relu="relu1", n=6, size=28),
                           t("cnn.maps.tab", layer="conv2", relu="relu2", n=16, size=10)])
     with tab1:
-        kernels, before, after = st.columns([0.3, 0.35, 0.35])
-        with kernels:
-            show_chart(kernel_grid(model.get_layer("conv1").get_weights()[0], 3, lang(), p, 250), "conv1-kernels")
+        kernels = model.get_layer("conv1").get_weights()[0]
+        # Projector mode: the maps take the width, the kernels go below them in one row.
+        if p:
+            before, after = st.columns(2)
+            below = st.container()
+        else:
+            below, before, after = st.columns([0.3, 0.35, 0.35])
+        with below:
+            show_chart(kernel_grid(kernels, 6 if p else 3, lang(), p, 200 if p else 250), "conv1-kernels")
         with before:
             show_chart(feature_grid(tr.maps["conv1"], t("cnn.maps.before", layer="conv1"), True, 3, lang(), p, 250),
                        "conv1-maps")
@@ -71,8 +86,14 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
     col = cols[2].slider(t("cnn.arith.col"), 0, w - 1, w // 2, key=f"cnn_arith_col_{layer}")
     shown = cols[3].slider(t("cnn.arith.in_channel"), 0, c_in - 1, 0, key="cnn_arith_in") if c_in > 1 else 0
     step = conv.conv_step(model, tr, layer, channel, row, col)
-    show_chart(conv_figure(step, tr.maps[conv.INPUT_OF[layer]][:, :, shown], tr.maps[layer][:, :, channel],
-                           shown, lang(), projector()), f"{layer}-arithmetic")
+    input_map = tr.maps[conv.INPUT_OF[layer]][:, :, shown]
+    # Side by side on a laptop; stacked in projector mode, where the printed numbers need the width.
+    where, numbers = st.columns([0.3, 0.7]) if not projector() else (st.container(), st.container())
+    with where:
+        show_chart(conv_locator_figure(step, input_map, tr.maps[layer][:, :, channel], lang(), projector()),
+                   f"{layer}-position")
+    with numbers:
+        show_chart(conv_numbers_figure(step, input_map, shown, lang(), projector()), f"{layer}-arithmetic")
     if c_in == 1:
         st.latex(rf"z = \sum_{{i=0}}^{{4}}\sum_{{j=0}}^{{4}} x_{{{step.top}+i,\;{step.left}+j}}\, w_{{ij}} + b"
                  rf" = {step.channel_sums[0]:.4f} + {_num(step.bias)} = {step.total:.4f}")
@@ -111,15 +132,17 @@ def softmax_ui(tr: conv.Trace) -> None:
     best = int(np.argmax(tr.probabilities))
     exps = np.exp(tr.logits.astype(np.float64))
     with table:
-        st.table([{t("cnn.softmax.digit"): str(m), "z": f"{z:.3f}", "e^z": f"{e:.4g}", "g(z)": f"{g:.4%}"}
+        st.table([{t("cnn.softmax.digit"): str(m), "z": f"{z:.3f}", "e^z": f"{e:.4g}",
+                   "g(z)": f"{g:.4%}" if g >= 1e-4 else f"{g:.2e}"}
                   for m, (z, e, g) in enumerate(zip(tr.logits, exps, tr.probabilities))])
+    total = exps.sum()
     st.latex(rf"g(z_{{{best}}}) = \frac{{e^{{z_{{{best}}}}}}}{{\sum_{{k=0}}^{{9}} e^{{z_k}}}}"
-             rf" = \frac{{e^{{{tr.logits[best]:.3f}}}}}{{{exps.sum():.5g}}} = \frac{{{exps[best]:.5g}}}{{{exps.sum():.5g}}}"
-             rf" = {exps[best] / exps.sum():.4f}")
+             rf" = \frac{{e^{{{tr.logits[best]:.3f}}}}}{{{_sci(total)}}} = \frac{{{_sci(exps[best])}}}{{{_sci(total)}}}"
+             rf" = {exps[best] / total:.6f}")
     st.caption(t("cnn.softmax.caption"))
 
 
-def concepts_ui(model, tr: conv.Trace) -> None:
+def weights_concept_ui(model) -> None:
     table = {info.name: info for info in conv.layer_table(model)}
     with st.expander(t("cnn.concept.weights.title")):
         dense1, dense2 = conv.dense_equivalent(model, "conv1"), conv.dense_equivalent(model, "conv2")
@@ -127,8 +150,14 @@ def concepts_ui(model, tr: conv.Trace) -> None:
                       ratio1=f"{dense1 / table['conv1'].params:,.0f}", conv2=f"{table['conv2'].params:,}",
                       dense2=f"{dense2:,}", total=f"{model.count_params():,}", fc1=f"{table['fc1'].params:,}",
                       share=table["fc1"].params / model.count_params()))
+
+
+def sharing_concept_ui() -> None:
     with st.expander(t("cnn.concept.sharing.title")):
         st.markdown(t("cnn.concept.sharing.body"))
+
+
+def pooling_concept_ui(tr: conv.Trace) -> None:
     with st.expander(t("cnn.concept.pooling.title")):
         n1, n2 = tr.maps["relu1"].size, tr.maps["pool1"].size
         st.markdown(t("cnn.concept.pooling.body", before=f"{n1:,}", after=f"{n2:,}",
@@ -146,10 +175,12 @@ if model is not None:
     feature_maps_ui(model, tr)
     st.subheader(t("cnn.shapes.header"))
     shapes_ui(model)
+    weights_concept_ui(model)
     st.subheader(t("cnn.arith.header"))
     arithmetic_ui(model, tr)
+    sharing_concept_ui()
     st.subheader(t("cnn.pool.header"))
     pooling_ui(model, tr)
+    pooling_concept_ui(tr)
     st.subheader(t("cnn.softmax.header"))
     softmax_ui(tr)
-    concepts_ui(model, tr)

@@ -43,7 +43,11 @@ def canvas_ui() -> None:
         except EmptyDrawingError as exc:
             st.session_state.drawn_problem = exc.reason
         else:
-            set_digit(Digit(steps.final, "drawn", steps=steps))
+            top, bottom, left, right = steps.box
+            if max(bottom - top, right - left) <= 1.5 * brush:  # one dab of the brush is a dot, not a digit
+                st.session_state.drawn_problem = "tiny"
+            else:
+                set_digit(Digit(steps.final, "drawn", steps=steps))
     if st.session_state.get("drawn_problem"):
         st.warning(t(f"draw.empty.{st.session_state.drawn_problem}"))
 

@@ -8,10 +8,9 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explain.conv import ConvStep, PoolWindow
-from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, TEN_CLASSES, sequential, style
+from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, TEN_CLASSES, sequential, style, subplots
 from explain.i18n import t
 
 ACCENT = CATEGORICAL[3]  # vermillion: the chosen position, window and winner wherever they appear
@@ -57,10 +56,10 @@ def feature_grid(maps: np.ndarray, title: str, signed: bool, cols: int, lang: st
         z=z, customdata=custom, hoverongaps=False, **_scale(signed, maps, projector),
         colorbar=dict(thickness=10, len=0.9),
         hovertemplate=t("cnn.fig.hover_map", lang) + "<extra></extra>"))
-    for k in range(c):
-        fig.add_annotation(x=(k % cols) * (w + gap_x) - 0.5, y=(k // cols) * (h + gap_y) - 0.5,
-                           text=str(k), showarrow=False, xanchor="left", yanchor="bottom",
-                           font=dict(size=11))
+    # All labels in one assignment: add_annotation re-validates every earlier label each time.
+    fig.update_layout(annotations=[dict(x=(k % cols) * (w + gap_x) - 0.5, y=(k // cols) * (h + gap_y) - 0.5,
+                                        text=str(k), showarrow=False, xanchor="left", yanchor="bottom",
+                                        font=dict(size=20 if projector else 11)) for k in range(c)])
     fig.update_layout(title=title)
     _image_axes(fig)
     fig.update_yaxes(range=[z.shape[0] - 0.5, -gap_y - 0.5], autorange=False)
@@ -95,54 +94,72 @@ def kernel_grid(kernel: np.ndarray, cols: int, lang: str, projector: bool, heigh
     return style(fig, projector, height=height)
 
 
-def _cell_box(fig: go.Figure, top: float, left: float, size: float, width: float, row=None, col=None,
-              dash: str | None = None) -> None:
+def _styled(fig: go.Figure, projector: bool, height: int) -> go.Figure:
+    """The app's style, with room above the plots for their subplot titles."""
+    style(fig, projector, height=height)
+    fig.update_layout(margin=dict(t=56 if projector else 36))
+    return fig
+
+
+def _cell_box(fig: go.Figure, top: float, left: float, size: float, width: float, row=None, col=None) -> None:
     fig.add_shape(type="rect", x0=left - 0.5, x1=left + size - 0.5, y0=top - 0.5, y1=top + size - 0.5,
-                  line=dict(color=ACCENT, width=width, dash=dash), row=row, col=col)
+                  line=dict(color=ACCENT, width=width), row=row, col=col)
 
 
-def conv_figure(step: ConvStep, input_map: np.ndarray, output_map: np.ndarray, in_channel: int,
-                lang: str, projector: bool) -> go.Figure:
-    """One convolution value, left to right: the input (H, W) with the kernel's window, the window's
-    values (padding marked), the kernel, their element-wise products (all for input channel
-    `in_channel`), and the feature map (H', W') with the computed position."""
-    patch, kernel, products = (a[:, :, in_channel] for a in (step.patch, step.kernel, step.products))
-    size = patch.shape[0]
-    titles = [t("cnn.fig.input", lang), t("cnn.fig.patch", lang), t("cnn.fig.kernel", lang),
-              t("cnn.fig.products", lang), t("cnn.fig.map", lang)]
-    fig = make_subplots(rows=1, cols=5, subplot_titles=titles, horizontal_spacing=0.03,
-                        column_widths=[1.15, 1, 1, 1, 1.15])
-    rows, cols = np.mgrid[0:size, 0:size]
-    padded = ((step.top + rows < 0) | (step.top + rows >= input_map.shape[0])
-              | (step.left + cols < 0) | (step.left + cols >= input_map.shape[1]))
-    pad_word = t("cnn.fig.pad", lang)
-    digits = 2 if projector else 3
-    numbers = lambda a: np.char.mod(f"%.{digits}f", a)
-    patch_text = np.where(padded, pad_word, numbers(patch))
-    hover = "%{z:.5f}<extra></extra>"
-    input_scale = dict(colorscale=DIGIT, zmin=0, zmax=1) if step.layer == "conv1" else \
-        _scale(False, input_map, projector)
-    fig.add_trace(go.Heatmap(z=input_map, showscale=False, hovertemplate=hover, **input_scale), 1, 1)
-    fig.add_trace(go.Heatmap(z=patch, text=patch_text, texttemplate="%{text}", showscale=False,
-                             hovertemplate=hover, **input_scale), 1, 2)
-    for k, values in ((3, kernel), (4, products)):
-        fig.add_trace(go.Heatmap(z=values, text=numbers(values), texttemplate="%{text}", showscale=False,
-                                 hovertemplate=hover, **_scale(True, values, projector)), 1, k)
+def conv_locator_figure(step: ConvStep, input_map: np.ndarray, output_map: np.ndarray, lang: str,
+                        projector: bool) -> go.Figure:
+    """Where the computed value comes from and goes: the input (H, W) with the kernel's window
+    (drawn into the zero padding of a 'same' layer) and the feature map (H', W') with the position."""
+    size = step.patch.shape[0]
+    fig = subplots(rows=1, cols=2, horizontal_spacing=0.06,
+                        subplot_titles=[t("cnn.fig.input", lang), t("cnn.fig.map", lang)])
+    hover = "%{z:.4f}<extra></extra>"
+    fig.add_trace(go.Heatmap(z=input_map, showscale=False, hovertemplate=hover, **_input_scale(step, input_map, projector)), 1, 1)
     fig.add_trace(go.Heatmap(z=output_map, showscale=False, hovertemplate=hover,
-                             **_scale(True, output_map, projector)), 1, 5)
+                             **_scale(True, output_map, projector)), 1, 2)
     width = 4 if projector else 2.5
     _cell_box(fig, step.top, step.left, size, width, 1, 1)
-    _cell_box(fig, step.row, step.col, 1, width, 1, 5)
-    pad = -step.top if step.top < 0 else 0
-    for k in range(1, 6):
+    _cell_box(fig, step.row, step.col, 1, width, 1, 2)
+    for k in (1, 2):
         _image_axes(fig, 1, k)
         fig.update_yaxes(scaleanchor=f"x{k if k > 1 else ''}", row=1, col=k)
-    # The 'same'-padded input is drawn with room for its border of zeros, so the window never leaves the chart.
-    margin = max(pad, 2 if step.layer == "conv1" else 0)
+    # A 'same'-padded input is drawn with room for its border of zeros, so the window never leaves the chart.
+    margin = (size - 1) // 2 if step.layer == "conv1" else 0
     fig.update_xaxes(range=[-margin - 0.5, input_map.shape[1] + margin - 0.5], row=1, col=1)
     fig.update_yaxes(range=[input_map.shape[0] + margin - 0.5, -margin - 0.5], autorange=False, row=1, col=1)
     fig.update_annotations(font=dict(size=20 if projector else 13))
-    return style(fig, projector, height=260)
+    return _styled(fig, projector, 250)
+
+
+def _input_scale(step: ConvStep, input_map: np.ndarray, projector: bool) -> dict:
+    """conv1 reads the digit itself (grey, 0..1); conv2 reads ReLU-ed pool1 values (sequential)."""
+    return dict(colorscale=DIGIT, zmin=0, zmax=1) if step.layer == "conv1" else _scale(False, input_map, projector)
+
+
+def conv_numbers_figure(step: ConvStep, input_map: np.ndarray, in_channel: int, lang: str,
+                        projector: bool) -> go.Figure:
+    """The three (F, F) grids of one convolution value for input channel `in_channel`, every cell
+    printed: the input patch (cells in the zero padding say so), the kernel, and their products."""
+    patch, kernel, products = (a[:, :, in_channel] for a in (step.patch, step.kernel, step.products))
+    size = patch.shape[0]
+    fig = subplots(rows=1, cols=3, horizontal_spacing=0.03,
+                        subplot_titles=[t("cnn.fig.patch", lang), t("cnn.fig.kernel", lang),
+                                        t("cnn.fig.products", lang)])
+    rows, cols = np.mgrid[0:size, 0:size]
+    padded = ((step.top + rows < 0) | (step.top + rows >= input_map.shape[0])
+              | (step.left + cols < 0) | (step.left + cols >= input_map.shape[1]))
+    numbers = lambda a: np.char.mod("%.2f", a)  # the hover and the sum below give the exact values
+    text = dict(texttemplate="%{text}", textfont=dict(size=20 if projector else 11), showscale=False,
+                hovertemplate="%{z:.6f}<extra></extra>")
+    fig.add_trace(go.Heatmap(z=patch, text=np.where(padded, t("cnn.fig.pad", lang), numbers(patch)), **text,
+                             **_input_scale(step, input_map, projector)), 1, 1)
+    for k, values in ((2, kernel), (3, products)):
+        fig.add_trace(go.Heatmap(z=values, text=numbers(values), **text, **_scale(True, values, projector)), 1, k)
+    for k in (1, 2, 3):
+        _image_axes(fig, 1, k)
+        fig.update_yaxes(scaleanchor=f"x{k if k > 1 else ''}", row=1, col=k)
+    fig.update_annotations(font=dict(size=20 if projector else 13))
+    return _styled(fig, projector, 300)
 
 
 def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang: str, projector: bool) -> go.Figure:
@@ -150,39 +167,40 @@ def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang:
     chosen window boxed and its winner marked, beside the pooled map `after` (H/2, W/2) with the
     resulting cell boxed. Values are printed where they stay legible."""
     size = window.window.shape[0]
-    fig = make_subplots(rows=1, cols=2, column_widths=[before.shape[1], after.shape[1] * 1.6],
+    fig = subplots(rows=1, cols=2, column_widths=[before.shape[1], after.shape[1] * 1.6],
                         horizontal_spacing=0.08,
                         subplot_titles=[t("cnn.fig.pool_before", lang, h=before.shape[0], w=before.shape[1]),
                                         t("cnn.fig.pool_after", lang, h=after.shape[0], w=after.shape[1])])
     scale = _scale(False, before, projector)
-    small = before.shape[0] <= 10
-    digits = 2
+    legible = after.shape[0] <= 7  # 5x5 pooled maps (and their 10x10 inputs) can carry every number
+    numbers = lambda a: np.char.mod("%.1f" if projector else "%.2f", a) if legible else None
+    text = dict(texttemplate="%{text}", textfont=dict(size=20 if projector else 11)) if legible else {}
     fig.add_trace(go.Heatmap(z=before, showscale=False, hovertemplate="%{z:.4f}<extra></extra>",
-                             text=np.char.mod(f"%.{digits}f", before) if small else None,
-                             texttemplate="%{text}" if small else None, **scale), 1, 1)
-    fig.add_trace(go.Heatmap(z=after, hovertemplate="%{z:.4f}<extra></extra>",
-                             text=np.char.mod(f"%.{digits}f", after), texttemplate="%{text}",
+                             text=numbers(before), **text, **scale), 1, 1)
+    fig.add_trace(go.Heatmap(z=after, hovertemplate="%{z:.4f}<extra></extra>", text=numbers(after), **text,
                              colorbar=dict(thickness=10, len=0.9), **scale), 1, 2)
+    # The windows' borders as one line trace (None breaks the line): 30 add_shape calls cost 100-200 ms
+    # a rerun, as each re-validates every shape before it.
     grid = dict(color="rgba(255,255,255,0.55)", width=1)
+    xs, ys = [], []
     for k in range(0, before.shape[0] + 1, size):
-        fig.add_shape(type="line", x0=-0.5, x1=before.shape[1] - 0.5, y0=k - 0.5, y1=k - 0.5, line=grid, row=1, col=1)
-        fig.add_shape(type="line", y0=-0.5, y1=before.shape[0] - 0.5, x0=k - 0.5, x1=k - 0.5, line=grid, row=1, col=1)
+        xs += [-0.5, before.shape[1] - 0.5, None, k - 0.5, k - 0.5, None]
+        ys += [k - 0.5, k - 0.5, None, -0.5, before.shape[0] - 0.5, None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=grid, name="windows", hoverinfo="skip",
+                             showlegend=False), 1, 1)
     width = 4 if projector else 3
     _cell_box(fig, window.top, window.left, size, width, 1, 1)
     r, c = window.top + window.winner[0], window.left + window.winner[1]
     fig.add_trace(go.Scatter(x=[c], y=[r], mode="markers", hoverinfo="skip", showlegend=False,
                              marker=dict(symbol="star", size=16 if projector else 12, color=ACCENT,
                                          line=dict(color="white", width=1))), 1, 1)
-    if not small:  # the chosen window's four values, printed next to it
-        for (i, j), v in np.ndenumerate(window.window):
-            fig.add_annotation(x=window.left + j, y=window.top + i, text=f"{v:.2f}", showarrow=False,
-                               font=dict(size=9, color="white"), row=1, col=1)
     _cell_box(fig, window.row, window.col, 1, width, 1, 2)
     for k in (1, 2):
         _image_axes(fig, 1, k)
         fig.update_yaxes(scaleanchor=f"x{k if k > 1 else ''}", row=1, col=k)
-    fig.update_annotations(selector=dict(xref="paper"), font=dict(size=20 if projector else 13))
-    return style(fig, projector, height=330)
+    fig.update_annotations(font=dict(size=20 if projector else 13))
+    _styled(fig, projector, 330)
+    return fig.update_traces(line=grid, selector=dict(name="windows"))  # thin also in projector mode
 
 
 def softmax_figure(logits: np.ndarray, probabilities: np.ndarray, lang: str, projector: bool) -> go.Figure:
@@ -191,18 +209,23 @@ def softmax_figure(logits: np.ndarray, probabilities: np.ndarray, lang: str, pro
     digits = [str(k) for k in range(10)]
     best = int(np.argmax(probabilities))
     colours = [ACCENT if k == best else TEN_CLASSES[0] for k in range(10)]
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+    fig = subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=[t("cnn.fig.logits", lang), t("cnn.fig.softmax", lang)])
-    fig.add_trace(go.Bar(x=digits, y=logits, marker_color=colours, text=np.char.mod("%.2f", logits),
+    # In projector mode the numbers would not fit above the bars: the table beside the chart has them.
+    fig.add_trace(go.Bar(x=digits, y=logits, marker_color=colours,
+                         text=None if projector else np.char.mod("%.2f", logits),
                          textposition="outside", cliponaxis=False, showlegend=False,
+                         textfont=dict(size=11),
                          hovertemplate="z_%{x} = %{y:.4f}<extra></extra>"), 1, 1)
     fig.add_trace(go.Bar(x=digits, y=probabilities, marker_color=colours,
                          text=[f"{p:.1%}" if p >= 0.001 else "" for p in probabilities], textposition="outside",
-                         cliponaxis=False, showlegend=False,
+                         cliponaxis=False, showlegend=False, textfont=dict(size=20 if projector else 11),
                          hovertemplate="g(z_%{x}) = %{y:.6f}<extra></extra>"), 1, 2)
     fig.update_xaxes(title_text=t("cnn.fig.digit", lang), type="category")
     fig.update_yaxes(range=[0, 1.15], tickformat=".0%", row=1, col=2)
+    # Plotly shrinks text outside narrow bars to nothing; keep it at a readable size.
+    fig.update_layout(uniformtext=dict(minsize=20 if projector else 11, mode="show"))
     span = float(logits.max() - min(logits.min(), 0))
     fig.update_yaxes(range=[min(logits.min(), 0) - 0.12 * span, logits.max() + 0.15 * span], row=1, col=1)
     fig.update_annotations(font=dict(size=20 if projector else 13))
-    return style(fig, projector, height=280)
+    return _styled(fig, projector, 280)

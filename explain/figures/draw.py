@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from explain.figures.theme import CATEGORICAL, DIGIT, style
+from explain.figures.theme import CATEGORICAL, DIGIT, style, subplots
 from explain.i18n import t
 from explain.preprocess import BOX, CENTRE, Steps
 
@@ -25,11 +24,11 @@ def steps_figure(steps: Steps | None, x28: np.ndarray, lang: str, projector: boo
     sample is already prepared) only the (28, 28) input `x28` is shown."""
     hover = t("draw.fig.hover_pixel", lang)
     if steps is None:
-        fig = make_subplots(rows=1, cols=1, subplot_titles=[t("draw.fig.final", lang)])
+        fig = subplots(rows=1, cols=1, subplot_titles=[t("draw.fig.final", lang)])
         _gray(fig, x28, 1, hover)
         panels = 1
     else:
-        fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.04,
+        fig = subplots(rows=1, cols=3, horizontal_spacing=0.04,
                             subplot_titles=[t("draw.fig.ink", lang), t("draw.fig.fitted", lang, box=BOX),
                                             t("draw.fig.final", lang)])
         step = max(1, int(np.ceil(max(steps.ink.shape) / MAX_SHOWN)))
@@ -60,7 +59,9 @@ def steps_figure(steps: Steps | None, x28: np.ndarray, lang: str, projector: boo
         fig.update_yaxes(visible=False, autorange="reversed", constrain="domain",
                          scaleanchor=f"x{k if k > 1 else ''}", row=1, col=k)
     fig.update_annotations(font=dict(size=20 if projector else 13))
-    return style(fig, projector, height=140)
+    style(fig, projector, height=140)
+    fig.update_layout(margin=dict(t=40 if projector else 30))
+    return fig
 
 
 def probabilities_figure(probabilities: dict[str, np.ndarray], lang: str, projector: bool) -> go.Figure:
@@ -72,7 +73,7 @@ def probabilities_figure(probabilities: dict[str, np.ndarray], lang: str, projec
         p = probabilities[name]
         best = int(np.argmax(p))
         titles.append(t("draw.fig.answer", lang, model=t(f"draw.fig.short.{name}", lang), digit=best, p=float(p[best])))
-    fig = make_subplots(rows=1, cols=max(1, len(names)), shared_yaxes=True, horizontal_spacing=0.025,
+    fig = subplots(rows=1, cols=max(1, len(names)), shared_yaxes=True, horizontal_spacing=0.025,
                         subplot_titles=titles)
     digits = [str(k) for k in range(10)]
     for k, name in enumerate(names, start=1):
@@ -81,10 +82,11 @@ def probabilities_figure(probabilities: dict[str, np.ndarray], lang: str, projec
         fig.add_trace(go.Bar(x=digits, y=p, showlegend=False,
                              marker_color=[ACCENT if d == best else CATEGORICAL[0] for d in range(10)],
                              hovertemplate=t("draw.fig.hover_prob", lang) + "<extra></extra>"), 1, k)
-    fig.update_xaxes(type="category", dtick=1, tickangle=0, tickfont=dict(size=14 if projector else 10))
+    # Ten 20 px labels do not fit under a projector's narrow panel: every third digit there.
+    fig.update_xaxes(type="category", dtick=3 if projector else 1, tickangle=0, tickfont=dict(size=20 if projector else 10))
     fig.update_yaxes(range=[0, 1], tickformat=".0%", dtick=0.5 if projector else 0.25)
     fig.update_layout(bargap=0.15)
-    fig.update_annotations(font=dict(size=17 if projector else 12))
+    fig.update_annotations(font=dict(size=20 if projector else 12))
     style(fig, projector, height=300)
     fig.update_layout(margin=dict(t=110 if projector else 72))
     return fig

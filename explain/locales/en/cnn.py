@@ -46,7 +46,7 @@ STRINGS = {
     "cnn.fig.input": "Input + window",
     "cnn.fig.patch": "Patch x",
     "cnn.fig.kernel": "Kernel w",
-    "cnn.fig.products": "x · w",
+    "cnn.fig.products": "x × w",
     "cnn.fig.map": "Feature map",
     "cnn.fig.pad": "pad",
     "cnn.fig.pool_before": "Before pooling ({h}×{w})",

@@ -1,0 +1,61 @@
+"""The Draw page in headless Chromium: clear strokes of a 1, a 0 and a 7 are read as such, a cleared
+canvas or a dot keeps the shared digit, and the CNN page explains the same drawing."""
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser import EXCEPTION, ONE, SEVEN, ZERO, draw, open_page, settle
+
+VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
+NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"
+RESET = "button[title='Reset canvas & history'], button[aria-label='Reset canvas & history']"
+CHART = "[data-testid='stPlotlyChart'] .main-svg"
+
+
+def expect_prediction(page, digit: int) -> None:
+    settle(page)
+    expect(page.locator(VALUE).first).to_have_text(str(digit), timeout=20_000)
+
+
+def clear(page) -> None:
+    page.locator(RESET).first.click()
+    settle(page)
+
+
+def test_drawn_one_zero_and_seven_are_predicted_and_a_cleared_canvas_or_a_dot_keeps_the_digit(page, app_url):
+    open_page(page, f"{app_url}/?lang=en")
+    expect(page.locator(VALUE).first).to_have_text("0", timeout=60_000)  # test sample 0 until a drawing
+    for strokes, digit in ((ONE, 1), (ZERO, 0), (SEVEN, 7)):
+        draw(page, strokes)
+        expect_prediction(page, digit)
+        expect(page.get_by_text("Explaining: drawn on the canvas")).to_be_visible()
+        assert page.locator("[data-testid='stMetric']").first.inner_text().startswith("Prediction")
+        clear(page)
+        # A blank canvas says so, and the page goes on explaining the last drawing.
+        expect(page.get_by_text("The canvas is empty")).to_be_visible()
+        expect(page.locator(VALUE).first).to_have_text(str(digit))
+    draw(page, [[(0.5, 0.5), (0.5, 0.5)]])  # a click: one dab of the brush
+    settle(page)
+    expect(page.get_by_text("That is only a dot")).to_be_visible()
+    expect(page.locator(VALUE).first).to_have_text("7")
+    assert page.locator(EXCEPTION).count() == 0
+
+
+def test_the_cnn_page_explains_the_drawing_and_the_draw_page_keeps_it_after_the_visit(page, app_url):
+    open_page(page, f"{app_url}/?lang=en")
+    draw(page, SEVEN)
+    expect_prediction(page, 7)
+    page.locator(NAV).filter(has_text="CNN").first.click()  # a click keeps the session; goto would not
+    settle(page)
+    expect(page.get_by_text("Explaining: drawn on the canvas. The CNN answers 7")).to_be_visible(timeout=20_000)
+    expect(page.locator(CHART).first).to_be_visible()
+    assert page.locator(CHART).count() >= 8  # kernels, maps before/after ReLU, arithmetic, pooling, softmax
+    expect(page.get_by_text("Total: 61,706 parameters")).to_be_visible()
+    expect(page.get_by_text("the hand computation differs by")).to_be_visible()
+    assert page.locator(EXCEPTION).count() == 0
+    page.locator(NAV).first.click()
+    settle(page)
+    # The canvas came back empty; the shared digit is still the drawn 7.
+    expect(page.locator(VALUE).first).to_have_text("7", timeout=20_000)
+    expect(page.get_by_text("The canvas is empty")).to_be_visible()
+    assert page.locator(EXCEPTION).count() == 0
