@@ -8,6 +8,7 @@ from explain import attention
 from explain.architectures import sinusoidal_table
 from explain.figures import attention as figures
 from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
+from pages.style import secondary
 
 PE_DIMS = (0, 1, 10, 30)        # fast to slow: wavelengths of about 6, 6, 26 and 470 rows
 
@@ -44,7 +45,7 @@ def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]
         st.markdown(t("attention.focus.summary", head=head + 1, row=row, rows=row_list(rows),
                       share=100 * float(weights[rows].sum())))
         st.markdown(t("attention.prediction", digit=int(tr.probs.argmax()), prob=100 * float(tr.probs.max())))
-        if not projector():
+        with secondary("attention_how"):
             st.caption(t("attention.focus.how", description=digit_description(digit)))
     with left:
         show_chart(figures.row_focus(digit.x28, weights, row, head, lang(), projector()), "attention-row")
@@ -70,17 +71,16 @@ def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> 
     show_chart(figures.worked_figure(ex, lang(), projector()), "attention-worked")
     st.markdown(t("attention.worked.check", total=float(ex.weights.sum()), head=head + 1, row=row,
                   diff=float(np.abs(ex.weights - tr.scores[head, row]).max())))
-    if not projector():
-        with st.expander(t("attention.worked.table")):
-            st.dataframe({t("attention.col.key_row"): np.arange(28), "q·k_j": ex.dots,
-                          f"q·k_j / √{ex.d_k}": ex.scaled, "w_j": ex.weights},
-                         hide_index=True, height=300,
-                         column_config={"w_j": st.column_config.ProgressColumn("w_j", format="%.4f",
-                                                                               min_value=0.0, max_value=1.0)})
-            st.dataframe({"": ["q", "Σ w_j v_j"],
-                          **{str(k): [ex.q[k], ex.output[k]] for k in range(ex.d_k)}},
-                         hide_index=True, column_config={str(k): st.column_config.NumberColumn(format="%.3f")
-                                                         for k in range(ex.d_k)})
+    with secondary("attention_numbers"), st.expander(t("attention.worked.table")):
+        st.dataframe({t("attention.col.key_row"): np.arange(28), "q·k_j": ex.dots,
+                      f"q·k_j / √{ex.d_k}": ex.scaled, "w_j": ex.weights},
+                     hide_index=True, height=300,
+                     column_config={"w_j": st.column_config.ProgressColumn("w_j", format="%.4f",
+                                                                           min_value=0.0, max_value=1.0)})
+        st.dataframe({"": ["q", "Σ w_j v_j"],
+                      **{str(k): [ex.q[k], ex.output[k]] for k in range(ex.d_k)}},
+                     hide_index=True, column_config={str(k): st.column_config.NumberColumn(format="%.3f")
+                                                     for k in range(ex.d_k)})
     dots_std, scaled_std = float(ex.dots.std()), float(ex.scaled.std())
     concept("formula", dk=ex.d_k, d=tr.tokens.shape[1])
     concept("scaling", dk=ex.d_k, root=f"{np.sqrt(ex.d_k):g}", dots_std=dots_std, scaled_std=scaled_std,
@@ -101,8 +101,9 @@ def position_section(model, digit) -> None:
     if model is None:
         return
     labels = {k: t(f"attention.order.{k}") for k in ("shuffle", "flip")}
-    kind = "shuffle" if projector() else st.radio(t("attention.order.kind"), tuple(labels), horizontal=True,
-                                                  key="attention_order", format_func=labels.get)
+    with secondary("attention_order"):
+        kind = st.radio(t("attention.order.kind"), tuple(labels), horizontal=True, key="attention_order",
+                        format_func=labels.get)
     order = attention.shuffled_order() if kind == "shuffle" else np.arange(28)[::-1]
     test = attention.order_test(model, digit.x28, order)
     left, right = pair([1, 1])

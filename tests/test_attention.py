@@ -293,11 +293,10 @@ def test_page_summary_follows_the_head_and_query_row_controls(model, test_digits
     assert f"| without position encoding | {guess[1, 0]} | {guess[1, 1]} |" in table
 
 
-def test_page_in_chinese_projector_mode_hides_secondary_controls():
+def test_page_in_chinese_projector_mode_runs_in_chinese():
     at = attention_page("zh", projector=True)
     assert not at.exception
-    assert [r.key for r in at.radio if r.key == "attention_order"] == []
-    assert any("注意力" in h.value for h in at.subheader)
+    assert [h.value for h in at.subheader][0] == "某一行在看哪里"
 
 
 def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page):
