@@ -5,7 +5,8 @@ from pathlib import Path
 import streamlit as st
 
 from explain.quiz import QUESTIONS, question_text, score
-from pages.shared import lang, projector, t
+from pages.shared import lang, t
+from pages.style import secondary
 
 
 def _key(question_id: str) -> str:
@@ -34,8 +35,7 @@ def _reset() -> None:
 
 
 st.title(t("nav.quiz"))
-if not projector():
-    st.write(t("quiz.intro"))
+st.write(t("quiz.intro"))
 answers = {}
 for number, question in enumerate(QUESTIONS, start=1):
     choice = question_ui(number, question)
@@ -48,5 +48,5 @@ st.metric(t("quiz.score"), t("quiz.score_value", right=right, total=len(QUESTION
           help=t("quiz.score_help", answered=len(answers), total=len(QUESTIONS)))
 if right == len(QUESTIONS):
     st.success(t("quiz.all_right"))
-if not projector():
+with secondary("quiz_reset"):
     st.button(t("quiz.reset"), on_click=_reset)

@@ -187,6 +187,8 @@ def test_every_page_in_chinese_projector_mode_has_no_english_left_and_text_of_at
     problems = {}
     for url, tab in walk_every_page(page, app_url, "lang=zh&projector=1"):
         assert tab.locator(EXCEPTION).count() == 0, url
+        assert tab.locator(".st-key-secondary_export").count() == 1
+        assert not tab.locator(".st-key-secondary_export").is_visible()  # a secondary control: hidden
         texts = tab.evaluate(VISIBLE_TEXT)
         words = leftover_english_ui("\n".join(t["text"] for t in texts if not t["code"]))
         small = [f'{t["size"]}px: {t["text"][:40]}' for t in texts if t["size"] < 19.5 and not t["script"]]
@@ -199,6 +201,7 @@ def test_every_page_in_english_has_no_chinese_left(page, app_url):
     problems = {}
     for url, tab in walk_every_page(page, app_url, "lang=en"):
         assert tab.locator(EXCEPTION).count() == 0, url
+        assert tab.locator(".st-key-secondary_export").is_visible()
         chars = leftover_chinese("\n".join(t["text"] for t in tab.evaluate(VISIBLE_TEXT)))
         if chars:
             problems[url] = "".join(sorted(set(chars)))

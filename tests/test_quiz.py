@@ -97,6 +97,8 @@ def test_the_quiz_page_judges_an_answer_at_once_and_updates_the_score(monkeypatc
     at.radio(key=f"quiz.{second.id}").set_value(wrong).run()
     assert t("quiz.wrong", "en", answer=question_text(second, "en").options[second.correct]) in at.error[0].value
     assert at.metric[0].value == f"1 / {len(QUESTIONS)}"
+    at.button[0].click().run()
+    assert at.radio(key=f"quiz.{first.id}").value is None and at.metric[0].value == f"0 / {len(QUESTIONS)}"
 
 
 def test_the_quiz_page_speaks_chinese(monkeypatch):
