@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 BOX = 20          # MNIST fitted each digit into a 20x20 box ...
 SIZE = 28         # ... and centred it by its centre of mass in a 28x28 field.
@@ -92,7 +92,22 @@ def ink_map(image) -> tuple[np.ndarray, bool]:
         grey = a
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     inverted = bool(np.median(border) > 0.5)
+    if inverted and min(grey.shape) >= 64:  # dark ink on paper: a photo or a scan, lit unevenly
+        return _normalise(_flatten_light(1.0 - grey)), inverted
     return _normalise(1.0 - grey if inverted else grey), inverted
+
+
+def _flatten_light(ink: np.ndarray) -> np.ndarray:
+    """`ink` (H, W) minus its slowly varying background, so that the darker side of a photographed
+    page (a lamp on one side, the phone's shadow) does not count as ink. The background is a grey-scale
+    opening (local minimum, then maximum) over windows about a fifth of the short side wide, which
+    strokes are narrower than, computed on a coarse grid and interpolated back to full size."""
+    h, w = ink.shape
+    cell = max(1, min(h, w) // 32)
+    coarse = Image.fromarray(ink.astype(np.float32), "F").resize((max(1, w // cell), max(1, h // cell)), Image.BOX)
+    background = coarse.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7))
+    background = background.resize((w, h), Image.BILINEAR)
+    return np.clip(ink - np.asarray(background), 0.0, 1.0)
 
 
 def _normalise(ink: np.ndarray) -> np.ndarray:
