@@ -49,7 +49,7 @@ def canvas_ui() -> None:
             else:
                 set_digit(Digit(steps.final, "drawn", steps=steps))
     if st.session_state.get("drawn_problem"):
-        st.warning(t(f"draw.empty.{st.session_state.drawn_problem}"))
+        st.warning(t(f"error.drawing.{st.session_state.drawn_problem}"))
 
 
 def _random_sample() -> None:
@@ -67,12 +67,15 @@ def upload_ui() -> None:
         st.session_state.upload_problem = None
         try:
             steps = preprocess_steps(read_upload(file.getvalue()))
-        except (UploadError, EmptyDrawingError) as exc:
-            st.session_state.upload_problem = exc.reason
+        except UploadError as exc:
+            st.session_state.upload_problem = (exc.key, exc.values)
+        except EmptyDrawingError as exc:
+            st.session_state.upload_problem = (f"error.upload.{exc.reason}", {})
         else:
             set_digit(Digit(steps.final, "upload", steps=steps))
     if st.session_state.get("upload_problem"):
-        st.error(t(f"draw.upload.{st.session_state.upload_problem}"))
+        key, values = st.session_state.upload_problem
+        st.error(t(key, **values))
 
 
 def prediction_ui(probs: dict[str, np.ndarray]) -> None:
