@@ -181,7 +181,9 @@ def test_row_focus_bars_are_the_query_rows_weights_and_digit_is_the_input(sample
     fig = figures.row_focus(x, tr.scores[1, 20], 20, 1, "en")
     bar = next(d for d in fig.data if d.type == "bar")
     np.testing.assert_array_equal(bar.x, tr.scores[1, 20])
-    np.testing.assert_array_equal(next(d for d in fig.data if d.type == "heatmap").z, x)
+    digit, tint = [d for d in fig.data if d.type == "heatmap"]
+    np.testing.assert_array_equal(digit.z, x)
+    np.testing.assert_array_equal(tint.z[:, 0], tr.scores[1, 20])
     assert "row 20" in fig.layout.title.text and "head 2" in fig.layout.title.text
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explain.attention import OrderTest, WorkedExample
-from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, sequential, style
+from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, sequential, style, subplots
 from explain.i18n import t
 
 ACCENT = CATEGORICAL[3]     # vermillion: the query row, wherever it appears
@@ -46,11 +45,16 @@ def _weighted_lines(fig: go.Figure, lines: list[tuple[np.ndarray, np.ndarray, fl
 def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang: str,
               projector: bool = False) -> go.Figure:
     """Where query row `query` looks: arcs from it to every key row (width = weight), the digit with
-    the query row outlined, and one bar per key row. `weights` (key,) is one row of the head's matrix."""
-    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.14, 0.56, 0.30],
+    the query row outlined and the key rows tinted by weight, and one bar per key row. `weights` (key,)
+    is one row of the head's matrix."""
+    fig = subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.14, 0.56, 0.30],
                         horizontal_spacing=0.02)
     strongest = float(weights.max())
     fig.add_trace(_digit(x28, "digit"), row=1, col=2)
+    # The key rows tinted on the drawing itself, strongest row most opaque.
+    fig.add_trace(go.Heatmap(z=np.repeat(weights[:, None], 28, axis=1), zmin=0, zmax=strongest, showscale=False,
+                             colorscale=[[0, "rgba(86,180,233,0)"], [1, "rgba(86,180,233,0.7)"]], hoverinfo="skip"),
+                  row=1, col=2)
     _outline_row(fig, query, 2)
     fig.add_trace(go.Bar(x=weights, y=np.arange(28), orientation="h", showlegend=False,
                          marker=dict(color=weights, colorscale=sequential(projector), cmin=0, cmax=1),
@@ -87,7 +91,7 @@ def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: b
     heads = scores.shape[0]
     names = [t("attention.head_n", lang, n=h + 1) for h in range(heads)] + [t("attention.fig.mean", lang)]
     names[head] = f"<b>▶ {names[head]}</b>"
-    fig = make_subplots(rows=1, cols=heads + 1, subplot_titles=names, horizontal_spacing=0.02,
+    fig = subplots(rows=1, cols=heads + 1, subplot_titles=names, horizontal_spacing=0.02,
                         shared_yaxes=True)
     panels = list(scores) + [scores.mean(0)]
     for i, panel in enumerate(panels, start=1):
@@ -115,7 +119,7 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
     titles = [t("attention.fig.col_keys", lang), t("attention.fig.col_dots", lang),
               t("attention.fig.col_scaled", lang, root=f"{root:g}"), t("attention.fig.col_softmax", lang),
               t("attention.fig.col_values", lang)]
-    fig = make_subplots(rows=3, cols=5, row_heights=[0.07, 0.84, 0.09], vertical_spacing=0.045,
+    fig = subplots(rows=3, cols=5, row_heights=[0.07, 0.84, 0.09], vertical_spacing=0.045,
                         column_widths=[0.27, 0.13, 0.13, 0.15, 0.27], horizontal_spacing=0.025,
                         specs=[[{}, None, None, None, None], [{}, {}, {}, {}, {}], [None] * 4 + [{}]],
                         subplot_titles=[t("attention.fig.q", lang, row=ex.row)] + titles
@@ -157,7 +161,7 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
 def positional_figure(table: np.ndarray, dims: tuple[int, ...], lang: str, projector: bool = False) -> go.Figure:
     """The sinusoidal table (positions, depth) the model adds to its row tokens, and a few of its
     columns as curves over the 28 positions: low dimensions wave fast, high ones slowly."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12,
+    fig = subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12,
                         subplot_titles=[t("attention.fig.pe_table", lang), t("attention.fig.pe_curves", lang)])
     fig.add_trace(go.Heatmap(z=table, colorscale=DIVERGING, zmid=0, zmin=-1, zmax=1,
                              showscale=False,   # the title names the colours; a bar here collides with the curves
@@ -182,7 +186,7 @@ def order_figure(x28: np.ndarray, test: OrderTest, lang: str, projector: bool = 
     for k, name in enumerate(("attention.fig.original", "attention.fig.permuted")):
         p = test.probs[0, k]
         titles.append(t(name, lang, digit=int(p.argmax()), prob=100 * float(p.max())))
-    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
+    fig = subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
     fig.add_trace(_digit(x28, "original"), row=1, col=1)
     fig.add_trace(_digit(x28[test.order], "permuted"), row=1, col=2)
     for col in (1, 2):
@@ -196,7 +200,7 @@ def order_figure(x28: np.ndarray, test: OrderTest, lang: str, projector: bool = 
 def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: bool = False) -> go.Figure:
     """Left: the LSTM's chain, row t reaches the state only after rows 0..t-1 (27 steps from row 0 to
     row 27). Right: attention, the query row joined to every key row at once, line width = weight."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+    fig = subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=[t("attention.fig.chain", lang), t("attention.fig.fan", lang, query=query)])
     rows = np.arange(28)
     fig.add_trace(go.Scatter(x=np.zeros(28), y=rows, mode="lines+markers", line=dict(color=CATEGORICAL[0], width=2),

@@ -9,7 +9,7 @@ STRINGS = {
     "attention.prediction": "The attention model reads this digit as **{digit}** ({prob:.1f}%).",
     "attention.focus.header": "Where one row looks",
     "attention.focus.summary": "In head {head}, row {row} gives **{share:.0f}%** of its attention to rows **{rows}**.",
-    "attention.focus.how": "Digit: {description}. The weights are the mha layer's own (return_attention_scores=True). Left: arcs from the query row to each key row, thicker for more weight; bars: the 28 weights of the query row, summing to 1.",
+    "attention.focus.how": "Digit: {description}. The weights are the mha layer's own (return_attention_scores=True). Left: arcs from the query row to each key row, thicker for more weight; on the digit, key rows tinted blue by weight; bars: the 28 weights of the query row, summing to 1.",
     "attention.worked.header": "Scaled dot-product attention in numbers: head {head}, query row {row}",
     "attention.worked.intro": "The layer's input X is 28 rows × {d} numbers (embed + position). In head {head}: the query q = X[{row}] W_Q + b_Q, every key k_j = X[j] W_K + b_K and value v_j = X[j] W_V + b_V, each {dk} numbers, from the layer's own weights. Left to right: keys, q·k_j, divided by √d_k, softmax, then the values mixed by those weights. The outlined row is the key with the largest weight, written out here:",
     "attention.worked.check": "Check: the weights sum to {total:.4f}, and they equal row {row} of head {head}'s matrix read from the layer (largest difference {diff:.1e}).",

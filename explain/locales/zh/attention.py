@@ -9,7 +9,7 @@ STRINGS = {
     "attention.prediction": "注意力模型把这个数字识别为 **{digit}**（{prob:.1f}%）。",
     "attention.focus.header": "某一行在看哪里",
     "attention.focus.summary": "在头 {head} 中，第 {row} 行把 **{share:.0f}%** 的注意力给了第 **{rows}** 行。",
-    "attention.focus.how": "数字：{description}。权重直接取自 mha 层本身（return_attention_scores=True）。左：从查询行到每个键行的弧线，权重越大线越粗；条形：查询行的 28 个权重，总和为 1。",
+    "attention.focus.how": "数字：{description}。权重直接取自 mha 层本身（return_attention_scores=True）。左：从查询行到每个键行的弧线，权重越大线越粗；数字上按权重用蓝色标出各键行；条形：查询行的 28 个权重，总和为 1。",
     "attention.worked.header": "缩放点积注意力的实际数值：头 {head}，查询行 {row}",
     "attention.worked.intro": "该层的输入 X 为 28 行 × {d} 个数（embed 加位置编码）。在头 {head} 中：查询 q = X[{row}] W_Q + b_Q，每个键 k_j = X[j] W_K + b_K、每个值 v_j = X[j] W_V + b_V，各 {dk} 个数，全部用该层自己的权重算出。从左到右：键、q·k_j、除以 √d_k、softmax，最后按这些权重混合值向量。框出的是权重最大的键行，其计算如下：",
     "attention.worked.check": "验证：权重之和为 {total:.4f}，且与从该层读出的头 {head} 矩阵第 {row} 行相同（最大差 {diff:.1e}）。",
