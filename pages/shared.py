@@ -54,7 +54,7 @@ def init_session() -> None:
         st.query_params["projector"] = "1"
     else:
         st.query_params.pop("projector", None)
-    style.apply(projector())
+    style.apply(projector(), lang())
 
 
 def sidebar_ui() -> None:

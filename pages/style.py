@@ -1,5 +1,7 @@
-"""Projector mode for Streamlit's own elements (charts get theirs from `explain.figures.theme.style`):
-every text at least 20 px for the back row of a 1280x720 lecture hall, and secondary controls hidden.
+"""How Streamlit's own elements look. Projector mode (charts get theirs from
+`explain.figures.theme.style`): every text at least 20 px for the back row of a 1280x720 lecture
+hall, and secondary controls hidden. In every mode: the few texts Streamlit writes itself in
+English (the file uploader's button and size limit) in the session's language.
 
 Streamlit sizes its text in rem (captions, labels and tables at 0.875rem, body at 1rem), so raising
 the root size scales everything together; the smaller roles are then lifted to the floor. Headings
@@ -7,7 +9,11 @@ and the top padding shrink instead, so a 720-pixel-high screen shows content rat
 """
 from __future__ import annotations
 
+import json
+
 import streamlit as st
+
+from explain.i18n import t
 
 MIN_PX = 20
 SECONDARY_KEY = "secondary_"
@@ -36,10 +42,25 @@ div[class*='st-key-{SECONDARY_KEY}'] {{ display: none !important; }}
 </style>"""
 
 
-def apply(projector: bool) -> None:
-    """Inject the projector stylesheet on this rerun (nothing in the normal mode)."""
-    if projector:
-        st.html(PROJECTOR_CSS)
+# Streamlit's own text, hidden (size 0) and written again, translated, after it.
+_BUILT_IN_TEXT = {
+    "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p": "style.uploader_button",
+    "[data-testid='stFileUploaderDropzoneInstructions'] span": "style.uploader_limit",
+}
+
+
+def built_in_text_css(lang: str) -> str:
+    """CSS that replaces Streamlit's built-in English widget text with `lang`'s."""
+    limit = st.get_option("server.maxUploadSize")
+    rules = [f"{sel} {{ font-size: 0 !important; }} "
+             f"{sel}::after {{ content: {json.dumps(t(key, lang, mb=limit), ensure_ascii=False)}; font-size: 1rem; }}"
+             for sel, key in _BUILT_IN_TEXT.items()]
+    return "<style>" + "\n".join(rules) + "</style>"
+
+
+def apply(projector: bool, lang: str) -> None:
+    """Inject this rerun's stylesheets: the translated built-in texts, and projector mode's if on."""
+    st.html(built_in_text_css(lang) + (PROJECTOR_CSS if projector else ""))
 
 
 def secondary(name: str):

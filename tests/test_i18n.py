@@ -149,8 +149,8 @@ def test_an_unknown_sample_or_projector_value_falls_back_to_the_defaults(monkeyp
 
 # Every visible text node of the main area and the sidebar, with its rendered font size (HTML and
 # SVG text alike), whether it is code and whether it is a sub- or superscript (smaller by design, part
-# of a formula whose main text is measured); plotly's toolbar and hover labels, and KaTeX's hidden
-# MathML copy of each formula, are not page text.
+# of a formula whose main text is measured); plotly's toolbar and hover labels, KaTeX's hidden
+# MathML copy of each formula and Streamlit's texts that pages/style.py replaces are not page text.
 VISIBLE_TEXT = """() => {
   const out = [];
   for (const area of document.querySelectorAll("[data-testid='stMain'], [data-testid='stSidebar']")) {
@@ -160,7 +160,7 @@ VISIBLE_TEXT = """() => {
       if (!text.replace(/\u200b/g, '') || !el
           || el.closest('.modebar, .hoverlayer, [role=tooltip], style, script, .katex-mathml, [data-testid=stIconMaterial]')) continue;
       const box = el.getBoundingClientRect(), css = getComputedStyle(el);
-      if (box.width === 0 || box.height === 0 || css.visibility === 'hidden') continue;
+      if (box.width === 0 || box.height === 0 || css.visibility === 'hidden' || css.fontSize === '0px') continue;
       out.push({text, size: parseFloat(css.fontSize), code: !!el.closest('code, pre, .katex'),
                 script: !!el.closest('sub, sup, .msupsub, .mtight')});
     }
@@ -183,26 +183,27 @@ def walk_every_page(page, app_url: str, query: str):
         yield page.url, page
 
 
-def test_every_page_in_chinese_projector_mode_has_no_english_left_and_text_of_at_least_20px(page, app_url):
+def test_every_page_in_chinese_has_no_english_left(page, app_url):
+    """Without projector mode, so the secondary controls are on screen and checked too."""
     problems = {}
-    for url, tab in walk_every_page(page, app_url, "lang=zh&projector=1"):
+    for url, tab in walk_every_page(page, app_url, "lang=zh"):
+        assert tab.locator(EXCEPTION).count() == 0, url
+        assert tab.locator(".st-key-secondary_export").is_visible()
+        words = leftover_english_ui("\n".join(t["text"] for t in tab.evaluate(VISIBLE_TEXT) if not t["code"]))
+        if words:
+            problems[url] = sorted(set(words))
+    assert not problems, "\n".join(f"{url}: {found}" for url, found in problems.items())
+
+
+def test_every_page_in_english_projector_mode_has_no_chinese_left_and_text_of_at_least_20px(page, app_url):
+    problems = {}
+    for url, tab in walk_every_page(page, app_url, "lang=en&projector=1"):
         assert tab.locator(EXCEPTION).count() == 0, url
         assert tab.locator(".st-key-secondary_export").count() == 1
         assert not tab.locator(".st-key-secondary_export").is_visible()  # a secondary control: hidden
         texts = tab.evaluate(VISIBLE_TEXT)
-        words = leftover_english_ui("\n".join(t["text"] for t in texts if not t["code"]))
+        chars = leftover_chinese("\n".join(t["text"] for t in texts))
         small = [f'{t["size"]}px: {t["text"][:40]}' for t in texts if t["size"] < 19.5 and not t["script"]]
-        if words or small:
-            problems[url] = {"english": sorted(set(words)), "smaller than 20px": small[:10]}
+        if chars or small:
+            problems[url] = {"chinese": "".join(sorted(set(chars))), "smaller than 20px": small[:10]}
     assert not problems, "\n".join(f"{url}: {found}" for url, found in problems.items())
-
-
-def test_every_page_in_english_has_no_chinese_left(page, app_url):
-    problems = {}
-    for url, tab in walk_every_page(page, app_url, "lang=en"):
-        assert tab.locator(EXCEPTION).count() == 0, url
-        assert tab.locator(".st-key-secondary_export").is_visible()
-        chars = leftover_chinese("\n".join(t["text"] for t in tab.evaluate(VISIBLE_TEXT)))
-        if chars:
-            problems[url] = "".join(sorted(set(chars)))
-    assert not problems
