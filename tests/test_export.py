@@ -90,6 +90,17 @@ def test_a_model_that_failed_to_load_leaves_a_message_and_the_rest(models, digit
     assert "cnn" not in data and "attention" not in data
 
 
+def test_a_drawing_is_exported_with_its_preprocessing_steps(models):
+    from explain.preprocess import preprocess_steps
+    drawing = np.zeros((280, 280), np.uint8)
+    drawing[40:240, 130:150] = 255                                   # a thick "1"
+    steps = preprocess_steps(drawing)
+    page = export.explanation_html(models, steps.final, "drawn", "zh", steps=steps)
+    assert json.dumps(t("draw.fig.ink", "zh")) in page                  # a panel title inside the figure's JSON
+    np.testing.assert_allclose(embedded_data(page)["input"], steps.final, atol=1e-6)
+    assert np.argmax(embedded_data(page)["probabilities"]["cnn"]) == 1
+
+
 def test_file_names_say_which_digit_and_language():
     assert export.file_name("sample", 12, "zh") == "netlens-sample-12-zh.html"
     assert export.file_name("drawn", None, "en") == "netlens-drawn-en.html"
