@@ -101,6 +101,27 @@ def test_a_drawing_is_exported_with_its_preprocessing_steps(models):
     assert np.argmax(embedded_data(page)["probabilities"]["cnn"]) == 1
 
 
+def test_every_chart_of_every_page_goes_through_show_chart():
+    """A page calling st.plotly_chart itself would lose the PNG download below."""
+    from pathlib import Path
+    pages = Path(__file__).resolve().parent.parent / "pages"
+    assert [p.name for p in pages.glob("*.py") if p.name != "shared.py" and "plotly_chart(" in p.read_text()] == []
+
+
+def _one_chart():
+    import plotly.graph_objects as go
+
+    from pages.shared import show_chart
+    show_chart(go.Figure(go.Bar(y=[0.2, 0.8])), "probabilities")
+
+
+def test_a_charts_toolbar_saves_a_png_at_three_times_screen_resolution_named_for_the_chart():
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_function(_one_chart).run()
+    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    assert config["toImageButtonOptions"] == {"format": "png", "filename": "netlens-probabilities", "scale": 3}
+
+
 def test_file_names_say_which_digit_and_language():
     assert export.file_name("sample", 12, "zh") == "netlens-sample-12-zh.html"
     assert export.file_name("drawn", None, "en") == "netlens-drawn-en.html"
