@@ -13,17 +13,20 @@ CENTRE = 14.0     # where MNIST's centres of mass sit, in pixel-index coordinate
 MAX_SIDE = 560    # larger uploads (phone photos) are shrunk first: the result is 28x28 anyway
 INK = 0.12        # a pixel counts as ink above this fraction of the brightest stroke
 MIN_EXTENT = 0.06  # ink whose bounding box is smaller than this share of the image is a dot, not a digit
+MAX_COVER = 0.4   # MNIST's boldest digit covers 35% of its 28x28 field; more ink than this is a scribble
+BLOB = 13         # a brush dot fitted into the 20x20 box holds a solid 13x13 square; MNIST's boldest digits 9x9
 
 
 class EmptyDrawingError(ValueError):
-    """The input has no digit to read: it is blank, or holds only a dot.
+    """The input has no digit to read: it is blank, holds only a dot or blob, or is a scribble.
 
-    `reason` is "blank" or "tiny", so the app can say it in the user's language.
+    `reason` is "blank", "tiny" or "scribble", so the app can say it in the user's language
+    (`key`, under "error.drawing." for the canvas; pages use "error.upload." for an uploaded picture).
     """
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
-        self.reason = reason
+        self.reason, self.values, self.key = reason, {}, f"error.drawing.{reason}"
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,25 @@ class Steps:
     inverted: bool
 
 
+def _shrunk_size(h: int, w: int) -> tuple[int, int] | None:
+    """(width, height) that fits MAX_SIDE, or None when the image is small enough already."""
+    scale = MAX_SIDE / max(h, w)
+    return None if scale >= 1 else (max(1, round(w * scale)), max(1, round(h * scale)))
+
+
+def _pil_array(image: Image.Image) -> np.ndarray:
+    """A PIL image (any mode, any size) as an 8-bit L/LA/RGB/RGBA array no larger than MAX_SIDE: the
+    shrinking happens on 8-bit pixels, so a large upload never becomes a large float array."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).clip(0, 255).astype(np.uint8))
+    elif image.mode not in ("L", "RGB", "RGBA", "LA"):
+        image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+    size = _shrunk_size(image.height, image.width)
+    return np.asarray(image if size is None else image.resize(size, Image.BOX))
+
+
 def _as_array(image) -> np.ndarray:
-    if isinstance(image, Image.Image):
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).clip(0, 255).astype(np.uint8))
-        elif image.mode not in ("L", "RGB", "RGBA", "LA"):
-            image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
-        image = np.asarray(image)
-    a = np.asarray(image)
+    a = _pil_array(image) if isinstance(image, Image.Image) else np.asarray(image)
     if a.dtype == np.uint16:
         a = a / 65535.0
     elif a.dtype == np.uint8 or a.dtype == bool:
@@ -68,11 +82,9 @@ def _as_array(image) -> np.ndarray:
 
 
 def _shrink(a: np.ndarray) -> np.ndarray:
-    h, w = a.shape[:2]
-    scale = MAX_SIDE / max(h, w)
-    if scale >= 1:
+    size = _shrunk_size(*a.shape[:2])
+    if size is None:
         return a
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
     chans = [a] if a.ndim == 2 else [a[..., c] for c in range(a.shape[2])]
     out = [np.asarray(Image.fromarray(c.astype(np.float32), "F").resize(size, Image.BOX)) for c in chans]
     return out[0] if a.ndim == 2 else np.dstack(out)
@@ -84,8 +96,15 @@ def ink_map(image) -> tuple[np.ndarray, bool]:
     background); otherwise brightness is, inverted when the border is lighter than the middle."""
     a = _shrink(_as_array(image))
     if a.ndim == 3 and a.shape[2] == 4 and a[..., 3].min() < 0.98:
-        # A stroke of any colour on a clear background: its opacity is the ink.
-        return _normalise(a[..., 3]), False
+        alpha = a[..., 3]
+        opaque = a[alpha >= 0.5, :3] @ np.array([0.299, 0.587, 0.114])
+        if opaque.size == 0 or np.percentile(opaque, 98) - np.percentile(opaque, 2) < 0.4:
+            # Strokes of one colour on a clear background (a canvas, a cut-out digit): opacity is the ink.
+            return _normalise(_covered(alpha)), False
+        # An opaque picture (a digit on a card) with some clear pixels (rounded corners): fill those
+        # with the card's own colour, then read the digit from brightness below.
+        paper = np.median(a[alpha >= 0.5, :3], axis=0)
+        a = a[..., :3] * alpha[..., None] + paper * (1.0 - alpha[..., None])
     if a.ndim == 3:
         grey = a[..., :3] @ np.array([0.299, 0.587, 0.114]) if a.shape[2] >= 3 else a[..., 0]
     else:
@@ -93,8 +112,17 @@ def ink_map(image) -> tuple[np.ndarray, bool]:
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     inverted = bool(np.median(border) > 0.5)
     if inverted and min(grey.shape) >= 64:  # dark ink on paper: a photo or a scan, lit unevenly
-        return _normalise(_flatten_light(1.0 - grey)), inverted
-    return _normalise(1.0 - grey if inverted else grey), inverted
+        return _normalise(_covered(_flatten_light(1.0 - grey))), inverted
+    return _normalise(_covered(1.0 - grey if inverted else grey)), inverted
+
+
+def _covered(ink: np.ndarray) -> np.ndarray:
+    """`ink` (H, W) unchanged, unless strokes (above half the strongest, and above the 0.15 that
+    `_normalise` takes for noise) cover more than MAX_COVER of it: then no digit stands out of the
+    paper (a canvas scribbled full), and saying so beats reading a pattern of gaps as a digit."""
+    if ink.size and (ink > max(0.5 * ink.max(), 0.15)).mean() > MAX_COVER:
+        raise EmptyDrawingError("scribble", "The ink covers most of the box: draw a single digit with a few strokes.")
+    return ink
 
 
 def _flatten_light(ink: np.ndarray) -> np.ndarray:
@@ -143,6 +171,13 @@ def _centre(fitted: np.ndarray) -> np.ndarray:
     return out
 
 
+def _is_blob(fitted: np.ndarray) -> bool:
+    """Whether the fitted digit (<=20, <=20) holds a solid BLOBxBLOB square of ink: a click of a wide
+    brush, scaled up to the box, does; strokes, however bold, do not."""
+    solid = np.pad(fitted > 0.5, 1).astype(np.uint8) * 255
+    return bool(np.asarray(Image.fromarray(solid).filter(ImageFilter.MinFilter(BLOB))).any())
+
+
 def preprocess_steps(image) -> Steps:
     """`to_mnist` with every stage kept, for the Draw page's "what the model sees" strip."""
     ink, inverted = ink_map(image)
@@ -151,10 +186,10 @@ def preprocess_steps(image) -> Steps:
         raise EmptyDrawingError("blank", "The drawing is empty: draw a digit (0-9) in the box.")
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape):
-        raise EmptyDrawingError("tiny", "That is only a dot: draw a whole digit, large enough to fill the box.")
     crop = ink[top:bottom, left:right]
     fitted = _fit(crop)
+    if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape) or _is_blob(fitted):
+        raise EmptyDrawingError("tiny", "That is only a dot: draw a whole digit, large enough to fill the box.")
     return Steps(ink, crop, fitted, _centre(fitted), (int(top), int(bottom), int(left), int(right)), inverted)
 
 
@@ -163,7 +198,7 @@ def to_mnist(image) -> np.ndarray:
     cropped to the ink, scaled into a 20x20 box keeping its aspect ratio, anti-aliased, and centred
     by centre of mass. Accepts RGBA canvas arrays (any stroke colour on a clear, black or white
     background), grey or RGB arrays (uint8, uint16 or float) and PIL images; dark-on-light input is
-    inverted. Raises `EmptyDrawingError` for a blank input or a lone dot."""
+    inverted. Raises `EmptyDrawingError` for a blank input, a lone dot or blob, or a scribble."""
     return preprocess_steps(image).final
 
 

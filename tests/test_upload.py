@@ -1,0 +1,216 @@
+"""Uploads: every file a student might pick either becomes the right 28x28 digit or raises an
+`UploadError` whose reason has a message in both languages; nothing is decoded before its size is
+known, and nothing is written to disk."""
+import io
+import os
+import struct
+import tomllib
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFile
+
+from explain import i18n
+from explain.data import load_mnist
+from explain.preprocess import EmptyDrawingError, to_mnist
+from explain.upload import MAX_BYTES, UploadError, read_upload
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def ink() -> np.ndarray:
+    """A test-split 7 at photo size: (200, 200) uint8, white ink on black."""
+    split = load_mnist().test
+    seven = split.x[np.flatnonzero(split.y == 7)[0]]
+    return np.asarray(Image.fromarray(seven).resize((200, 200), Image.BILINEAR))
+
+
+@pytest.fixture(scope="module")
+def reference(ink) -> np.ndarray:
+    return to_mnist(ink)
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def read_digit(data: bytes) -> np.ndarray:
+    return to_mnist(read_upload(data))
+
+
+def reason_of(data: bytes) -> UploadError:
+    with pytest.raises(UploadError) as info:
+        read_digit(data)
+    return info.value
+
+
+def test_a_dark_digit_on_white_paper_png_is_the_reference_digit(ink, reference):
+    out = read_digit(encode(Image.fromarray(255 - ink), "PNG"))
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert np.abs(out - reference).max() < 1e-6
+
+
+def test_a_16_bit_png_gives_the_same_digit_as_its_8_bit_version(ink, reference):
+    sixteen = Image.fromarray((255 - ink).astype(np.uint16) * 257)
+    data = encode(sixteen, "PNG")
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")  # really stored as 16-bit
+    assert np.abs(read_digit(data) - reference).max() < 1e-3
+
+
+def test_a_cmyk_jpeg_gives_the_digit(ink, reference):
+    data = encode(Image.fromarray(255 - ink).convert("CMYK"), "JPEG", quality=95)
+    assert Image.open(io.BytesIO(data)).mode == "CMYK"
+    assert np.abs(read_digit(data) - reference).mean() < 0.03
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (200, 30, 30)], ids=["dark", "light", "red"])
+def test_a_transparent_png_reads_its_opacity_as_ink_whatever_the_stroke_colour(ink, reference, colour):
+    rgba = np.zeros((*ink.shape, 4), np.uint8)
+    rgba[..., :3] = colour
+    rgba[..., 3] = ink
+    assert np.abs(read_digit(encode(Image.fromarray(rgba), "PNG")) - reference).max() < 1e-6
+
+
+def test_a_dark_digit_on_an_opaque_card_with_clear_corners_is_read_from_its_brightness(ink, reference):
+    """A white card with rounded (transparent) corners: the opaque paper, not the opacity, holds the digit."""
+    card = np.zeros((240, 240, 4), np.uint8)
+    card[..., :3] = 255
+    card[20:220, 20:220, :3] = 255 - ink[..., None]
+    card[..., 3] = 255
+    card[:12, :12, 3] = card[:12, -12:, 3] = card[-12:, :12, 3] = card[-12:, -12:, 3] = 0
+    assert np.abs(read_digit(encode(Image.fromarray(card), "PNG")) - reference).mean() < 0.01
+
+
+def test_an_animated_gif_gives_its_first_frame(ink, reference):
+    split = load_mnist().test
+    one = np.asarray(Image.fromarray(split.x[np.flatnonzero(split.y == 1)[0]]).resize((200, 200)))
+    frames = [Image.fromarray(255 - ink), Image.fromarray(255 - one)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+    assert np.abs(read_digit(data) - reference).mean() < 0.01
+
+
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(ink, reference):
+    sideways = Image.fromarray(255 - ink).rotate(90, expand=True)  # stored rotated, EXIF says "turn it back"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    out = read_digit(encode(sideways.convert("RGB"), "JPEG", quality=95, exif=exif))
+    assert np.abs(out - reference).mean() < 0.03
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale(ink, reference):
+    photo = Image.fromarray(255 - ink).resize((4000, 4000), Image.BILINEAR).convert("RGB")
+    image = read_upload(encode(photo, "JPEG", quality=80))
+    assert max(image.size) <= 1000  # JPEG draft mode: 1/8 of the pixels were decoded, not 16 million
+    assert np.abs(to_mnist(image) - reference).mean() < 0.03
+
+
+@pytest.mark.parametrize("data", [b"", b"hello, this is a text file\n", np.random.default_rng(1).bytes(2000)],
+                         ids=["empty", "text", "random"])
+def test_bytes_that_are_not_an_image_are_refused(data):
+    assert reason_of(data).reason == "not_image"
+
+
+def test_a_truncated_png_is_damaged(ink):
+    data = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300), np.uint8)), "PNG")
+    assert reason_of(data[:len(data) // 2]).reason == "damaged"
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    """A 100-byte PNG whose header claims width x height 8-bit grey pixels and whose data is a few rows."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side", [8_000, 10_000, 20_000])  # our limit; Pillow's warning; Pillow's error
+def test_a_decompression_bomb_is_refused_from_its_header_before_any_pixel_is_decoded(monkeypatch, side):
+    def no_decoding(self):
+        raise AssertionError("pixels were decoded")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    data = _png_header_claiming(side, side)
+    assert len(data) < 200
+    error = reason_of(data)
+    assert error.reason == "too_large" and error.values == {"limit_mp": 40}
+
+
+@pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")
+def test_a_bomb_is_refused_the_same_way_when_pillows_warning_is_an_error():
+    assert reason_of(_png_header_claiming(10_000, 10_000)).reason == "too_large"
+
+
+def test_a_file_over_the_upload_limit_is_refused_before_it_is_opened(monkeypatch, ink):
+    monkeypatch.setattr(Image, "open", lambda *a, **k: pytest.fail("the file was opened"))
+    error = reason_of(encode(Image.fromarray(ink), "PNG") + b"\0" * MAX_BYTES)
+    assert error.reason == "file_too_big" and error.values["limit_mb"] == 5 and error.values["size_mb"] > 5
+
+
+def test_the_byte_limit_is_streamlits_upload_limit():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 2**20 == MAX_BYTES
+
+
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200
+
+
+@pytest.mark.parametrize("data, name", [
+    (HEIC, "HEIC"),
+    (b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1heic" + b"\x00" * 200, "HEIC"),
+    (encode(Image.new("L", (50, 50), 255), "TIFF"), "TIFF"),
+    (b"%PDF-1.7\n" + b"\x00" * 200, "PDF"),
+    (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "SVG"),
+], ids=["heic", "heif-mif1", "tiff", "pdf", "svg"])
+def test_formats_we_do_not_decode_are_named_with_the_advice_to_use_png_or_jpeg(data, name):
+    error = reason_of(data)
+    assert error.reason == "unsupported" and error.values == {"format": name}
+    for lang in i18n.LANGUAGES:
+        text = i18n.t(error.key, lang, **error.values)
+        assert name in text and "PNG" in text and "JPEG" in text
+
+
+def test_a_blank_picture_is_an_empty_drawing_not_an_upload_error():
+    with pytest.raises(EmptyDrawingError) as info:
+        read_digit(encode(Image.new("RGB", (300, 200), (250, 250, 245)), "JPEG"))
+    assert info.value.reason == "blank"
+
+
+@pytest.mark.parametrize("reason", ["file_too_big", "not_image", "unsupported", "too_large", "damaged",
+                                    "blank", "tiny", "scribble"])
+def test_every_upload_problem_has_a_message_in_both_languages(reason):
+    values = {"size_mb": 7.5, "limit_mb": 5, "format": "HEIC", "limit_mp": 40}
+    texts = [i18n.t(f"error.upload.{reason}", lang, **values) for lang in i18n.LANGUAGES]
+    assert all(texts) and texts[0] != texts[1] and "{" not in "".join(texts)
+
+
+def test_an_upload_is_decoded_in_memory_and_nothing_is_written(tmp_path, monkeypatch, ink):
+    """With the working directory and the temp dir pointed at empty folders, reading uploads of every
+    kind (good and bad) leaves both empty: no temporary file, no cache, no log."""
+    cwd, tmp = tmp_path / "cwd", tmp_path / "tmp"
+    cwd.mkdir(), tmp.mkdir()
+    monkeypatch.chdir(cwd)
+    for var in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.setenv(var, str(tmp))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    opened_for_writing = []
+    real_open = open
+
+    def watching_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+"):
+            opened_for_writing.append(file)
+        return real_open(file, mode, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", watching_open)
+    good = [encode(Image.fromarray(255 - ink), fmt) for fmt in ("PNG", "JPEG", "GIF", "BMP", "WEBP")]
+    for data in [*good, HEIC, b"junk", good[0][:300]]:
+        try:
+            read_digit(data)
+        except (UploadError, EmptyDrawingError):
+            pass
+    assert opened_for_writing == [] and list(cwd.iterdir()) == [] and list(tmp.iterdir()) == []
