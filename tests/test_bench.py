@@ -78,3 +78,29 @@ def test_quick_mode_runs_every_section_and_writes_the_report(tmp_path):
     for row in rows:
         p50 = row.split(" | ")[3]
         assert re.fullmatch(r"\d+(\.\d+)? (ms|s|MB)", p50), row
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(rows=1, cols=5, shared_yaxes=True, horizontal_spacing=0.025, subplot_titles=["a", "b", "c", "d", "e"]),
+    dict(rows=1, cols=2, column_widths=[28, 22.4], horizontal_spacing=0.08, subplot_titles=["before", ""]),
+    dict(rows=1, cols=2, subplot_titles=["", ""]),
+    dict(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.34, 0.28, 0.38]),
+    dict(rows=3, cols=5, row_heights=[0.07, 0.84, 0.09], vertical_spacing=0.045),
+    dict(rows=1, cols=1, subplot_titles=["只有一个"]),
+])
+def test_the_cached_subplot_grid_builds_the_figure_make_subplots_builds(kwargs):
+    """The per-rerun speed-up of `theme.subplots` must not change a single property of any chart."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from explain.figures.theme import subplots
+
+    figures = [make_subplots(**kwargs), subplots(**kwargs), subplots(**kwargs)]
+    for fig in figures:
+        fig.add_trace(go.Bar(x=["0", "1"], y=[0.25, 0.75]), 1, kwargs["cols"])
+        fig.add_shape(type="rect", x0=0, x1=1, y0=0, y1=1, row=1, col=1)
+        fig.update_yaxes(visible=False, row=1, col=1)
+        fig.update_annotations(font=dict(size=13))
+    want = figures[0].to_dict()
+    assert figures[1].to_dict() == want
+    assert figures[2].to_dict() == want  # the cached grid was not changed by the first figure's edits
