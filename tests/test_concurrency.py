@@ -1,0 +1,98 @@
+"""A classroom on one server: every session calls the same cached models from its own thread.
+Inference from many threads at once must give exactly what one thread gets alone, including the
+very first calls, which build and compile the shared functions while other threads wait."""
+from __future__ import annotations
+
+import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explain import attention, conv, inference, recurrent
+from explain.models import MODEL_NAMES, load_model
+from explain.preprocess import to_mnist
+from explain.upload import read_upload
+
+THREADS = 8
+
+
+def everything(models: dict, x28: np.ndarray) -> dict[str, np.ndarray]:
+    """What the pages compute for one digit: all five models' probabilities, the CNN's feature maps,
+    both recurrent models' gates and the attention weights."""
+    out = {f"probs.{name}": p for name, p in inference.probabilities(models, x28).items()}
+    out["cnn.relu1"] = conv.trace(models["cnn"], x28).maps["relu1"]
+    for name in ("lstm", "gru"):
+        for layer in recurrent.gate_trace(models[name], x28):
+            out.update({f"{name}.{layer.layer_name}.{gate}": v for gate, v in layer.gates.items()})
+    out["attention.scores"] = attention.attention_scores(models["attention"], x28)
+    return out
+
+
+def hammer(work, items: list, threads: int = THREADS) -> list:
+    """`work(item)` for every item, from `threads` threads released together, each taking the items in
+    its own order, so that different threads run different digits at the same moment."""
+    barrier = threading.Barrier(threads)
+
+    def one_thread(seed: int) -> list:
+        order = np.random.default_rng(seed).permutation(len(items))
+        barrier.wait()
+        return [(int(i), work(items[i])) for i in order]
+
+    with ThreadPoolExecutor(threads) as pool:
+        runs = list(pool.map(one_thread, range(threads)))
+    return runs
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(b[key], a[key], rtol=0, atol=1e-6, err_msg=key)
+
+
+@pytest.fixture(scope="module")
+def digits(test_digits) -> list[np.ndarray]:
+    return list(test_digits[0][:24])
+
+
+def test_many_threads_get_the_serial_results_for_every_page_computation(models, digits):
+    serial = [everything(models, x) for x in digits]
+    for run in hammer(lambda x: everything(models, x), digits):
+        for index, result in run:
+            assert_same(serial[index], result)
+
+
+def test_the_probabilities_match_keras_own_call(models, digits):
+    batch = np.stack(digits)
+    for name in MODEL_NAMES:
+        reference = models[name](batch, training=False).numpy()
+        for index, result in hammer(lambda x: inference.probabilities({name: models[name]}, x)[name], digits, 4)[0]:
+            np.testing.assert_allclose(result, reference[index], atol=1e-5, err_msg=name)
+
+
+def test_the_first_calls_race_safely_on_freshly_loaded_models(digits):
+    """New model objects have no compiled function yet: eight threads ask for it at the same moment."""
+    fresh = {name: load_model(name) for name in ("cnn", "attention")}
+    runs = hammer(lambda x: (inference.probabilities(fresh, x), attention.attention_scores(fresh["attention"], x)),
+                  digits[:4])
+    for index, (probs, scores) in runs[0]:
+        for run in runs[1:]:
+            other_probs, other_scores = dict(run)[index]
+            assert all(np.array_equal(probs[n], other_probs[n]) for n in fresh)
+            assert np.array_equal(scores, other_scores)
+        assert np.allclose(scores.sum(-1), 1.0, atol=1e-5)
+
+
+def test_uploads_are_read_in_parallel_without_mixing_up_images(test_digits):
+    x, _ = test_digits
+    files = []
+    for digit in x[:16]:
+        buffer = io.BytesIO()
+        Image.fromarray((255 - digit * 255).astype(np.uint8)).resize((300, 300)).save(buffer, "PNG")
+        files.append(buffer.getvalue())
+    serial = [to_mnist(read_upload(data)) for data in files]
+    for run in hammer(lambda data: to_mnist(read_upload(data)), files):
+        for index, result in run:
+            assert np.array_equal(result, serial[index])
