@@ -137,7 +137,7 @@ with left:
 
 probs = probabilities(loaded_models(), digit.x28)
 with right:
-    metric, about = st.columns([0.6, 0.4] if projector() else [0.35, 0.65], vertical_alignment="center")
+    metric, about = st.columns([0.6, 0.4] if projector() else [0.42, 0.58], vertical_alignment="center")
     with metric:
         prediction_ui(probs)
     with about:
