@@ -33,7 +33,7 @@ _SMALL_ROLES = ", ".join(f"{scope} {role}" for scope in ("[data-testid='stMain']
 PROJECTOR_CSS = f"""<style>
 html {{ font-size: {MIN_PX + 2}px; }}
 {_SMALL_ROLES} {{ font-size: max({MIN_PX}px, 1em) !important; }}
-.katex {{ font-size: max({MIN_PX}px, 1.21em) !important; }}
+.katex {{ font-size: max({MIN_PX}px, 1.1em) !important; }}  /* not 1.21em: long formulas must fit */
 div[class*='st-key-{SECONDARY_KEY}'] {{ display: none !important; }}
 [data-testid='stMainBlockContainer'] {{ padding-top: 1.5rem !important; }}
 [data-testid='stMain'] h1 {{ font-size: 1.9rem !important; }}
