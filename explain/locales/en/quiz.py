@@ -68,7 +68,7 @@ STRINGS = {
 
     "quiz.attention_scale.question": "Scaled dot-product attention computes softmax(QK\u1d40 / \u221ad\u2096) V. Why divide by \u221ad\u2096 (here d\u2096 = 16, so by 4)?",
     "quiz.attention_scale.option.a": "So that each row of weights sums to 1.",
-    "quiz.attention_scale.option.b": "Dot products of d\u2096-dimensional vectors grow with d\u2096; without the division the softmax saturates (one weight near 1, the others near 0) and its gradients vanish.",
+    "quiz.attention_scale.option.b": "The dot products of d\u2096-dimensional vectors spread out like \u221ad\u2096; without the division the softmax saturates (one weight near 1, the others near 0) and its gradients vanish.",
     "quiz.attention_scale.option.c": "To average over the 4 heads.",
     "quiz.attention_scale.option.d": "To make the computation faster.",
     "quiz.attention_scale.explain": "If the components of q and k are independent with variance 1, q\u00b7k has variance d\u2096; dividing by \u221ad\u2096 brings the scores back to variance 1, so the softmax stays soft and trainable. The rows sum to 1 because of the softmax, not the scaling. The attention page works through one query row: its dot products, the division by 4, and the softmax.",

@@ -68,7 +68,7 @@ STRINGS = {
 
     "quiz.attention_scale.question": "缩放点积注意力计算 softmax(QKᵀ / √dₖ) V。为什么要除以 √dₖ（这里 dₖ = 16，即除以 4）？",
     "quiz.attention_scale.option.a": "为了让每一行权重之和为 1。",
-    "quiz.attention_scale.option.b": "dₖ 维向量的点积随 dₖ 增大；不除的话 softmax 会饱和（一个权重接近 1，其余接近 0），梯度随之消失。",
+    "quiz.attention_scale.option.b": "dₖ 维向量的点积，其典型大小随 √dₖ 增长；不除的话 softmax 会饱和（一个权重接近 1，其余接近 0），梯度随之消失。",
     "quiz.attention_scale.option.c": "为了在 4 个头之间取平均。",
     "quiz.attention_scale.option.d": "为了加快计算。",
     "quiz.attention_scale.explain": "如果 q 和 k 的各分量相互独立、方差为 1，q·k 的方差就是 dₖ；除以 √dₖ 让得分的方差回到 1，softmax 保持平滑、可以训练。每行之和为 1 来自 softmax，与缩放无关。注意力页面用一个查询行演示全过程：点积、除以 4、softmax。",
