@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 
+import keras
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from explain.figures.draw import probabilities_figure, steps_figure
 from explain.inference import probabilities
-from explain.models import MODEL_NAMES, MODELS_DIR
+from explain.models import MODEL_NAMES, MODELS_DIR, ModelFileError
 from explain.preprocess import EmptyDrawingError, Steps, preprocess_steps
 from explain.upload import UploadError, read_upload
 from pages.style import secondary
@@ -56,23 +57,26 @@ def _random_sample() -> None:
     set_sample(int(np.random.default_rng().integers(len(test_split().y))))
 
 
-def upload_ui() -> None:
-    """An uploaded image becomes the current digit once per file; a bad file gets a message in
-    the user's language and the page goes on with the previous digit."""
-    file = st.file_uploader(t("draw.upload"), help=t("draw.upload_help"), key="upload")
+def _read_upload() -> None:
+    # A callback: it runs before the rerun, so the page above the uploader already shows the upload.
+    file = st.session_state.upload
+    st.session_state.upload_problem = None
     if file is None:
         return
-    if st.session_state.get("upload_id") != file.file_id:
-        st.session_state.upload_id = file.file_id
-        st.session_state.upload_problem = None
-        try:
-            steps = preprocess_steps(read_upload(file.getvalue()))
-        except UploadError as exc:
-            st.session_state.upload_problem = (exc.key, exc.values)
-        except EmptyDrawingError as exc:
-            st.session_state.upload_problem = (f"error.upload.{exc.reason}", {})
-        else:
-            set_digit(Digit(steps.final, "upload", steps=steps))
+    try:
+        steps = preprocess_steps(read_upload(file.getvalue()))
+    except UploadError as exc:
+        st.session_state.upload_problem = (exc.key, exc.values)
+    except EmptyDrawingError as exc:
+        st.session_state.upload_problem = (f"error.upload.{exc.reason}", {})
+    else:
+        set_digit(Digit(steps.final, "upload", steps=steps))
+
+
+def upload_ui() -> None:
+    """An uploaded image becomes the current digit; a bad file gets a message in the user's
+    language and the page goes on with the previous digit."""
+    st.file_uploader(t("draw.upload"), help=t("draw.upload_help"), key="upload", on_change=_read_upload)
     if st.session_state.get("upload_problem"):
         key, values = st.session_state.upload_problem
         st.error(t(key, **values))
@@ -105,23 +109,24 @@ def concepts_ui(steps: Steps | None, x28: np.ndarray) -> None:
             st.markdown(t("draw.concept.preprocess.this", h=h, w=w, H=steps.ink.shape[0], W=steps.ink.shape[1],
                           scale=steps.fitted.shape[0] / h, fh=steps.fitted.shape[0], fw=steps.fitted.shape[1],
                           cy=float((x28 * ys).sum() / mass), cx=float((x28 * xs).sum() / mass)))
-    models = {name: m for name, m in loaded_models().items() if hasattr(m, "layers")}
-    dropouts = [(name, layer.name, layer.rate) for name, m in models.items() for layer in m.layers
-                if type(layer).__name__ == "Dropout"]
+    dropouts = [(name, layer) for name, model in loaded_models().items() if not isinstance(model, ModelFileError)
+                for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     if dropouts:
-        mlp_rate = next((rate for name, _, rate in dropouts if name == "mlp"), 0.2)
-        layers = "; ".join(t("draw.concept.dropout.layer", model=t(f"model.name.{name}"), layer=layer, rate=rate)
-                           for name, layer, rate in dropouts)
+        layers = "; ".join(t("draw.concept.dropout.layer", model=t(f"model.name.{name}"), layer=layer.name,
+                             rate=layer.rate) for name, layer in dropouts)
+        name, example = dropouts[0]
+        units = int(example.input.shape[-1])
         with st.expander(t("draw.concept.dropout.title")):
-            st.markdown(t("draw.concept.dropout.body", layers=layers, mlp_rate=mlp_rate, kept=128 * (1 - mlp_rate)))
+            st.markdown(t("draw.concept.dropout.body", layers=layers, model=t(f"model.name.{name}"),
+                          layer=example.name, rate=example.rate, units=units, kept=units * (1 - example.rate)))
     accuracies = ", ".join(f"{t(f'model.name.{name}')} {acc:.1%}" for name, acc in _test_accuracies().items())
     with st.expander(t("draw.concept.probabilities.title")):
         st.markdown(t("draw.concept.probabilities.body", accuracies=accuracies))
 
 
 st.title(t("draw.title"))
-# The canvas must fit its column (a canvas wider than its column ignores the mouse); projector
-# mode's larger root font widens the page margins, so its left column takes a larger share.
+# The canvas must fit its column (else it scrolls sideways inside it); projector mode's larger
+# root font widens the page margins, so there the left column takes a larger share.
 left, right = st.columns([0.39, 0.61] if projector() else [0.34, 0.66], gap="small")
 with left:
     st.caption(t("draw.canvas_hint"))

@@ -1,15 +1,19 @@
 """The Draw page in headless Chromium: clear strokes of a 1, a 0 and a 7 are read as such, a cleared
-canvas or a dot keeps the shared digit, and the CNN page explains the same drawing."""
+canvas or a dot keeps the shared digit, an uploaded phone photo becomes the digit, and the CNN page
+explains the same drawing."""
 from __future__ import annotations
 
+import numpy as np
 from playwright.sync_api import expect
 
 from tests.browser import EXCEPTION, ONE, SEVEN, ZERO, draw, open_page, settle
+from tests.test_draw_upload import phone_photo
 
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"
 RESET = "button[title='Reset canvas & history'], button[aria-label='Reset canvas & history']"
 CHART = "[data-testid='stPlotlyChart'] .main-svg"
+UPLOAD = "[data-testid='stFileUploaderDropzoneInput']"
 
 
 def expect_prediction(page, digit: int) -> None:
@@ -58,4 +62,21 @@ def test_the_cnn_page_explains_the_drawing_and_the_draw_page_keeps_it_after_the_
     # The canvas came back empty; the shared digit is still the drawn 7.
     expect(page.locator(VALUE).first).to_have_text("7", timeout=20_000)
     expect(page.get_by_text("The canvas is empty")).to_be_visible()
+    assert page.locator(EXCEPTION).count() == 0
+
+
+def test_an_uploaded_phone_photo_becomes_the_digit_and_a_bad_file_gets_a_message(page, app_url, test_digits, tmp_path):
+    x, y = test_digits
+    index = int(np.flatnonzero(y == 4)[0])
+    photo, junk = tmp_path / "four.jpg", tmp_path / "notes.png"
+    photo.write_bytes(phone_photo(x[index], seed=1))
+    junk.write_bytes(b"not an image at all")
+    open_page(page, f"{app_url}/?lang=en")
+    page.locator(UPLOAD).set_input_files(str(photo))
+    expect_prediction(page, 4)
+    expect(page.get_by_text("Explaining: uploaded image")).to_be_visible()
+    page.locator(UPLOAD).set_input_files(str(junk))
+    settle(page)
+    expect(page.get_by_text("This file is not an image")).to_be_visible()
+    expect(page.locator(VALUE).first).to_have_text("4")
     assert page.locator(EXCEPTION).count() == 0
