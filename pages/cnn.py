@@ -82,8 +82,10 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
     c_in = tr.maps[conv.INPUT_OF[layer]].shape[-1]
     cols = st.columns(4 if c_in > 1 else 3)
     channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_arith_ch_{layer}")
-    row = cols[1].slider(t("cnn.arith.row"), 0, h - 1, h // 2, key=f"cnn_arith_row_{layer}")
-    col = cols[2].slider(t("cnn.arith.col"), 0, w - 1, w // 2, key=f"cnn_arith_col_{layer}")
+    # Start at the channel's strongest response, where the products are not all zero.
+    best = np.unravel_index(int(np.argmax(np.abs(tr.maps[layer][:, :, channel]))), (h, w))
+    row = cols[1].slider(t("cnn.arith.row"), 0, h - 1, int(best[0]), key=f"cnn_arith_row_{layer}")
+    col = cols[2].slider(t("cnn.arith.col"), 0, w - 1, int(best[1]), key=f"cnn_arith_col_{layer}")
     shown = cols[3].slider(t("cnn.arith.in_channel"), 0, c_in - 1, 0, key="cnn_arith_in") if c_in > 1 else 0
     step = conv.conv_step(model, tr, layer, channel, row, col)
     input_map = tr.maps[conv.INPUT_OF[layer]][:, :, shown]
@@ -99,9 +101,12 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
                  rf" = {step.channel_sums[0]:.4f} + {_num(step.bias)} = {step.total:.4f}")
     else:
         st.markdown(t("cnn.arith.sum_channels", n=c_in, shown=shown))
-        terms = " + ".join(_num(s) for s in step.channel_sums)
-        st.latex(rf"z = \sum_{{k=0}}^{{{c_in - 1}}}\sum_{{i,j}} x^{{(k)}}_{{{step.top}+i,\;{step.left}+j}}\, "
-                 rf"w^{{(k)}}_{{ij}} + b = {terms} + {_num(step.bias)} = {step.total:.4f}")
+        # One term per input channel, labelled, three to a line so the sum fits a projector's width.
+        terms = [r"\underbrace{%s}_{k=%d}" % (_num(v), k) for k, v in enumerate(step.channel_sums)]
+        body = r" \\ &\quad + ".join(" + ".join(terms[i:i + 3]) for i in range(0, len(terms), 3))
+        st.latex(r"\begin{aligned} z &= \sum_{k=0}^{%d}\sum_{i,j} x^{(k)}_{%d+i,\;%d+j}\, w^{(k)}_{ij} + b \\"
+                 r" &= %s \\ &\quad + \underbrace{%s}_{b} = %.4f \end{aligned}"
+                 % (c_in - 1, step.top, step.left, body, _num(step.bias), step.total))
     st.latex(rf"\mathrm{{ReLU}}(z) = \max(0,\ {step.total:.4f}) = {step.relu:.4f}")
     st.success(t("cnn.arith.check", layer=layer, row=row, col=col, channel=channel, value=step.map_value,
                  diff=abs(step.total - step.map_value)))
