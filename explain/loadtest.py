@@ -1,0 +1,287 @@
+"""A classroom on one server: `python -m explain.loadtest --sessions 20 --seconds 60 [--with-training]`.
+
+Starts the app (or targets `--url`), then runs N real browser sessions at once (one headless
+Chromium, one context each) for the given time. Each session alternates two things students do:
+open a test digit by its link (`/?sample=K`, a fresh session each time) and draw a digit on the
+canvas of that page. After each, it reads the Prediction metric (digit and confidence) and compares
+it with what one session alone got for the same digit beforehand. With `--with-training`, one more
+session starts the Training page's classroom demo and starts it again whenever it ends, so a run is
+in progress throughout. Prints a markdown table: requests, errors, mismatches, p50/p95 response
+time (action to result on screen), and the server's peak resident memory.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from explain.bench import HOOK, LOADED, WATCH
+
+ROOT = Path(__file__).resolve().parent.parent
+VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
+DELTA = "[data-testid='stMetric'] [data-testid='stMetricDelta']"
+EXCEPTION = "[data-testid='stException']"
+SAMPLES = (0, 1, 5, 7, 42, 26, 11, 2, 12, 3)  # test-split indices of the first 0, 1, ..., 9
+P95_TARGET = 3.0  # seconds
+
+
+def _fixtures():
+    """The test suite's own ways to start the app and draw (one copy of each)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests import browser, conftest
+    return browser, conftest
+
+
+@dataclass
+class Tally:
+    """What the sessions saw: response times in seconds per kind ("sample", "draw"), errors (with the
+    first few reasons), and mismatches against the single-session reference."""
+
+    times: dict[str, list[float]] = field(default_factory=lambda: {"sample": [], "draw": []})
+    errors: list[str] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    training_runs: int = 0
+
+    @property
+    def requests(self) -> int:
+        return sum(len(v) for v in self.times.values()) + len(self.errors)
+
+    def percentile(self, q: float, kind: str | None = None) -> float:
+        values = self.times[kind] if kind else [t for v in self.times.values() for t in v]
+        return float(np.percentile(values, q)) if values else float("nan")
+
+
+class MemoryWatch:
+    """The server process's peak resident memory, sampled twice a second in a thread."""
+
+    def __init__(self, pid: int | None):
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(pid,), daemon=True) if pid else None
+        if self._thread:
+            self._thread.start()
+
+    def _run(self, pid: int) -> None:
+        import psutil
+        proc = psutil.Process(pid)
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, proc.memory_info().rss)
+            except psutil.Error:
+                return
+            self._stop.wait(0.5)
+
+    def stop(self) -> int:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        return self.peak
+
+
+async def _prediction(page) -> tuple[str, str]:
+    if await page.locator(EXCEPTION).count():
+        raise RuntimeError("the page shows an exception")
+    return (await page.locator(VALUE).first.inner_text(timeout=30_000),
+            await page.locator(DELTA).first.inner_text(timeout=30_000))
+
+
+async def open_sample(page, url: str, index: int) -> tuple[float, tuple[str, str]]:
+    """Open `/?sample=index` (a new session) and wait for its first run on screen: (seconds, prediction)."""
+    start = time.perf_counter()
+    await page.goto(f"{url}/?lang=en&sample={index}")
+    await page.wait_for_function(LOADED, polling="raf", timeout=120_000)
+    await page.get_by_text(f"test-split sample #{index} ").first.wait_for(timeout=60_000)
+    return time.perf_counter() - start, await _prediction(page)
+
+
+async def draw_digit(page, strokes) -> tuple[float, tuple[str, str]]:
+    """Draw `strokes` (tests.browser's canvas fractions) on the blank canvas of the page, as
+    `tests.browser.draw` does, and time the last mouse-up to the repaint: (seconds, prediction)."""
+    boxes: list = []
+    for _ in range(120):  # the canvas (inside the component's shadow root) mounts after the run
+        boxes = [b for b in [await c.bounding_box() for c in await page.locator("canvas").all()]
+                 if b and b["width"] >= 150]
+        if boxes:
+            break
+        await page.wait_for_timeout(250)
+    if not boxes:
+        raise RuntimeError("no drawing canvas on the page")
+    box = max(boxes, key=lambda b: b["width"] * b["height"])
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.wait_for_timeout(400)  # the canvas toolbar slides away from the top edge on hover
+    await page.evaluate(WATCH, "mouseup")
+    for stroke in strokes:
+        pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        await page.mouse.move(*pts[0])
+        await page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+            for k in range(1, 13):
+                await page.mouse.move(x0 + (x1 - x0) * k / 12, y0 + (y1 - y0) * k / 12)
+        await page.mouse.up()
+    await page.wait_for_function("() => window.__bench.done !== null", polling="raf", timeout=120_000)
+    state = await page.evaluate("() => window.__bench")
+    return (state["done"] - state["start"]) / 1e3, await _prediction(page)
+
+
+async def new_tab(browser):
+    context = await browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    page = await context.new_page()
+    await page.add_init_script(HOOK)
+    return page
+
+
+async def reference(browser, url: str, samples: Sequence[int], digits: dict) -> dict:
+    """What one session alone gets: (kind, key) -> (digit, confidence) for every sample and drawing."""
+    page = await new_tab(browser)
+    out = {}
+    for index in samples:
+        out["sample", index] = (await open_sample(page, url, index))[1]
+    for name, strokes in digits.items():
+        await open_sample(page, url, samples[0])
+        out["draw", name] = (await draw_digit(page, strokes))[1]
+    await page.context.close()
+    return out
+
+
+async def student(browser, url: str, seed: int, deadline: float, samples: Sequence[int], digits: dict,
+                  expected: dict, tally: Tally) -> None:
+    """One session until `deadline`: open a sample by link, draw a digit on that page, again."""
+    rng = random.Random(seed)
+    page = await new_tab(browser)
+    while time.monotonic() < deadline:
+        for kind, key in (("sample", rng.choice(samples)), ("draw", rng.choice(list(digits)))):
+            try:
+                if kind == "sample":
+                    seconds, got = await open_sample(page, url, key)
+                else:
+                    seconds, got = await draw_digit(page, digits[key])
+            except Exception as exc:  # a timeout, an exception box, a missing metric: counted, then go on
+                tally.errors.append(f"{kind} {key}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                break  # the next round starts with a fresh page load
+            tally.times[kind].append(seconds)
+            if got != expected[kind, key]:
+                tally.mismatches.append(f"{kind} {key}: got {got}, one session alone got {expected[kind, key]}")
+            if time.monotonic() >= deadline:
+                break
+    await page.context.close()
+
+
+async def trainer(browser, url: str, deadline: float, tally: Tally) -> None:
+    """Keep one classroom-demo training run in progress until `deadline`, through the Training page."""
+    page = await new_tab(browser)
+    await page.goto(f"{url}/training?lang=en")
+    await page.wait_for_function(LOADED, polling="raf", timeout=120_000)
+    await page.get_by_role("button", name="Classroom demo preset").click()
+    start = page.get_by_role("button", name="Start", exact=True)
+    while time.monotonic() < deadline:
+        if await start.is_enabled():
+            await start.click()
+            tally.training_runs += 1
+        await page.wait_for_timeout(2000)
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    if await stop.is_enabled():
+        await stop.click()
+    await page.wait_for_timeout(1000)
+    await page.context.close()
+
+
+async def _run(url: str, sessions: int, seconds: float, with_training: bool, samples: Sequence[int],
+               digits: dict) -> tuple[Tally, dict]:
+    from playwright.async_api import async_playwright
+    _, conftest = _fixtures()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.CHROMIUM_ARGS)
+        expected = await reference(browser, url, samples, digits)
+        tally = Tally()
+        deadline = time.monotonic() + seconds
+        tasks = [student(browser, url, k, deadline, samples, digits, expected, tally) for k in range(sessions)]
+        if with_training:
+            tasks.append(trainer(browser, url, deadline, tally))
+        await asyncio.gather(*tasks)
+        await browser.close()
+    return tally, expected
+
+
+@dataclass(frozen=True)
+class Result:
+    sessions: int
+    seconds: float
+    with_training: bool
+    tally: Tally
+    rss_peak: int  # bytes; 0 when the server was not started here
+
+    @property
+    def met(self) -> bool:
+        return not self.tally.errors and not self.tally.mismatches and self.tally.percentile(95) < P95_TARGET
+
+
+def run(sessions: int, seconds: float, with_training: bool = False, url: str | None = None,
+        samples: Sequence[int] = SAMPLES, digits: dict | None = None) -> Result:
+    """The load test: against `url`, or against a server started (and stopped) here."""
+    browser_helpers, conftest = _fixtures()
+    digits = digits or {"one": browser_helpers.ONE, "seven": browser_helpers.SEVEN, "zero": browser_helpers.ZERO}
+    server = None
+    if url is None:
+        port = conftest.free_port()
+        server = conftest.start_app(port, Path(tempfile.mkdtemp(prefix="netlens-load-")) / "server.log")
+        url = f"http://127.0.0.1:{port}"
+    memory = MemoryWatch(server.pid if server else None)
+    try:
+        tally, _ = asyncio.run(_run(url, sessions, seconds, with_training, samples, digits))
+    finally:
+        peak = memory.stop()
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
+    return Result(sessions, seconds, with_training, tally, peak)
+
+
+HEADER = ("| sessions | training run | requests (link / draw) | errors | mismatches | p50 | p95 | "
+          "p95 link / draw | server RSS peak |\n|---|---|---|---|---|---|---|---|---|")
+
+
+def row(result: Result) -> str:
+    t = result.tally
+    training = f"yes ({t.training_runs} started)" if result.with_training else "no"
+    rss = f"{result.rss_peak / 2**20:.0f} MB" if result.rss_peak else "n/a"
+    return (f"| {result.sessions} | {training} | {t.requests} ({len(t.times['sample'])} / {len(t.times['draw'])}) "
+            f"| {len(t.errors)} | {len(t.mismatches)} | {t.percentile(50):.2f} s | {t.percentile(95):.2f} s | "
+            f"{t.percentile(95, 'sample'):.2f} s / {t.percentile(95, 'draw'):.2f} s | {rss} |")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m explain.loadtest", description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20, help="simultaneous browser sessions (default 20)")
+    parser.add_argument("--seconds", type=float, default=60, help="how long they keep going (default 60)")
+    parser.add_argument("--with-training", action="store_true", help="keep a training run going meanwhile")
+    parser.add_argument("--url", help="test a running server instead of starting one (memory is then not measured)")
+    parser.add_argument("--quick", action="store_true", help="2 sessions for 10 s on two samples and a drawn 7, "
+                                                             "to check that the script works")
+    args = parser.parse_args(argv)
+    if args.sessions < 1 or args.seconds <= 0:
+        parser.error(f"--sessions must be >= 1 and --seconds > 0; received {args.sessions} and {args.seconds}")
+    if args.quick:  # two samples and one drawing as the reference, so the whole check takes ~30 s
+        browser_helpers, _ = _fixtures()
+        result = run(2, 10, args.with_training, args.url, SAMPLES[:2], {"seven": browser_helpers.SEVEN})
+    else:
+        result = run(args.sessions, args.seconds, args.with_training, args.url)
+    print(HEADER)
+    print(row(result))
+    for line in (result.tally.errors + result.tally.mismatches)[:10]:
+        print(f"- {line}")
+    print(f"\ntargets: no errors, no mismatches, p95 < {P95_TARGET:.0f} s: {'met' if result.met else 'MISSED'}")
+    return 0 if result.met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
