@@ -23,18 +23,19 @@ CANVAS_PX = 260
 BRUSH = 20  # px on the 260 px canvas: after the fit into 20x20 about MNIST's 2-3 px strokes
 
 
-def canvas_ui() -> None:
-    """The canvas. A new drawing (told apart from the last one by its PNG's hash) becomes the
-    current digit; a blank canvas (cleared, or remounted after a visit to another page) leaves
-    the current digit alone, so the other pages keep explaining it."""
+def canvas_ui() -> bool:
+    """The canvas; False while it is blank. A new drawing (told apart from the last one by its
+    PNG's hash) becomes the current digit; a blank canvas (cleared, or remounted after a visit to
+    another page) leaves the current digit alone, so the other pages keep explaining it."""
     brush = st.session_state.get("brush", BRUSH)
+    # A sample or an upload replaces the drawing: a new key gives a fresh, empty canvas.
     result = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
                        fill_color="rgba(0, 0, 0, 0)", height=CANVAS_PX, width=CANVAS_PX,
-                       drawing_mode="freedraw", update_streamlit=True, return_image_data=True, key="canvas")
+                       drawing_mode="freedraw", update_streamlit=True, return_image_data=True,
+                       key=f"canvas{st.session_state.get('canvas_round', 0)}")
     png = result.image_bytes if (result.json_data or {}).get("objects") else None
     if png is None:
-        st.info(t("draw.canvas_empty", description=digit_description(current_digit())))
-        return
+        return False
     fingerprint = hashlib.md5(png).hexdigest()
     if st.session_state.get("drawn_fingerprint") != fingerprint:
         st.session_state.drawn_fingerprint = fingerprint
@@ -51,10 +52,16 @@ def canvas_ui() -> None:
                 set_digit(Digit(steps.final, "drawn", steps=steps))
     if st.session_state.get("drawn_problem"):
         st.warning(t(f"error.drawing.{st.session_state.drawn_problem}"))
+    return True
+
+
+def _clear_canvas() -> None:
+    st.session_state.canvas_round = st.session_state.get("canvas_round", 0) + 1
 
 
 def _random_sample() -> None:
     set_sample(int(np.random.default_rng().integers(len(test_split().y))))
+    _clear_canvas()
 
 
 def _read_upload() -> None:
@@ -71,6 +78,7 @@ def _read_upload() -> None:
         st.session_state.upload_problem = (f"error.upload.{exc.reason}", {})
     else:
         set_digit(Digit(steps.final, "upload", steps=steps))
+        _clear_canvas()
 
 
 def upload_ui() -> None:
@@ -130,7 +138,7 @@ st.title(t("draw.title"))
 left, right = st.columns([0.39, 0.61] if projector() else [0.34, 0.66], gap="small")
 with left:
     st.caption(t("draw.canvas_hint"))
-    canvas_ui()
+    drawing = canvas_ui()
     st.button(t("draw.random"), on_click=_random_sample, icon=":material/casino:", use_container_width=True)
     digit = current_digit()
     show_chart(steps_figure(digit.steps, digit.x28, lang(), projector()), "preprocessing", key="steps_chart")
@@ -145,8 +153,11 @@ with right:
     metric, about = st.columns([0.6, 0.4] if projector() else [0.42, 0.58], vertical_alignment="center")
     with metric:
         prediction_ui(probs)
-    with about:
-        st.caption(t("draw.showing", description=digit_description(digit)))
+    with about:  # beside the metric, so the message coming and going moves nothing on the page
+        if drawing:
+            st.caption(t("draw.showing", description=digit_description(digit)))
+        else:
+            st.info(t("draw.canvas_empty", description=digit_description(digit)))
     st.markdown(f"**{t('draw.models_header')}**")
     for name in MODEL_NAMES:
         if name not in probs:

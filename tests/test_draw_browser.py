@@ -74,7 +74,7 @@ def test_an_uploaded_phone_photo_becomes_the_digit_and_a_bad_file_gets_a_message
     open_page(page, f"{app_url}/?lang=en")
     page.locator(UPLOAD).set_input_files(str(photo))
     expect_prediction(page, 4)
-    expect(page.get_by_text("Explaining: uploaded image")).to_be_visible()
+    expect(page.get_by_text("Showing: uploaded image")).to_be_visible()  # the upload cleared the canvas
     page.locator(UPLOAD).set_input_files(str(junk))
     settle(page)
     expect(page.get_by_text("This file is not an image")).to_be_visible()

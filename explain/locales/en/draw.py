@@ -6,7 +6,7 @@ STRINGS = {
     "draw.random": "Random test digit",
     "draw.upload": "Or upload a photo of a digit",
     "draw.upload_help": "A photo of a digit written on paper works (dark ink on light paper, or light on dark). The image is read in memory and never stored.",
-    "draw.canvas_empty": "The canvas is empty: draw a digit (0–9). Meanwhile the page shows the current digit: {description}.",
+    "draw.canvas_empty": "The canvas is empty: draw a digit (0–9). Showing: {description}.",
     "draw.showing": "Explaining: {description}",
     "draw.prediction": "Prediction",
     "draw.confidence": "CNN confidence",

@@ -6,7 +6,7 @@ STRINGS = {
     "draw.random": "随机测试集数字",
     "draw.upload": "或上传一张数字照片",
     "draw.upload_help": "可以是纸上手写数字的照片（浅色纸上的深色笔迹，或深底浅字）。图片只在内存中读取，不会保存。",
-    "draw.canvas_empty": "画布是空的：请写一个数字（0–9）。此时页面显示的是当前数字：{description}。",
+    "draw.canvas_empty": "画布是空的：请写一个数字（0–9）。当前显示：{description}。",
     "draw.showing": "当前讲解：{description}",
     "draw.prediction": "Prediction 预测",
     "draw.confidence": "CNN 置信度",
