@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from explain.bench import HOOK, LOADED, WATCH
 
@@ -44,48 +46,71 @@ def _fixtures():
 
 @dataclass
 class Tally:
-    """What the sessions saw: response times in seconds per kind ("sample", "draw"), errors (with the
-    first few reasons), and mismatches against the single-session reference."""
+    """What the sessions saw: response times in seconds per kind ("sample", "draw", and "answer": from
+    a drawing's mouse-up to the server's run-finished message, before the browser repaints), errors
+    (with reasons), and mismatches against the single-session reference."""
 
-    times: dict[str, list[float]] = field(default_factory=lambda: {"sample": [], "draw": []})
+    times: dict[str, list[float]] = field(default_factory=lambda: {"sample": [], "draw": [], "answer": []})
     errors: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     training_runs: int = 0
 
     @property
     def requests(self) -> int:
-        return sum(len(v) for v in self.times.values()) + len(self.errors)
+        return len(self.times["sample"]) + len(self.times["draw"]) + len(self.errors)
 
     def percentile(self, q: float, kind: str | None = None) -> float:
-        values = self.times[kind] if kind else [t for v in self.times.values() for t in v]
+        values = self.times[kind] if kind else self.times["sample"] + self.times["draw"]
         return float(np.percentile(values, q)) if values else float("nan")
 
 
-class MemoryWatch:
-    """The server process's peak resident memory, sampled twice a second in a thread."""
+class ProcessWatch:
+    """Who used the machine during the run, sampled twice a second in a thread: the server's peak
+    resident memory, and the CPU time (user + system, in seconds) of the server, of its children
+    (a training run), and of this script's other children (Chromium and Playwright's driver). On
+    one machine the browsers compete with the server for the same cores."""
 
-    def __init__(self, pid: int | None):
+    def __init__(self, server_pid: int | None):
         self.peak = 0
+        self.cpu = {"server": 0.0, "training": 0.0, "browsers": 0.0}
+        self._server = psutil.Process(server_pid) if server_pid else None
+        self._seen: dict[tuple[str, int], float] = {}
+        self._start = self._totals()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(pid,), daemon=True) if pid else None
-        if self._thread:
-            self._thread.start()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
 
-    def _run(self, pid: int) -> None:
-        import psutil
-        proc = psutil.Process(pid)
-        while not self._stop.is_set():
+    def _totals(self) -> dict[str, float]:
+        """Accumulated CPU seconds per group; a process that has ended keeps its last reading."""
+        groups = {"browsers": psutil.Process(os.getpid()).children(recursive=True)}
+        if self._server:
+            groups["server"] = [self._server]
+            groups["training"] = self._server.children(recursive=True)
+            server_family = {p.pid for p in [self._server, *groups["training"]]}
+            groups["browsers"] = [p for p in groups["browsers"] if p.pid not in server_family]
+        for group, procs in groups.items():
+            for proc in procs:
+                try:
+                    times = proc.cpu_times()
+                    self._seen[group, proc.pid] = times.user + times.system
+                except psutil.Error:
+                    pass
+        return {g: sum(v for (group, _), v in self._seen.items() if group == g) for g in self.cpu}
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
             try:
-                self.peak = max(self.peak, proc.memory_info().rss)
+                if self._server:
+                    self.peak = max(self.peak, self._server.memory_info().rss)
+                self._totals()
             except psutil.Error:
-                return
-            self._stop.wait(0.5)
+                pass
 
-    def stop(self) -> int:
+    def stop(self) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join()
-        return self.peak
+        self._thread.join()
+        end = self._totals()
+        self.cpu = {g: end[g] - self._start[g] for g in self.cpu}
 
 
 async def _prediction(page) -> tuple[str, str]:
@@ -104,9 +129,10 @@ async def open_sample(page, url: str, index: int) -> tuple[float, tuple[str, str
     return time.perf_counter() - start, await _prediction(page)
 
 
-async def draw_digit(page, strokes) -> tuple[float, tuple[str, str]]:
+async def draw_digit(page, strokes) -> tuple[float, float, tuple[str, str]]:
     """Draw `strokes` (tests.browser's canvas fractions) on the blank canvas of the page, as
-    `tests.browser.draw` does, and time the last mouse-up to the repaint: (seconds, prediction)."""
+    `tests.browser.draw` does, and time the last mouse-up to the server's answer and to the repaint:
+    (answer seconds, repaint seconds, prediction)."""
     boxes: list = []
     for _ in range(120):  # the canvas (inside the component's shadow root) mounts after the run
         boxes = [b for b in [await c.bounding_box() for c in await page.locator("canvas").all()]
@@ -130,7 +156,8 @@ async def draw_digit(page, strokes) -> tuple[float, tuple[str, str]]:
         await page.mouse.up()
     await page.wait_for_function("() => window.__bench.done !== null", polling="raf", timeout=120_000)
     state = await page.evaluate("() => window.__bench")
-    return (state["done"] - state["start"]) / 1e3, await _prediction(page)
+    return ((state["finished"] - state["start"]) / 1e3, (state["done"] - state["start"]) / 1e3,
+            await _prediction(page))
 
 
 async def new_tab(browser):
@@ -148,7 +175,7 @@ async def reference(browser, url: str, samples: Sequence[int], digits: dict) -> 
         out["sample", index] = (await open_sample(page, url, index))[1]
     for name, strokes in digits.items():
         await open_sample(page, url, samples[0])
-        out["draw", name] = (await draw_digit(page, strokes))[1]
+        out["draw", name] = (await draw_digit(page, strokes))[2]
     await page.context.close()
     return out
 
@@ -164,7 +191,8 @@ async def student(browser, url: str, seed: int, deadline: float, samples: Sequen
                 if kind == "sample":
                     seconds, got = await open_sample(page, url, key)
                 else:
-                    seconds, got = await draw_digit(page, digits[key])
+                    answer, seconds, got = await draw_digit(page, digits[key])
+                    tally.times["answer"].append(answer)
             except Exception as exc:  # a timeout, an exception box, a missing metric: counted, then go on
                 tally.errors.append(f"{kind} {key}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
                 break  # the next round starts with a fresh page load
@@ -219,6 +247,8 @@ class Result:
     with_training: bool
     tally: Tally
     rss_peak: int  # bytes; 0 when the server was not started here
+    cpu: dict[str, float]  # CPU seconds during the run: "server", "training", "browsers"
+    wall: float  # seconds the sessions ran, the single-session reference included
 
     @property
     def met(self) -> bool:
@@ -235,28 +265,32 @@ def run(sessions: int, seconds: float, with_training: bool = False, url: str | N
         port = conftest.free_port()
         server = conftest.start_app(port, Path(tempfile.mkdtemp(prefix="netlens-load-")) / "server.log")
         url = f"http://127.0.0.1:{port}"
-    memory = MemoryWatch(server.pid if server else None)
+    watch = ProcessWatch(server.pid if server else None)
+    start = time.monotonic()
     try:
         tally, _ = asyncio.run(_run(url, sessions, seconds, with_training, samples, digits))
     finally:
-        peak = memory.stop()
+        watch.stop()
         if server:
             server.terminate()
             server.wait(timeout=30)
-    return Result(sessions, seconds, with_training, tally, peak)
+    return Result(sessions, seconds, with_training, tally, watch.peak, watch.cpu, time.monotonic() - start)
 
 
 HEADER = ("| sessions | training run | requests (link / draw) | errors | mismatches | p50 | p95 | "
-          "p95 link / draw | server RSS peak |\n|---|---|---|---|---|---|---|---|---|")
+          "p95 link / draw (server answer) | server RSS peak | CPU cores used: server / training / browsers |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
 
 
 def row(result: Result) -> str:
     t = result.tally
     training = f"yes ({t.training_runs} started)" if result.with_training else "no"
     rss = f"{result.rss_peak / 2**20:.0f} MB" if result.rss_peak else "n/a"
+    cores = " / ".join(f"{result.cpu[g] / result.wall:.2f}" for g in ("server", "training", "browsers"))
     return (f"| {result.sessions} | {training} | {t.requests} ({len(t.times['sample'])} / {len(t.times['draw'])}) "
             f"| {len(t.errors)} | {len(t.mismatches)} | {t.percentile(50):.2f} s | {t.percentile(95):.2f} s | "
-            f"{t.percentile(95, 'sample'):.2f} s / {t.percentile(95, 'draw'):.2f} s | {rss} |")
+            f"{t.percentile(95, 'sample'):.2f} s / {t.percentile(95, 'draw'):.2f} s ({t.percentile(95, 'answer'):.2f} s) "
+            f"| {rss} | {cores} |")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
