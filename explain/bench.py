@@ -51,7 +51,7 @@ class Plan:
     train_samples: int   # training: digits in the classroom demo's subset
 
 
-FULL = Plan(digits=200, naive_digits=30, strokes=20, sessions=10, visit_pages=True, epochs=5, rounds=2,
+FULL = Plan(digits=200, naive_digits=30, strokes=20, sessions=10, visit_pages=True, epochs=4, rounds=3,
             train_samples=5000)
 QUICK = Plan(digits=5, naive_digits=2, strokes=1, sessions=1, visit_pages=False, epochs=2, rounds=1,
              train_samples=200)
@@ -622,20 +622,100 @@ def training_rows(epochs: int, rounds: int, train_samples: int, out: Path) -> li
 HOW = """\
 ## How each number is measured
 
-- **server**: each page's own `explain/` call, timed with `time.perf_counter` once per test-split digit
-  (a random, seeded choice), after two untimed warm-up calls; the naive way runs in the same process
-  on a subset of the same digits. Drawn digits are simulated as the canvas sends them: the digit scaled to
-  280x280, white on black.
+- **server**: each page's own `explain/` call, timed with `time.perf_counter` on every one of the test-split
+  digits (a seeded random choice), drawn as the Draw page's canvas sends them (the digit scaled to 280x280,
+  white on opaque black), after two untimed calls. The naive way runs in the same process on the first
+  30 of them. *First call* is the build and XLA compile, paid once per server by the first session that
+  opens the page. The heap is frozen (`gc.freeze()`) once the models are loaded, as `app.py` does.
+- **stroke to repaint**: one headless Chromium (Playwright, Debian's chromium), three tabs at 1280x720,
+  each its own Streamlit session: the bare canvas page (`benchmarks/bare_canvas.py`, served by its own
+  `streamlit run`: the Draw page's canvas with the same arguments and one metric, no TensorFlow), the
+  app's Draw page, and a tab for the CNN page. Strokes are taken in turn on the three tabs, after one
+  untimed warm-up each. A stroke: the canvas toolbar's reset (untimed), then a 1 or a 7, alternating so
+  that every answer is new, drawn with the mouse. The clock runs in the page, from the mouse-up event to
+  the first painted frame after Streamlit's `script_finished` message for that rerun has arrived and no
+  element is left stale. The message is read off the WebSocket (ForwardMsg field 6): Streamlit's status
+  widget only appears for runs longer than 0.5 s, so it cannot tell that a fast rerun is over.
+  *Finish message after* is the server's share, including the canvas component's own 200 ms debounce
+  before it sends a stroke (in the floor too); *to paint* is the browser's share.
+  The CNN page has no canvas: it explains the digit drawn on the Draw page. Its tab draws on the Draw
+  page (untimed), then the clock runs from the click on "CNN internals" in the sidebar to the CNN page
+  painted with every chart; then it goes back to the Draw page.
+- **cold start**: from launching `python -m streamlit run app.py` (the browser already running) to the
+  Draw page's first run painted (the same signal). It includes importing TensorFlow, loading the five
+  models and compiling the Draw page's five-model function with XLA.
+- **memory**: the server process's resident set (psutil): right after the cold start; after more sessions
+  each opened the app and drew a digit (all kept open); after one session visited every page (each page
+  builds its compiled path once per server).
+- **training**: the classroom demo (`training.CLASSROOM_DEMO`, the homework LSTM with batch 32) with early
+  stopping off so that every run lasts the same number of epochs, alternating `training.train` (with the
+  recorder, and an `on_event` that writes each event as the app's training child process does) and
+  `model.fit` with the same Keras callbacks. An epoch is the time between two epoch ends. The Training
+  page's chart updates run in the server process, not in the training process: they cost the training
+  only CPU time on a shared machine, which this row does not include.
 """
 
+FINDINGS = """\
+## What costs what (found with py-spy and cProfile while writing this benchmark)
 
-def report(rows: Sequence[Row], machine: Machine, command: str, notes: Sequence[str]) -> str:
-    """The whole BENCHMARKS.md."""
+- **Keras's conveniences.** `model.predict` costs 30-110 ms a call here (it builds, and often retraces, its
+  predict function). The pages use one XLA-compiled `tf.function` per page (`explain/inference.py`) or
+  numpy on the weights (`explain/recurrent.py`): under 1.5 ms for all a page computes (server rows).
+- **Streamlit's cleanup after every rerun.** `gc.collect(2)` (runner.postScriptGC) and
+  `keras.backend.clear_session()` (which collects again) walk every tracked object: with TensorFlow and
+  five models in the heap, 300-500 ms per rerun of every session. `app.py` calls `gc.freeze()` once the
+  models are loaded, which leaves about 2 ms (the cleanup row).
+- **Plotly's object model** was the largest server-side cost of a stroke, far above the arithmetic:
+  `make_subplots`, and `add_shape` / `add_annotation` / `update_xaxes` with `row=`/`col=`, validate one
+  property at a time: 10-50 ms a figure, and 180 ms for the pooling figure's 30 grid lines. Before this
+  benchmark the CNN page's ten figures cost about 470 ms per rerun on this (busy) machine and the Draw
+  page's two about 110 ms. Fixed: `explain.figures.theme.subplots` builds each grid shape once and copies
+  it (5-10x cheaper, the same figure JSON, tested in `tests/test_bench.py`); the pooling grid is one line
+  trace (180 -> 25 ms); a figure's labels are set in one assignment; and the Draw and CNN figures are now
+  built from dicts in one constructor call (`explain/figures/panels.py`).
+- **The canvas component** waits 200 ms after mouse-up before it sends a stroke (a debounce inside
+  streamlit-drawable-canvas 0.13) and PNG-encodes the canvas for `return_image_data`: most of the floor,
+  and not ours to remove.
+- **Cold start.** Importing TensorFlow takes about 4-5 s here, loading the five models 1-2 s, and the XLA
+  compile of the Draw page's five-model function 2-3 s (its first call). Without XLA that first call costs
+  0.3 s but every stroke 2.5-3 ms instead of 0.5 ms; both fit the targets, and XLA was kept.
+"""
+
+# Why a target was missed, by the start of its row's measure: written under the table when it is.
+MISSES = {
+    "Draw page": (
+        "The Draw page repaints, on every stroke, two Plotly charts (the preprocessing strip's three heatmaps "
+        "with their boxes, and the five models' bar charts), the metric, the caption and the sidebar's "
+        "thumbnail (a new PNG the browser fetches); the floor repaints one metric. The row's split shows "
+        "where the difference goes: the server's share (reading and preparing the drawing, five models, "
+        "building and serialising both figures: the server rows) and the browser's (Plotly redrawing both "
+        "charts). Neither is waste that a cache could remove, since every stroke changes every chart; what "
+        "is left to win is drawing the strip as one `st.image` instead of three Plotly heatmaps."),
+    "CNN page": (
+        "The CNN page shows ten charts, two tables and several LaTeX formulas; it is built from scratch "
+        "on each visit (the server's share) and Plotly draws every chart (the browser's share)."),
+    "`training.train`": (
+        "The recorder itself costs next to nothing per batch (it only counts batches and reads the loss); "
+        "with other work on the machine the epochs of the two kinds of run vary by more than the "
+        "difference (see the p95 column), so re-run `python -m explain.bench --only training` on an idle "
+        "machine before reading a difference into this row."),
+    "`streamlit run app.py`": (
+        "Cold start is dominated by importing TensorFlow and the XLA compile (see above); on a busy "
+        "machine both stretch."),
+}
+
+
+def report(rows: Sequence[Row], machine: Machine, command: str) -> str:
+    """The whole BENCHMARKS.md: the table, how it was measured, what was found, and why each missed
+    target was missed."""
+    misses = [f"**{row.measure}**: {note}" for row in rows if row.met is False
+              for start, note in MISSES.items() if row.measure.startswith(start)]
     parts = ["# NetLens benchmarks", "",
              f"Written by `{command}`. {machine.describe()}", "",
-             table(rows), "", HOW]
-    if notes:
-        parts += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+             table(rows), ""]
+    if misses:
+        parts += ["## Targets missed, and why", "", *[f"- {note}" for note in misses], ""]
+    parts += [HOW, FINDINGS]
     return "\n".join(parts)
 
 
@@ -653,7 +733,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     machine = Machine.now()
     rows: list[Row] = []
-    notes: list[str] = []
     if "server" in only:
         rows += server_rows(plan.digits, plan.naive_digits)
     if "browser" in only:
@@ -668,7 +747,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine.load_after = os.getloadavg()
     command = "python -m explain.bench" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if set(only) != set(SECTIONS) else "")
-    text = report(rows, machine, command, notes)
+    text = report(rows, machine, command)
     print(text)
     Path(args.out).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
     return 1 if any(row.p50 == FAILED for row in rows) else 0
