@@ -130,6 +130,7 @@ def _png_header_claiming(width: int, height: int) -> bytes:
             + chunk(b"IEND", b""))
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow's own, at 10000x10000
 @pytest.mark.parametrize("side", [8_000, 10_000, 20_000])  # our limit; Pillow's warning; Pillow's error
 def test_a_decompression_bomb_is_refused_from_its_header_before_any_pixel_is_decoded(monkeypatch, side):
     def no_decoding(self):
@@ -214,3 +215,55 @@ def test_an_upload_is_decoded_in_memory_and_nothing_is_written(tmp_path, monkeyp
         except (UploadError, EmptyDrawingError):
             pass
     assert opened_for_writing == [] and list(cwd.iterdir()) == [] and list(tmp.iterdir()) == []
+
+
+def test_xsrf_protection_stays_on():
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    assert server["enableXsrfProtection"] is True
+    assert server.get("enableCORS", True) is True  # Streamlit turns XSRF off when CORS is off
+
+
+def test_the_server_refuses_an_upload_without_the_xsrf_token(app_url):
+    """A cross-site page cannot post files into a student's session: the upload endpoint wants the
+    token that only the app's own page holds (403 without it)."""
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(f"{app_url}/_stcore/upload_file/some-session/some-file", method="PUT",
+                                     data=b"--x--", headers={"Content-Type": "multipart/form-data; boundary=x"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=10)
+    assert info.value.code == 403
+
+
+ALERT = "[data-testid='stAlertContentError']"
+VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
+
+
+def test_in_the_app_each_bad_upload_gets_its_message_and_a_good_one_becomes_the_digit(page, app_url, ink):
+    """Tried by hand in Chromium: the Draw page's uploader, file after file, in one session."""
+    from playwright.sync_api import expect
+
+    from tests.browser import EXCEPTION, open_page, settle
+    open_page(page, f"{app_url}/?lang=en")
+    expect(page.locator(VALUE).first).to_have_text("0", timeout=60_000)
+    uploader = page.locator("[data-testid='stFileUploader'] input[type='file']")
+    bad = [("photo.heic", HEIC, "HEIC images are not supported"),
+           ("half.png", encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300), np.uint8)),
+                               "PNG")[:20_000], "damaged or incomplete"),
+           ("bomb.png", _png_header_claiming(20_000, 20_000), "too many pixels"),
+           ("notes.png", b"hello, this is a text file\n", "This file is not an image"),
+           ("blank.jpg", encode(Image.new("RGB", (300, 200), (250, 250, 245)), "JPEG"), "No digit found")]
+    for name, data, message in bad:
+        uploader.set_input_files({"name": name, "mimeType": "application/octet-stream", "buffer": data})
+        settle(page)
+        expect(page.locator(ALERT).filter(has_text=message)).to_be_visible(timeout=20_000)
+        expect(page.locator(VALUE).first).to_have_text("0")  # the page goes on with the previous digit
+    # Over the 5 MB limit: Streamlit's own check in the browser refuses it before it is sent.
+    uploader.set_input_files({"name": "huge.png", "mimeType": "image/png", "buffer": b"\0" * (MAX_BYTES + 1)})
+    expect(page.get_by_text("File must be 5.0MB or smaller")).to_be_visible(timeout=20_000)
+    good = encode(Image.fromarray(255 - ink), "PNG")  # the test-split 7, dark on white
+    uploader.set_input_files({"name": "seven.png", "mimeType": "image/png", "buffer": good})
+    settle(page)
+    expect(page.locator(VALUE).first).to_have_text("7", timeout=20_000)
+    expect(page.get_by_text("uploaded image").first).to_be_visible()
+    assert page.locator(EXCEPTION).count() == 0
