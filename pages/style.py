@@ -1,7 +1,7 @@
 """How Streamlit's own elements look. Projector mode (charts get theirs from
 `explain.figures.theme.style`): every text at least 20 px for the back row of a 1280x720 lecture
 hall, and secondary controls hidden. In every mode: the few texts Streamlit writes itself in
-English (the file uploader's button and size limit) in the session's language.
+English (the file uploader's button and size limit, the header's Stop) in the session's language.
 
 Streamlit sizes its text in rem (captions, labels and tables at 0.875rem, body at 1rem), so raising
 the root size scales everything together; the smaller roles are then lifted to the floor. Headings
@@ -46,6 +46,7 @@ div[class*='st-key-{SECONDARY_KEY}'] {{ display: none !important; }}
 _BUILT_IN_TEXT = {
     "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p": "style.uploader_button",
     "[data-testid='stFileUploaderDropzoneInstructions'] span": "style.uploader_limit",
+    "[data-testid='stStatusWidget'] button": "style.stop",     # shown in the header while a rerun runs
 }
 
 
