@@ -49,12 +49,13 @@ class Plan:
     epochs: int          # training: epochs per run (early stopping off)
     rounds: int          # training: runs of each kind, alternating
     train_samples: int   # training: digits in the classroom demo's subset
+    app_training: bool   # training: the classroom demo from the Training page, against the same run without it
 
 
 FULL = Plan(digits=200, naive_digits=30, strokes=20, sessions=10, visit_pages=True, epochs=4, rounds=3,
-            train_samples=5000)
+            train_samples=5000, app_training=True)
 QUICK = Plan(digits=5, naive_digits=2, strokes=1, sessions=1, visit_pages=False, epochs=2, rounds=1,
-             train_samples=200)
+             train_samples=200, app_training=False)
 
 
 # ---- statistics and the table ---------------------------------------------------------------------
@@ -446,7 +447,7 @@ def _rss(proc) -> int:
     return psutil.Process(proc.pid).memory_info().rss
 
 
-def browser_rows(strokes: int, sessions: int, visit_pages: bool, logs: Path) -> list[Row]:
+def browser_rows(strokes: int, sessions: int, visit_pages: bool, app_training: bool, logs: Path) -> list[Row]:
     """Cold start, memory, and stroke-to-repaint against the bare canvas floor, in one Chromium."""
     drive, fixtures = _drivers()
     if not Path(fixtures.CHROMIUM).exists():
@@ -504,6 +505,9 @@ def browser_rows(strokes: int, sessions: int, visit_pages: bool, logs: Path) -> 
                                 target="<= 1.5 GB", met=every <= limit, n=1))
             for context in contexts:
                 context.close()
+            if app_training:
+                step = "training from the Training page"
+                rows += app_training_rows(draw_tab, logs)
             browser.close()
     except Exception as exc:
         rows.append(failed("browser", step, exc))
@@ -553,6 +557,63 @@ def repaint_rows(tabs: dict, strokes: int) -> list[Row]:
             Row("stroke to repaint", "CNN page: sidebar click after a stroke -> every CNN chart on screen",
                 *_p(cnn), comparison=f"**{cnn.p50 / floor.p50:.2f}x the floor**; {split(cnn_run, cnn_paint)}",
                 target="p50 <= 2x floor", met=cnn.p50 <= 2 * floor.p50, n=cnn.n)]
+
+
+TRAINING_LINK = "[data-testid='stSidebarNav'] a[href$='/training']"
+
+
+def epoch_ends(log: Path, finished: Callable[[], bool], timeout: float = 900) -> list[float]:
+    """When each epoch's row appeared in a run's CSVLogger file (polled every 20 ms), until
+    `finished()`: the one clock that reads a run the same way whoever started it."""
+    ends: list[float] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = finished()
+        rows = max(0, len(log.read_text().splitlines()) - 1) if log.exists() else 0
+        ends += [time.perf_counter()] * (rows - len(ends))
+        if done:
+            return ends
+        time.sleep(0.02)
+    raise TimeoutError(f"the run writing {log} did not finish within {timeout:.0f} s")
+
+
+def app_training_rows(tab, logs: Path) -> list[Row]:
+    """The classroom demo started from the Training page in `tab`, which redraws its curves every
+    second while the run lasts, against the same run in the same kind of child process
+    (`training.LiveRun`) with no page open; two of each, alternating."""
+    from dataclasses import replace
+
+    from explain import training
+
+    def without_page(i: int) -> list[float]:
+        run_dir = logs / f"liverun-{i}"
+        run = training.LiveRun(replace(training.CLASSROOM_DEMO, out_dir=str(run_dir)))
+        return epoch_ends(run_dir / "log.csv", lambda: not run.active)
+
+    def from_page(_: int) -> list[float]:
+        before = set(training.RUNS_DIR.glob("*")) if training.RUNS_DIR.exists() else set()
+        if not tab.url.rstrip("/").split("?")[0].endswith("/training"):
+            rerun(tab, tab.locator(TRAINING_LINK).first.click, "click")
+        rerun(tab, tab.get_by_role("button", name="Classroom demo preset").click, "click")
+        tab.get_by_role("button", name="Start", exact=True).click()
+        deadline = time.monotonic() + 60
+        while not (new := set(training.RUNS_DIR.glob("*")) - before) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not new:
+            raise RuntimeError(f"the Training page started no run in {training.RUNS_DIR} within 60 s")
+        run_dir = max(new)
+        return epoch_ends(run_dir / "log.csv", lambda: (run_dir / "result.json").exists())
+
+    per_epoch: dict[str, list[float]] = {"alone": [], "page": []}
+    for i in range(2):
+        for name, run in (("alone", without_page), ("page", from_page)):
+            per_epoch[name] += list(np.diff(run(i)))
+    alone, page = Stat.of(per_epoch["alone"]), Stat.of(per_epoch["page"])
+    return [Row("training", "classroom demo in the app's training child process (`training.LiveRun`), no page "
+                "open, s/epoch", *_p(alone), n=alone.n),
+            Row("training", "the same run started from the Training page, its curves redrawn every second, s/epoch",
+                *_p(page), comparison=f"{page.p50 / alone.p50:.3f}x without the page", target="p50 <= 1.10x",
+                met=page.p50 <= 1.10 * alone.p50, n=page.n)]
 
 
 # ---- 5. training overhead ---------------------------------------------------------------------
@@ -650,9 +711,12 @@ HOW = """\
 - **training**: the classroom demo (`training.CLASSROOM_DEMO`, the homework LSTM with batch 32) with early
   stopping off so that every run lasts the same number of epochs, alternating `training.train` (with the
   recorder, and an `on_event` that writes each event as the app's training child process does) and
-  `model.fit` with the same Keras callbacks. An epoch is the time between two epoch ends. The Training
-  page's chart updates run in the server process, not in the training process: they cost the training
-  only CPU time on a shared machine, which this row does not include.
+  `model.fit` with the same Keras callbacks. An epoch is the time between two epoch ends.
+  The Training page's chart updates run in the server process, not in the training child process: on a
+  shared machine they cost the training CPU time. The last two rows measure that: the classroom demo as
+  it is (early stopping on) started twice from the Training page, shown in a browser tab that redraws the
+  curves every second, against the same run twice in the same kind of child process (`training.LiveRun`)
+  with no page open, alternating; epochs are timed by when each row appears in the run's CSV log.
 """
 
 FINDINGS = """\
@@ -699,6 +763,11 @@ MISSES = {
         "with other work on the machine the epochs of the two kinds of run vary by more than the "
         "difference (see the p95 column), so re-run `python -m explain.bench --only training` on an idle "
         "machine before reading a difference into this row."),
+    "the same run started from the Training page": (
+        "The page's fragment rebuilds the curves figure every second in the server process while the "
+        "training child process (niced) computes; on two shared cores they take turns. The epochs of both "
+        "kinds of run vary widely on a busy machine (see the p95 column): re-run on an idle machine before "
+        "reading a difference into this row."),
     "`streamlit run app.py`": (
         "Cold start is dominated by importing TensorFlow and the XLA compile (see above); on a busy "
         "machine both stretch."),
@@ -737,7 +806,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += server_rows(plan.digits, plan.naive_digits)
     if "browser" in only:
         with tempfile.TemporaryDirectory(prefix="netlens-bench-") as logs:
-            rows += browser_rows(plan.strokes, plan.sessions, plan.visit_pages, Path(logs))
+            rows += browser_rows(plan.strokes, plan.sessions, plan.visit_pages, plan.app_training, Path(logs))
     if "training" in only:
         with tempfile.TemporaryDirectory(prefix="netlens-bench-") as out:
             try:
