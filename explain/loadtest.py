@@ -206,22 +206,30 @@ async def student(browser, url: str, seed: int, deadline: float, samples: Sequen
 
 
 async def trainer(browser, url: str, deadline: float, tally: Tally) -> None:
-    """Keep one classroom-demo training run in progress until `deadline`, through the Training page."""
+    """Keep one classroom-demo training run in progress until `deadline`, through the Training page:
+    press Start whenever it is enabled (the last run ended), Stop at the end."""
     page = await new_tab(browser)
     await page.goto(f"{url}/training?lang=en")
     await page.wait_for_function(LOADED, polling=POLL_MS, timeout=120_000)
     await page.get_by_role("button", name="Classroom demo preset").click()
     start = page.get_by_role("button", name="Start", exact=True)
     while time.monotonic() < deadline:
-        if await start.is_enabled():
-            await start.click()
+        if await start.is_enabled() and await _click(start):
             tally.training_runs += 1
         await page.wait_for_timeout(2000)
-    stop = page.get_by_role("button", name="Stop", exact=True)
-    if await stop.is_enabled():
-        await stop.click()
+    await _click(page.get_by_role("button", name="Stop", exact=True))
     await page.wait_for_timeout(1000)
     await page.context.close()
+
+
+async def _click(button) -> bool:
+    """Click `button` unless it stays disabled for 5 s (a rerun can disable it between look and click)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+    try:
+        await button.click(timeout=5_000)
+        return True
+    except PlaywrightTimeout:
+        return False
 
 
 async def _run(url: str, sessions: int, seconds: float, with_training: bool, samples: Sequence[int],
