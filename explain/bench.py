@@ -737,6 +737,12 @@ FINDINGS = """\
   it (5-10x cheaper, the same figure JSON, tested in `tests/test_bench.py`); the pooling grid is one line
   trace (180 -> 25 ms); a figure's labels are set in one assignment; and the Draw and CNN figures are now
   built from dicts in one constructor call (`explain/figures/panels.py`).
+- **Every changed chart is drawn anew in the browser.** Streamlit 1.67 derives a Plotly chart's element
+  id from a hash of its figure JSON (`compute_and_register_element_id(..., plotly_spec=...)`, even with a
+  `key`), and its frontend uses that id as the React key: a chart whose data changed is unmounted and
+  drawn from scratch (`Plotly.newPlot`), not updated in place (checked: the chart's DOM node is replaced
+  after a stroke and kept after a rerun that changes nothing). Each stroke therefore pays for two full
+  chart draws on the Draw page and ten on the CNN page (the *to paint* share), whatever the figures hold.
 - **The canvas component** waits 200 ms after mouse-up before it sends a stroke (a debounce inside
   streamlit-drawable-canvas 0.13) and PNG-encodes the canvas for `return_image_data`: most of the floor,
   and not ours to remove.
@@ -748,16 +754,18 @@ FINDINGS = """\
 # Why a target was missed, by the start of its row's measure: written under the table when it is.
 MISSES = {
     "Draw page": (
-        "The Draw page repaints, on every stroke, two Plotly charts (the preprocessing strip's three heatmaps "
-        "with their boxes, and the five models' bar charts), the metric, the caption and the sidebar's "
-        "thumbnail (a new PNG the browser fetches); the floor repaints one metric. The row's split shows "
-        "where the difference goes: the server's share (reading and preparing the drawing, five models, "
-        "building and serialising both figures: the server rows) and the browser's (Plotly redrawing both "
-        "charts). Neither is waste that a cache could remove, since every stroke changes every chart; what "
-        "is left to win is drawing the strip as one `st.image` instead of three Plotly heatmaps."),
+        "Beyond the floor's one metric, every stroke repaints two Plotly charts (the preprocessing strip's "
+        "three heatmaps with their boxes, and the five models' bar charts), which Streamlit remounts and "
+        "Plotly draws from scratch (see below), plus the caption and the sidebar's thumbnail (a new PNG the "
+        "browser fetches): that is the row's larger *to paint* share. The server's extra share is reading "
+        "and preparing the drawing, the five models and building and serialising both figures (server "
+        "rows). No cache can remove either, since every stroke changes every chart; what is left to win is "
+        "showing the strip as one `st.image` instead of a Plotly chart (one chart draw fewer per stroke)."),
     "CNN page": (
-        "The CNN page shows ten charts, two tables and several LaTeX formulas; it is built from scratch "
-        "on each visit (the server's share) and Plotly draws every chart (the browser's share)."),
+        "The CNN page holds ten Plotly charts (each remounted and drawn from scratch by the browser, see "
+        "below; about 0.7 MB of figure JSON, most of it the feature maps' and kernels' per-pixel hover "
+        "data), two tables and several LaTeX formulas, all rebuilt on each visit (the server's share). "
+        "Wrapping the sliders' sections in `st.fragment` would keep a slider move from rebuilding the rest."),
     "`training.train`": (
         "The recorder itself costs next to nothing per batch (it only counts batches and reads the loss); "
         "with other work on the machine the epochs of the two kinds of run vary by more than the "
