@@ -308,14 +308,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60, help="how long they keep going (default 60)")
     parser.add_argument("--with-training", action="store_true", help="keep a training run going meanwhile")
     parser.add_argument("--url", help="test a running server instead of starting one (memory is then not measured)")
-    parser.add_argument("--quick", action="store_true", help="2 sessions for 10 s on two samples and a drawn 7, "
+    parser.add_argument("--quick", action="store_true", help="2 sessions for 5 s on two samples and a drawn 7, "
                                                              "to check that the script works")
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.seconds <= 0:
         parser.error(f"--sessions must be >= 1 and --seconds > 0; received {args.sessions} and {args.seconds}")
-    if args.quick:  # two samples and one drawing as the reference, so the whole check takes ~30 s
+    if args.quick:  # two samples and one drawing as the reference, so the whole check takes ~20 s
         browser_helpers, _ = _fixtures()
-        result = run(2, 10, args.with_training, args.url, SAMPLES[:2], {"seven": browser_helpers.SEVEN})
+        result = run(2, 5, args.with_training, args.url, SAMPLES[:2], {"seven": browser_helpers.SEVEN})
     else:
         result = run(args.sessions, args.seconds, args.with_training, args.url)
     print(HEADER)

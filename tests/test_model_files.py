@@ -82,8 +82,10 @@ def test_netlens_models_dir_points_the_app_at_another_folder(tmp_path):
 
 @pytest.fixture(scope="module")
 def broken_app(tmp_path_factory):
-    """A second server whose LSTM file is cut in half and whose GRU file is missing."""
-    folder = broken_models_dir(tmp_path_factory.mktemp("broken") / "models", truncate=("lstm",), remove=("gru",))
+    """A second server whose LSTM file is cut in half, whose GRU file is missing, and whose attention
+    file holds the MLP."""
+    folder = broken_models_dir(tmp_path_factory.mktemp("broken") / "models", truncate=("lstm",), remove=("gru",),
+                               swap={"attention": "mlp"})
     port = free_port()
     proc = start_app(port, folder.parent / "server.log", env={"NETLENS_MODELS_DIR": str(folder)})
     yield f"http://127.0.0.1:{port}"
@@ -97,6 +99,7 @@ def test_the_app_names_the_broken_models_and_their_commands_and_the_rest_keeps_w
     errors = page.locator(ERROR)
     expect(errors.filter(has_text="python -m explain.train lstm")).to_have_count(1)
     expect(errors.filter(has_text="python -m explain.train gru")).to_have_count(1)
+    expect(errors.filter(has_text="python -m explain.train attention")).to_have_count(1)
     assert "damaged" in errors.filter(has_text="lstm").inner_text()
     assert "missing" in errors.filter(has_text="gru").inner_text()
     assert page.locator(EXCEPTION).count() == 0
@@ -105,6 +108,9 @@ def test_the_app_names_the_broken_models_and_their_commands_and_the_rest_keeps_w
     expect(page.locator(ERROR).filter(has_text="python -m explain.train").first).to_be_visible(timeout=30_000)
     assert page.locator(EXCEPTION).count() == 0
 
-    for url in ("cnn", "attention"):  # pages of the working models are untouched
-        open_page(page, f"{broken_app}/{url}?lang=en")
-        assert page.locator(EXCEPTION).count() == 0 and page.locator(ERROR).count() == 0, url
+    open_page(page, f"{broken_app}/attention?lang=en")
+    expect(page.locator(ERROR).filter(has_text="different network")).to_be_visible(timeout=30_000)
+    assert page.locator(EXCEPTION).count() == 0
+
+    open_page(page, f"{broken_app}/cnn?lang=en")  # the page of a working model is untouched
+    assert page.locator(EXCEPTION).count() == 0 and page.locator(ERROR).count() == 0

@@ -15,13 +15,12 @@ def shows_sample(page, index: int, prediction: str) -> None:
     assert page.locator(EXCEPTION).count() == 0
 
 
-def test_a_bad_sample_index_falls_back_to_sample_0_and_a_good_one_is_honoured(page, app_url):
+def test_a_bad_sample_index_falls_back_to_sample_0(page, app_url):
+    """(A good index is honoured: the load test opens samples by link and checks each.)"""
     for query in ("sample=99999", "sample=abc"):
         open_page(page, f"{app_url}/draw?lang=en&{query}")
         shows_sample(page, 0, "0")
         assert "sample=0" in page.url, query  # the address bar now says what is shown
-    open_page(page, f"{app_url}/draw?lang=en&sample=2")
-    shows_sample(page, 2, "7")
 
 
 def test_an_unknown_page_language_and_projector_value_open_the_draw_page_in_the_browsers_language(page, app_url):
