@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from explain.figures.theme import CATEGORICAL, DIGIT, sequential, style
+from explain.figures.theme import CATEGORICAL, DIGIT, sequential, style, subplots
 from explain.i18n import t
 
 TRAIN, VAL, LR, SAVE, STOP, BEST = (CATEGORICAL[0], CATEGORICAL[1], CATEGORICAL[2], CATEGORICAL[4],
@@ -41,7 +40,7 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
     The axes are fixed while a run grows: x up to `epochs`, the rate axis from min_lr to the initial
     rate (`lr_bounds`), so the curves do not jump at every redraw.
     """
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.34, 0.28, 0.38])
+    fig = subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.34, 0.28, 0.38])
     n = len(history.get("loss", []))
     x = list(range(1, n + 1))
     width = 4 if projector else 2
