@@ -357,14 +357,15 @@ HOOK = """(() => {
     return -1;
   };
   window.__runs = [];
+  window.__bytes = 0;
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
       this.addEventListener("message", event => {
-        if (event.data instanceof ArrayBuffer && finishStatus(new Uint8Array(event.data)) === 0) {
-          window.__runs.push(performance.now());
-        }
+        if (!(event.data instanceof ArrayBuffer)) return;
+        window.__bytes += event.data.byteLength;
+        if (finishStatus(new Uint8Array(event.data)) === 0) window.__runs.push(performance.now());
       });
     }
   };
@@ -376,12 +377,13 @@ HOOK = """(() => {
 # re-sends them, and clears the rest when the finish message is handled). `done` is the next frame,
 # when that state is on screen. Times are the tab's `performance.now()` in ms.
 WATCH = """event => {
-  const state = {runs: window.__runs.length, start: null, finished: null, done: null};
+  const state = {runs: window.__runs.length, start: null, finished: null, done: null, bytes: window.__bytes};
   window.__bench = state;
   window.addEventListener(event, () => { state.start = performance.now(); }, {capture: true, once: true});
   const tick = () => {
     if (state.start !== null && window.__runs.length > state.runs && !document.querySelector('[data-stale="true"]')) {
       state.finished = window.__runs[state.runs];
+      state.bytes = window.__bytes - state.bytes;
       requestAnimationFrame(() => { state.done = performance.now(); });
     } else {
       requestAnimationFrame(tick);
@@ -411,6 +413,7 @@ class Rerun:
 
     repainted: float
     finished: float
+    received: int  # bytes the browser received over the WebSocket for it
 
 
 def open_tab(browser, url: str):
@@ -428,7 +431,7 @@ def rerun(tab, action: Callable[[], None], event: str) -> Rerun:
     action()
     tab.wait_for_function("() => window.__bench.done !== null", polling="raf", timeout=120_000)
     state = tab.evaluate("() => window.__bench")
-    return Rerun((state["done"] - state["start"]) / 1e3, (state["finished"] - state["start"]) / 1e3)
+    return Rerun((state["done"] - state["start"]) / 1e3, (state["finished"] - state["start"]) / 1e3, state["bytes"])
 
 
 def stroke(tab, strokes) -> Rerun:
@@ -546,16 +549,21 @@ def repaint_rows(tabs: dict, strokes: int) -> list[Row]:
     def split(finished: Stat, painting: Stat) -> str:
         return f"finish message after p50 {duration(finished.p50)}, then {duration(painting.p50)} to paint"
 
+    def received(name: str) -> str:
+        return f"{np.median([r.received for r in times[name]]) / 1024:.0f} KiB received"
+
     floor, floor_run, floor_paint = stats("bare")
     draw, draw_run, draw_paint = stats("draw")
     cnn, cnn_run, cnn_paint = stats("cnn")
     return [Row("stroke to repaint", "bare canvas page (the floor: Streamlit and the canvas only)", *_p(floor),
-                comparison=split(floor_run, floor_paint), n=floor.n),
+                comparison=f"{split(floor_run, floor_paint)}; {received('bare')}", n=floor.n),
             Row("stroke to repaint", "Draw page: mouse-up -> prediction, preprocessing and probabilities on screen",
-                *_p(draw), comparison=f"**{draw.p50 / floor.p50:.2f}x the floor**; {split(draw_run, draw_paint)}",
+                *_p(draw), comparison=(f"**{draw.p50 / floor.p50:.2f}x the floor**; {split(draw_run, draw_paint)}; "
+                                       f"{received('draw')}"),
                 target="p50 <= 1.2x floor", met=draw.p50 <= 1.2 * floor.p50, n=draw.n),
             Row("stroke to repaint", "CNN page: sidebar click after a stroke -> every CNN chart on screen",
-                *_p(cnn), comparison=f"**{cnn.p50 / floor.p50:.2f}x the floor**; {split(cnn_run, cnn_paint)}",
+                *_p(cnn), comparison=(f"**{cnn.p50 / floor.p50:.2f}x the floor**; {split(cnn_run, cnn_paint)}; "
+                                     f"{received('cnn')}"),
                 target="p50 <= 2x floor", met=cnn.p50 <= 2 * floor.p50, n=cnn.n)]
 
 
