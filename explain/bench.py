@@ -745,6 +745,9 @@ FINDINGS = """\
   it (5-10x cheaper, the same figure JSON, tested in `tests/test_bench.py`); the pooling grid is one line
   trace (180 -> 25 ms); a figure's labels are set in one assignment; and the Draw and CNN figures are now
   built from dicts in one constructor call (`explain/figures/panels.py`).
+- **Bytes to the browser.** Plotly sends numpy arrays as base64 typed arrays; the CNN page's per-pixel
+  hover indices were int32 and made up most of its figures' bytes; as int8 a CNN page visit went from
+  888 to 403 KiB (the *received* figures in the stroke rows).
 - **Every changed chart is drawn anew in the browser.** Streamlit 1.67 derives a Plotly chart's element
   id from a hash of its figure JSON (`compute_and_register_element_id(..., plotly_spec=...)`, even with a
   `key`), and its frontend uses that id as the React key: a chart whose data changed is unmounted and
@@ -771,8 +774,9 @@ MISSES = {
         "showing the strip as one `st.image` instead of a Plotly chart (one chart draw fewer per stroke)."),
     "CNN page": (
         "The CNN page holds ten Plotly charts (each remounted and drawn from scratch by the browser, see "
-        "below; about 0.7 MB of figure JSON, most of it the feature maps' and kernels' per-pixel hover "
-        "data), two tables and several LaTeX formulas, all rebuilt on each visit (the server's share). "
+        "below; the row's KiB received, most of it the feature maps' and kernels' per-pixel values and "
+        "hover indices), two tables and several LaTeX formulas, all rebuilt on each visit (the server's "
+        "share). "
         "Wrapping the sliders' sections in `st.fragment` would keep a slider move from rebuilding the rest."),
     "`training.train`": (
         "The recorder itself costs next to nothing per batch (it only counts batches and reads the loss); "
