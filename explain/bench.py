@@ -741,10 +741,11 @@ FINDINGS = """\
   `make_subplots`, and `add_shape` / `add_annotation` / `update_xaxes` with `row=`/`col=`, validate one
   property at a time: 10-50 ms a figure, and 180 ms for the pooling figure's 30 grid lines. Before this
   benchmark the CNN page's ten figures cost about 470 ms per rerun on this (busy) machine and the Draw
-  page's two about 110 ms. Fixed: `explain.figures.theme.subplots` builds each grid shape once and copies
-  it (5-10x cheaper, the same figure JSON, tested in `tests/test_bench.py`); the pooling grid is one line
-  trace (180 -> 25 ms); a figure's labels are set in one assignment; and the Draw and CNN figures are now
-  built from dicts in one constructor call (`explain/figures/panels.py`).
+  page's two about 110 ms. Fixed: the Draw and CNN figures are now built from dicts in one constructor
+  call, shapes and labels included (`explain/figures/panels.py`; the pooling figure went from 180 to
+  12-25 ms, the CNN page's ten figures to 30-80 ms, by load), and the Attention and Training figures use
+  `explain.figures.theme.subplots`, which builds each grid shape once and copies it (5-10x cheaper than
+  `make_subplots`, the same figure JSON, tested in `tests/test_bench.py`).
 - **Bytes to the browser.** Plotly sends numpy arrays as base64 typed arrays; the CNN page's per-pixel
   hover indices were int32 and made up most of its figures' bytes; as int8 a CNN page visit went from
   888 to 403 KiB (the *received* figures in the stroke rows).
