@@ -6,8 +6,14 @@ open a test digit by its link (`/?sample=K`, a fresh session each time) and draw
 canvas of that page. After each, it reads the Prediction metric (digit and confidence) and compares
 it with what one session alone got for the same digit beforehand. With `--with-training`, one more
 session starts the Training page's classroom demo and starts it again whenever it ends, so a run is
-in progress throughout. Prints a markdown table: requests, errors, mismatches, p50/p95 response
-time (action to result on screen), and the server's peak resident memory.
+in progress throughout.
+
+In a classroom every student's laptop renders its own page; here N Chromium tabs share the server's
+cores. So the N load sessions run at the lowest CPU priority (nice 19), and one more "probe" session,
+in its own Chromium at normal priority, does the same as a student would: its response times (action
+to result on screen) are what a student with their own laptop sees while N others use the server.
+Prints a markdown table: requests, errors and mismatches (all sessions), the probe's p50/p95, the
+load sessions' p95, the server's peak resident memory, and who used the cores.
 """
 from __future__ import annotations
 
@@ -47,21 +53,20 @@ def _fixtures():
 
 @dataclass
 class Tally:
-    """What the sessions saw: response times in seconds per kind ("sample", "draw", and "answer": from
-    a drawing's mouse-up to the server's run-finished message, before the browser repaints), errors
+    """What sessions saw: response times in seconds per kind ("sample": a link opened, "draw"), errors
     (with reasons), and mismatches against the single-session reference."""
 
-    times: dict[str, list[float]] = field(default_factory=lambda: {"sample": [], "draw": [], "answer": []})
+    times: dict[str, list[float]] = field(default_factory=lambda: {"sample": [], "draw": []})
     errors: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     training_runs: int = 0
 
     @property
     def requests(self) -> int:
-        return len(self.times["sample"]) + len(self.times["draw"]) + len(self.errors)
+        return sum(len(v) for v in self.times.values()) + len(self.errors)
 
     def percentile(self, q: float, kind: str | None = None) -> float:
-        values = self.times[kind] if kind else self.times["sample"] + self.times["draw"]
+        values = self.times[kind] if kind else [t for v in self.times.values() for t in v]
         return float(np.percentile(values, q)) if values else float("nan")
 
 
@@ -130,10 +135,9 @@ async def open_sample(page, url: str, index: int) -> tuple[float, tuple[str, str
     return time.perf_counter() - start, await _prediction(page)
 
 
-async def draw_digit(page, strokes) -> tuple[float, float, tuple[str, str]]:
+async def draw_digit(page, strokes) -> tuple[float, tuple[str, str]]:
     """Draw `strokes` (tests.browser's canvas fractions) on the blank canvas of the page, as
-    `tests.browser.draw` does, and time the last mouse-up to the server's answer and to the repaint:
-    (answer seconds, repaint seconds, prediction)."""
+    `tests.browser.draw` does, and time the last mouse-up to the repaint: (seconds, prediction)."""
     boxes: list = []
     for _ in range(120):  # the canvas (inside the component's shadow root) mounts after the run
         boxes = [b for b in [await c.bounding_box() for c in await page.locator("canvas").all()]
@@ -157,8 +161,7 @@ async def draw_digit(page, strokes) -> tuple[float, float, tuple[str, str]]:
         await page.mouse.up()
     await page.wait_for_function("() => window.__bench.done !== null", polling=POLL_MS, timeout=120_000)
     state = await page.evaluate("() => window.__bench")
-    return ((state["finished"] - state["start"]) / 1e3, (state["done"] - state["start"]) / 1e3,
-            await _prediction(page))
+    return (state["done"] - state["start"]) / 1e3, await _prediction(page)
 
 
 async def new_tab(browser):
@@ -176,14 +179,15 @@ async def reference(browser, url: str, samples: Sequence[int], digits: dict) -> 
         out["sample", index] = (await open_sample(page, url, index))[1]
     for name, strokes in digits.items():
         await open_sample(page, url, samples[0])
-        out["draw", name] = (await draw_digit(page, strokes))[2]
+        out["draw", name] = (await draw_digit(page, strokes))[1]
     await page.context.close()
     return out
 
 
 async def student(browser, url: str, seed: int, deadline: float, samples: Sequence[int], digits: dict,
-                  expected: dict, tally: Tally) -> None:
-    """One session until `deadline`: open a sample by link, draw a digit on that page, again."""
+                  expected: dict, tally: Tally, shots: Path | None = None) -> None:
+    """One session until `deadline`: open a sample by link, draw a digit on that page, again. With
+    `shots`, the page of each error is saved there as a PNG."""
     rng = random.Random(seed)
     page = await new_tab(browser)
     while time.monotonic() < deadline:
@@ -192,10 +196,11 @@ async def student(browser, url: str, seed: int, deadline: float, samples: Sequen
                 if kind == "sample":
                     seconds, got = await open_sample(page, url, key)
                 else:
-                    answer, seconds, got = await draw_digit(page, digits[key])
-                    tally.times["answer"].append(answer)
+                    seconds, got = await draw_digit(page, digits[key])
             except Exception as exc:  # a timeout, an exception box, a missing metric: counted, then go on
                 tally.errors.append(f"{kind} {key}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                if shots:
+                    await page.screenshot(path=shots / f"error-{seed}-{len(tally.errors)}.png", full_page=True)
                 break  # the next round starts with a fresh page load
             tally.times[kind].append(seconds)
             if got != expected[kind, key]:
@@ -232,21 +237,50 @@ async def _click(button) -> bool:
         return False
 
 
-async def _run(url: str, sessions: int, seconds: float, with_training: bool, samples: Sequence[int],
-               digits: dict) -> tuple[Tally, dict]:
-    from playwright.async_api import async_playwright
+def _descendants() -> set[int]:
+    return {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
+
+
+async def _launch(pw) -> tuple[object, set[int]]:
+    """A headless Chromium and the ids of the processes it started."""
     _, conftest = _fixtures()
+    before = _descendants()
+    browser = await pw.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.CHROMIUM_ARGS)
+    return browser, _descendants() - before
+
+
+async def _keep_nice(roots: set[int]) -> None:
+    """Hold `roots` and every process they start (a tab each) at the lowest CPU priority until
+    cancelled: Chromium sets a new tab's priority itself, so this checks twice a second."""
+    while True:
+        for root in roots:
+            try:
+                for proc in (psutil.Process(root), *psutil.Process(root).children(recursive=True)):
+                    if proc.nice() != 19:
+                        proc.nice(19)
+            except psutil.Error:
+                pass
+        await asyncio.sleep(0.5)
+
+
+async def _run(url: str, sessions: int, seconds: float, with_training: bool, samples: Sequence[int],
+               digits: dict, shots: Path | None) -> tuple[Tally, Tally]:
+    from playwright.async_api import async_playwright
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.CHROMIUM_ARGS)
-        expected = await reference(browser, url, samples, digits)
-        tally = Tally()
+        (crowd, crowd_pids), (own, _) = await _launch(pw), await _launch(pw)
+        expected = await reference(own, url, samples, digits)
+        load, probe = Tally(), Tally()
         deadline = time.monotonic() + seconds
-        tasks = [student(browser, url, k, deadline, samples, digits, expected, tally) for k in range(sessions)]
+        nice = asyncio.create_task(_keep_nice(crowd_pids))
+        tasks = [student(crowd, url, k, deadline, samples, digits, expected, load, shots) for k in range(sessions)]
+        tasks.append(student(own, url, sessions, deadline, samples, digits, expected, probe, shots))
         if with_training:
-            tasks.append(trainer(browser, url, deadline, tally))
+            tasks.append(trainer(crowd, url, deadline, load))
         await asyncio.gather(*tasks)
-        await browser.close()
-    return tally, expected
+        nice.cancel()
+        await crowd.close()
+        await own.close()
+    return load, probe
 
 
 @dataclass(frozen=True)
@@ -254,18 +288,20 @@ class Result:
     sessions: int
     seconds: float
     with_training: bool
-    tally: Tally
+    tally: Tally   # the N load sessions (and the training session's runs)
+    probe: Tally   # the one session at normal priority
     rss_peak: int  # bytes; 0 when the server was not started here
     cpu: dict[str, float]  # CPU seconds during the run: "server", "training", "browsers"
     wall: float  # seconds the sessions ran, the single-session reference included
 
     @property
     def met(self) -> bool:
-        return not self.tally.errors and not self.tally.mismatches and self.tally.percentile(95) < P95_TARGET
+        sessions = (self.tally, self.probe)
+        return (not any(t.errors or t.mismatches for t in sessions)) and self.probe.percentile(95) < P95_TARGET
 
 
 def run(sessions: int, seconds: float, with_training: bool = False, url: str | None = None,
-        samples: Sequence[int] = SAMPLES, digits: dict | None = None) -> Result:
+        samples: Sequence[int] = SAMPLES, digits: dict | None = None, shots: Path | None = None) -> Result:
     """The load test: against `url`, or against a server started (and stopped) here."""
     browser_helpers, conftest = _fixtures()
     digits = digits or {"one": browser_helpers.ONE, "seven": browser_helpers.SEVEN, "zero": browser_helpers.ZERO}
@@ -277,29 +313,31 @@ def run(sessions: int, seconds: float, with_training: bool = False, url: str | N
     watch = ProcessWatch(server.pid if server else None)
     start = time.monotonic()
     try:
-        tally, _ = asyncio.run(_run(url, sessions, seconds, with_training, samples, digits))
+        load, probe = asyncio.run(_run(url, sessions, seconds, with_training, samples, digits, shots))
     finally:
         watch.stop()
         if server:
             server.terminate()
             server.wait(timeout=30)
-    return Result(sessions, seconds, with_training, tally, watch.peak, watch.cpu, time.monotonic() - start)
+    return Result(sessions, seconds, with_training, load, probe, watch.peak, watch.cpu, time.monotonic() - start)
 
 
-HEADER = ("| sessions | training run | requests (link / draw) | errors | mismatches | p50 | p95 | "
-          "p95 link / draw (server answer) | server RSS peak | CPU cores used: server / training / browsers |\n"
-          "|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| load sessions | training run | requests (link / draw) | errors | mismatches | probe p50 | probe p95 "
+          "| probe p95 link / draw | load sessions p95 | server RSS peak | CPU cores: server / training / browsers |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def row(result: Result) -> str:
-    t = result.tally
+    t, p = result.tally, result.probe
     training = f"yes ({t.training_runs} started)" if result.with_training else "no"
     rss = f"{result.rss_peak / 2**20:.0f} MB" if result.rss_peak else "n/a"
     cores = " / ".join(f"{result.cpu[g] / result.wall:.2f}" for g in ("server", "training", "browsers"))
-    return (f"| {result.sessions} | {training} | {t.requests} ({len(t.times['sample'])} / {len(t.times['draw'])}) "
-            f"| {len(t.errors)} | {len(t.mismatches)} | {t.percentile(50):.2f} s | {t.percentile(95):.2f} s | "
-            f"{t.percentile(95, 'sample'):.2f} s / {t.percentile(95, 'draw'):.2f} s ({t.percentile(95, 'answer'):.2f} s) "
-            f"| {rss} | {cores} |")
+    links, draws = len(t.times["sample"]) + len(p.times["sample"]), len(t.times["draw"]) + len(p.times["draw"])
+    return (f"| {result.sessions} | {training} | {t.requests + p.requests} ({links} / {draws}) "
+            f"| {len(t.errors) + len(p.errors)} | {len(t.mismatches) + len(p.mismatches)} "
+            f"| {p.percentile(50):.2f} s | {p.percentile(95):.2f} s "
+            f"| {p.percentile(95, 'sample'):.2f} s / {p.percentile(95, 'draw'):.2f} s "
+            f"| {t.percentile(95):.2f} s | {rss} | {cores} |")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -308,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60, help="how long they keep going (default 60)")
     parser.add_argument("--with-training", action="store_true", help="keep a training run going meanwhile")
     parser.add_argument("--url", help="test a running server instead of starting one (memory is then not measured)")
+    parser.add_argument("--shots", type=Path, help="save a screenshot of each error's page in this folder")
     parser.add_argument("--quick", action="store_true", help="2 sessions for 5 s on two samples and a drawn 7, "
                                                              "to check that the script works")
     args = parser.parse_args(argv)
@@ -315,14 +354,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--sessions must be >= 1 and --seconds > 0; received {args.sessions} and {args.seconds}")
     if args.quick:  # two samples and one drawing as the reference, so the whole check takes ~20 s
         browser_helpers, _ = _fixtures()
-        result = run(2, 5, args.with_training, args.url, SAMPLES[:2], {"seven": browser_helpers.SEVEN})
+        result = run(2, 5, args.with_training, args.url, SAMPLES[:2], {"seven": browser_helpers.SEVEN}, args.shots)
     else:
-        result = run(args.sessions, args.seconds, args.with_training, args.url)
+        result = run(args.sessions, args.seconds, args.with_training, args.url, shots=args.shots)
     print(HEADER)
     print(row(result))
-    for line in (result.tally.errors + result.tally.mismatches)[:10]:
+    for line in (result.tally.errors + result.tally.mismatches + result.probe.errors + result.probe.mismatches)[:10]:
         print(f"- {line}")
-    print(f"\ntargets: no errors, no mismatches, p95 < {P95_TARGET:.0f} s: {'met' if result.met else 'MISSED'}")
+    print(f"\ntargets: no errors, no mismatches, probe p95 < {P95_TARGET:.0f} s: {'met' if result.met else 'MISSED'}")
     return 0 if result.met else 1
 
 

@@ -110,4 +110,4 @@ def test_the_load_test_runs_two_browser_sessions_against_the_app_without_errors_
     assert rows, out.stdout + out.stderr  # the exit code also says whether p95 < 3 s: a busy machine's verdict
     row = rows[0]
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[3] == "0" and cells[4] == "0" and int(cells[2].split()[0]) >= 4  # errors, mismatches, requests
+    assert cells[3] == "0" and cells[4] == "0" and int(cells[2].split()[0]) >= 3  # errors, mismatches, requests
