@@ -8,7 +8,8 @@ a ratio of two things measured in the same run, so a busy machine slows both sid
 2. stroke to repaint in headless Chromium on the Draw and CNN pages, against a bare canvas page;
 3. cold start, from `streamlit run app.py` to the Draw page rendered;
 4. the server's resident memory, with the models loaded and after ten sessions drew a digit;
-5. seconds per epoch of the homework LSTM with the live-curve recorder, against a bare `fit`.
+5. seconds per epoch of the homework LSTM with the live-curve recorder, against a bare `fit`, and
+   started from the Training page (its curves redrawn every second) against the same run without it.
 
 `--quick` runs a few iterations of everything (the test suite runs it so the benchmark cannot rot);
 its numbers are not worth reading. The browser parts need playwright and Debian's chromium.
@@ -20,12 +21,11 @@ import base64
 import io
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
