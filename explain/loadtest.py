@@ -60,6 +60,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     training_runs: int = 0
+    training_seconds: float = 0.0  # how long a run was seen in progress
 
     @property
     def requests(self) -> int:
@@ -218,11 +219,14 @@ async def trainer(browser, url: str, deadline: float, tally: Tally) -> None:
     await page.wait_for_function(LOADED, polling=POLL_MS, timeout=120_000)
     await page.get_by_role("button", name="Classroom demo preset").click()
     start = page.get_by_role("button", name="Start", exact=True)
+    stop = page.get_by_role("button", name="Stop", exact=True)  # enabled while this session's run is on
     while time.monotonic() < deadline:
         if await start.is_enabled() and await _click(start):
             tally.training_runs += 1
         await page.wait_for_timeout(2000)
-    await _click(page.get_by_role("button", name="Stop", exact=True))
+        if await stop.is_enabled():
+            tally.training_seconds += 2
+    await _click(stop)
     await page.wait_for_timeout(1000)
     await page.context.close()
 
@@ -329,7 +333,8 @@ HEADER = ("| load sessions | training run | requests (link / draw) | errors | mi
 
 def row(result: Result) -> str:
     t, p = result.tally, result.probe
-    training = f"yes ({t.training_runs} started)" if result.with_training else "no"
+    training = (f"yes ({t.training_runs} started, one in progress {t.training_seconds:.0f} of "
+                f"{result.seconds:.0f} s)" if result.with_training else "no")
     rss = f"{result.rss_peak / 2**20:.0f} MB" if result.rss_peak else "n/a"
     cores = " / ".join(f"{result.cpu[g] / result.wall:.2f}" for g in ("server", "training", "browsers"))
     links, draws = len(t.times["sample"]) + len(p.times["sample"]), len(t.times["draw"]) + len(p.times["draw"])
