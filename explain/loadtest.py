@@ -12,13 +12,17 @@ In a classroom every student's laptop renders its own page; here N Chromium tabs
 cores. So the N load sessions run at the lowest CPU priority (nice 19), and one more "probe" session,
 in its own Chromium at normal priority, does the same as a student would: its response times (action
 to result on screen) are what a student with their own laptop sees while N others use the server.
-Prints a markdown table: requests, errors and mismatches (all sessions), the probe's p50/p95, the
-load sessions' p95, the server's peak resident memory, and who used the cores.
+Meanwhile, twice a second, a new session's first run of a sample link is also timed at the server's
+socket (Streamlit's WebSocket protocol, nothing rendered): the server's own share of a response.
+Prints a markdown table: browser requests, errors and mismatches (all sessions and server runs), the
+probe's p50/p95, the load sessions' p95, the server runs' p50/p95, the server's peak resident
+memory, and who used the cores.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import sys
@@ -210,6 +214,46 @@ async def student(page, url: str, seed: int, deadline: float, samples: Sequence[
     await page.context.close()
 
 
+async def server_run(url: str, index: int) -> tuple[float, tuple[str, str]]:
+    """One new session's first run of `/?sample=index`, spoken to the server the way the browser does
+    (Streamlit's WebSocket protocol) but with nothing rendered: (seconds from the request to the
+    run-finished message, the Prediction metric's (digit, confidence) as sent)."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    request = BackMsg()
+    request.rerun_script.query_string = f"lang=en&sample={index}"
+    stream = url.replace("http", "ws", 1) + "/_stcore/stream"
+    async with websockets.connect(stream, subprotocols=["streamlit"], origin=url, max_size=None) as socket:
+        start = time.perf_counter()
+        await socket.send(request.SerializeToString())
+        metric = ("", "")
+        while True:
+            message = ForwardMsg.FromString(await asyncio.wait_for(socket.recv(), TIMEOUT_MS / 1e3))
+            if message.WhichOneof("type") == "delta" and message.delta.new_element.WhichOneof("type") == "metric":
+                metric = (message.delta.new_element.metric.body, message.delta.new_element.metric.delta)
+            if message.HasField("script_finished") and message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                return time.perf_counter() - start, metric
+
+
+async def server_probe(url: str, deadline: float, samples: Sequence[int], expected: dict, tally: Tally) -> None:
+    """Twice a second until `deadline`, a new session's run timed at the socket: how long the server
+    itself takes while the browsers load it, apart from any page rendering."""
+    for index in itertools.cycle(samples):
+        if time.monotonic() >= deadline:
+            return
+        try:
+            seconds, got = await server_run(url, index)
+        except Exception as exc:
+            tally.errors.append(f"server run {index}: {type(exc).__name__}: {exc}")
+        else:
+            tally.times["sample"].append(seconds)
+            if got != expected["sample", index]:
+                tally.mismatches.append(f"server run {index}: got {got}, one session alone got {expected['sample', index]}")
+        await asyncio.sleep(0.5)
+
+
 async def trainer(browser, url: str, deadline: float, tally: Tally) -> None:
     """Keep one classroom-demo training run in progress until `deadline`, through the Training page:
     press Start whenever it is enabled (the last run ended), Stop at the end."""
@@ -267,7 +311,7 @@ async def _keep_nice(roots: set[int]) -> None:
 
 
 async def _run(url: str, sessions: int, seconds: float, with_training: bool, samples: Sequence[int],
-               digits: dict, shots: Path | None) -> tuple[Tally, Tally]:
+               digits: dict, shots: Path | None) -> tuple[Tally, Tally, Tally]:
     from playwright.async_api import async_playwright
     async with async_playwright() as pw:
         (crowd, crowd_pids), (own, _) = await _launch(pw), await _launch(pw)
@@ -275,17 +319,18 @@ async def _run(url: str, sessions: int, seconds: float, with_training: bool, sam
         probe_tab = await new_tab(own)  # the reference warms its cache, as a student's second visit would be
         expected = await reference(probe_tab, url, samples, digits)
         tabs = [await new_tab(crowd) for _ in range(sessions)]
-        load, probe = Tally(), Tally()
+        load, probe, server = Tally(), Tally(), Tally()
         deadline = time.monotonic() + seconds
         tasks = [student(tab, url, k, deadline, samples, digits, expected, load, shots) for k, tab in enumerate(tabs)]
         tasks.append(student(probe_tab, url, sessions, deadline, samples, digits, expected, probe, shots))
+        tasks.append(server_probe(url, deadline, samples, expected, server))
         if with_training:
             tasks.append(trainer(crowd, url, deadline, load))
         await asyncio.gather(*tasks)
         nice.cancel()
         await crowd.close()
         await own.close()
-    return load, probe
+    return load, probe, server
 
 
 @dataclass(frozen=True)
@@ -295,13 +340,14 @@ class Result:
     with_training: bool
     tally: Tally   # the N load sessions (and the training session's runs)
     probe: Tally   # the one session at normal priority
+    server: Tally  # new sessions' first runs timed at the socket, with no browser
     rss_peak: int  # bytes; 0 when the server was not started here
     cpu: dict[str, float]  # CPU seconds during the run: "server", "training", "browsers"
     wall: float  # seconds the sessions ran, the single-session reference included
 
     @property
     def met(self) -> bool:
-        sessions = (self.tally, self.probe)
+        sessions = (self.tally, self.probe, self.server)
         return (not any(t.errors or t.mismatches for t in sessions)) and self.probe.percentile(95) < P95_TARGET
 
 
@@ -318,32 +364,34 @@ def run(sessions: int, seconds: float, with_training: bool = False, url: str | N
     watch = ProcessWatch(server.pid if server else None)
     start = time.monotonic()
     try:
-        load, probe = asyncio.run(_run(url, sessions, seconds, with_training, samples, digits, shots))
+        load, probe, server_runs = asyncio.run(_run(url, sessions, seconds, with_training, samples, digits, shots))
     finally:
         watch.stop()
         if server:
             server.terminate()
             server.wait(timeout=30)
-    return Result(sessions, seconds, with_training, load, probe, watch.peak, watch.cpu, time.monotonic() - start)
+    return Result(sessions, seconds, with_training, load, probe, server_runs, watch.peak, watch.cpu,
+                  time.monotonic() - start)
 
 
 HEADER = ("| load sessions | training run | requests (link / draw) | errors | mismatches | probe p50 | probe p95 "
-          "| probe p95 link / draw | load sessions p95 | server RSS peak | CPU cores: server / training / browsers |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+          "| probe p95 link / draw | load sessions p95 | server run p50 / p95 | server RSS peak "
+          "| CPU cores: server / training / browsers |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def row(result: Result) -> str:
-    t, p = result.tally, result.probe
+    t, p, r = result.tally, result.probe, result.server
     training = (f"yes ({t.training_runs} started, one in progress {t.training_seconds:.0f} of "
                 f"{result.seconds:.0f} s)" if result.with_training else "no")
     rss = f"{result.rss_peak / 2**20:.0f} MB" if result.rss_peak else "n/a"
     cores = " / ".join(f"{result.cpu[g] / result.wall:.2f}" for g in ("server", "training", "browsers"))
     links, draws = len(t.times["sample"]) + len(p.times["sample"]), len(t.times["draw"]) + len(p.times["draw"])
     return (f"| {result.sessions} | {training} | {t.requests + p.requests} ({links} / {draws}) "
-            f"| {len(t.errors) + len(p.errors)} | {len(t.mismatches) + len(p.mismatches)} "
+            f"| {len(t.errors) + len(p.errors) + len(r.errors)} "
+            f"| {len(t.mismatches) + len(p.mismatches) + len(r.mismatches)} "
             f"| {p.percentile(50):.2f} s | {p.percentile(95):.2f} s "
             f"| {p.percentile(95, 'sample'):.2f} s / {p.percentile(95, 'draw'):.2f} s "
-            f"| {t.percentile(95):.2f} s | {rss} | {cores} |")
+            f"| {t.percentile(95):.2f} s | {r.percentile(50):.2f} s / {r.percentile(95):.2f} s | {rss} | {cores} |")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -366,7 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run(args.sessions, args.seconds, args.with_training, args.url, shots=args.shots)
     print(HEADER)
     print(row(result))
-    for line in (result.tally.errors + result.tally.mismatches + result.probe.errors + result.probe.mismatches)[:10]:
+    problems = [line for t in (result.tally, result.probe, result.server) for line in t.errors + t.mismatches]
+    for line in problems[:10]:
         print(f"- {line}")
     print(f"\ntargets: no errors, no mismatches, probe p95 < {P95_TARGET:.0f} s: {'met' if result.met else 'MISSED'}")
     return 0 if result.met else 1
