@@ -2,8 +2,9 @@
 
 `model.predict` costs about 50 ms a call and an eager call of a recurrent model about 90 ms, because
 Keras rebuilds its execution machinery each time. Here each group of models (or sub-models) is traced
-once into one XLA-compiled `tf.function` with a fixed (1, 28, 28) float32 input, so a call of all five
-models costs well under a millisecond. The compiled functions are cached per server and shared by all
+once into one `tf.function` graph with a fixed (1, 28, 28) float32 input, so a call of all five
+models costs a few milliseconds. Not XLA-compiled: XLA would save about 2 ms a call but costs several
+seconds of compiling per function, which every page's first visit after a server start would wait for. The compiled functions are cached per server and shared by all
 sessions: building happens under a lock, calling a built function is thread-safe.
 """
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _compiled(models: tuple[keras.Model, ...]) -> Callable:
             outs.extend(out if isinstance(out, (list, tuple)) else [out])
         return outs
 
-    fn = tf.function(call, input_signature=[_SPEC], jit_compile=True)
+    fn = tf.function(call, input_signature=[_SPEC], jit_compile=False)
     fn(tf.zeros(_SPEC.shape))  # trace and compile now, inside the lock, not in a racing first call
     return fn
 
