@@ -52,7 +52,7 @@ class Plan:
     app_training: bool   # training: the classroom demo from the Training page, against the same run without it
 
 
-FULL = Plan(digits=200, naive_digits=30, strokes=20, sessions=10, visit_pages=True, epochs=4, rounds=3,
+FULL = Plan(digits=200, naive_digits=30, strokes=20, sessions=10, visit_pages=True, epochs=4, rounds=4,
             train_samples=5000, app_training=True)
 QUICK = Plan(digits=5, naive_digits=2, strokes=1, sessions=1, visit_pages=False, epochs=2, rounds=1,
              train_samples=200, app_training=False)
@@ -588,7 +588,7 @@ def epoch_ends(log: Path, finished: Callable[[], bool], timeout: float = 900) ->
 def app_training_rows(tab, logs: Path) -> list[Row]:
     """The classroom demo started from the Training page in `tab`, which redraws its curves every
     second while the run lasts, against the same run in the same kind of child process
-    (`training.LiveRun`) with no page open; two of each, alternating."""
+    (`training.LiveRun`) with no page open; three of each, alternating."""
     from dataclasses import replace
 
     from explain import training
@@ -613,7 +613,7 @@ def app_training_rows(tab, logs: Path) -> list[Row]:
         return epoch_ends(run_dir / "log.csv", lambda: (run_dir / "result.json").exists())
 
     per_epoch: dict[str, list[float]] = {"alone": [], "page": []}
-    for i in range(2):
+    for i in range(3):
         for name, run in (("alone", without_page), ("page", from_page)):
             per_epoch[name] += list(np.diff(run(i)))
     alone, page = Stat.of(per_epoch["alone"]), Stat.of(per_epoch["page"])
@@ -722,8 +722,8 @@ HOW = """\
   `model.fit` with the same Keras callbacks. An epoch is the time between two epoch ends.
   The Training page's chart updates run in the server process, not in the training child process: on a
   shared machine they cost the training CPU time. The last two rows measure that: the classroom demo as
-  it is (early stopping on) started twice from the Training page, shown in a browser tab that redraws the
-  curves every second, against the same run twice in the same kind of child process (`training.LiveRun`)
+  it is (early stopping on) started three times from the Training page, shown in a browser tab that redraws
+  the curves every second, against the same run three times in the same kind of child process (`training.LiveRun`)
   with no page open, alternating; epochs are timed by when each row appears in the run's CSV log.
 """
 
@@ -771,8 +771,9 @@ MISSES = {
         "Plotly draws from scratch (see below), plus the caption and the sidebar's thumbnail (a new PNG the "
         "browser fetches): that is the row's larger *to paint* share. The server's extra share is reading "
         "and preparing the drawing, the five models and building and serialising both figures (server "
-        "rows). No cache can remove either, since every stroke changes every chart; what is left to win is "
-        "showing the strip as one `st.image` instead of a Plotly chart (one chart draw fewer per stroke)."),
+        "rows). No cache can remove either, since every stroke changes every chart: the gap is the price of "
+        "showing two live charts per stroke. Closing it would mean drawing them without Plotly (the strip "
+        "as one `st.image`, for instance), each worth roughly half of the *to paint* difference."),
     "CNN page": (
         "The CNN page holds ten Plotly charts (each remounted and drawn from scratch by the browser, see "
         "below; the row's KiB received, most of it the feature maps' and kernels' per-pixel values and "
