@@ -758,9 +758,11 @@ FINDINGS = """\
 - **The canvas component** waits 200 ms after mouse-up before it sends a stroke (a debounce inside
   streamlit-drawable-canvas 0.13) and PNG-encodes the canvas for `return_image_data`: most of the floor,
   and not ours to remove.
-- **Cold start.** Importing TensorFlow takes about 4-5 s here, loading the five models 1-2 s, and the XLA
-  compile of the Draw page's five-model function 2-3 s (its first call). Without XLA that first call costs
-  0.3 s but every stroke 2.5-3 ms instead of 0.5 ms; both fit the targets, and XLA was kept.
+- **Cold start.** Importing TensorFlow and Keras takes about 2 s here (file cache warm), loading the five
+  models 0.2 s, and the XLA compile of the Draw page's five-model function about 2 s (its *first call* in
+  the server rows); the rest is Streamlit starting and the browser loading the app and the canvas. Without
+  XLA that first call costs 0.3 s but every stroke 2.5-3 ms instead of 0.5 ms; both fit the targets, and
+  XLA was kept. On a busy machine all of it stretches (one run here took 30 s at a load average of 27).
 """
 
 # Why a target was missed, by the start of its row's measure: written under the table when it is.
