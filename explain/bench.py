@@ -730,7 +730,7 @@ HOW = """\
 FINDINGS = """\
 ## What costs what (found with py-spy and cProfile while writing this benchmark)
 
-- **Keras's conveniences.** `model.predict` costs 30-110 ms a call here (it builds, and often retraces, its
+- **Keras's conveniences.** `model.predict` costs 30-50 ms a call here (it builds, and often retraces, its
   predict function). The pages use one XLA-compiled `tf.function` per page (`explain/inference.py`) or
   numpy on the weights (`explain/recurrent.py`): under 1.5 ms for all a page computes (server rows).
 - **Streamlit's cleanup after every rerun.** `gc.collect(2)` (runner.postScriptGC) and
