@@ -694,7 +694,7 @@ HOW = """\
 - **server**: each page's own `explain/` call, timed with `time.perf_counter` on every one of the test-split
   digits (a seeded random choice), drawn as the Draw page's canvas sends them (the digit scaled to 280x280,
   white on opaque black), after two untimed calls. The naive way runs in the same process on the first
-  30 of them. *First call* is the build and XLA compile, paid once per server by the first session that
+  30 of them. *First call* is the graph's build (tracing), paid once per server by the first session that
   opens the page. The heap is frozen (`gc.freeze()`) once the models are loaded, as `app.py` does.
 - **stroke to repaint**: one headless Chromium (Playwright, Debian's chromium), three tabs at 1280x720,
   each its own Streamlit session: the bare canvas page (`benchmarks/bare_canvas.py`, served by its own
@@ -712,7 +712,7 @@ HOW = """\
   painted with every chart; then it goes back to the Draw page.
 - **cold start**: from launching `python -m streamlit run app.py` (the browser already running) to the
   Draw page's first run painted (the same signal). It includes importing TensorFlow, loading the five
-  models and compiling the Draw page's five-model function with XLA.
+  models and building the Draw page's five-model function.
 - **memory**: the server process's resident set (psutil): right after the cold start; after more sessions
   each opened the app and drew a digit (all kept open); after one session visited every page (each page
   builds its compiled path once per server).
@@ -731,8 +731,8 @@ FINDINGS = """\
 ## What costs what (found with py-spy and cProfile while writing this benchmark)
 
 - **Keras's conveniences.** `model.predict` costs 30-50 ms a call here (it builds, and often retraces, its
-  predict function). The pages use one XLA-compiled `tf.function` per page (`explain/inference.py`) or
-  numpy on the weights (`explain/recurrent.py`): under 1.5 ms for all a page computes (server rows).
+  predict function). The pages use one compiled `tf.function` per page (`explain/inference.py`) or numpy
+  on the weights (`explain/recurrent.py`): a few milliseconds at most for all a page computes (server rows).
 - **Streamlit's cleanup after every rerun.** `gc.collect(2)` (runner.postScriptGC) and
   `keras.backend.clear_session()` (which collects again) walk every tracked object: with TensorFlow and
   five models in the heap, 300-500 ms per rerun of every session. `app.py` calls `gc.freeze()` once the
@@ -759,10 +759,12 @@ FINDINGS = """\
   streamlit-drawable-canvas 0.13) and PNG-encodes the canvas for `return_image_data`: most of the floor,
   and not ours to remove.
 - **Cold start.** Importing TensorFlow and Keras takes about 2 s here (file cache warm), loading the five
-  models 0.2 s, and the XLA compile of the Draw page's five-model function about 2 s (its *first call* in
-  the server rows); the rest is Streamlit starting and the browser loading the app and the canvas. Without
-  XLA that first call costs 0.3 s but every stroke 2.5-3 ms instead of 0.5 ms; both fit the targets, and
-  XLA was kept. On a busy machine all of it stretches (one run here took 30 s at a load average of 27).
+  models 0.2 s, and the first call of the Draw page's five-model function builds its graph (its *first
+  call* in the server rows); the rest is Streamlit starting and the browser loading the app and the canvas.
+  With XLA (`jit_compile=True`) that first call took about 2 s and each later call 0.5 ms; without it, as
+  `explain/inference.py` now builds it, about 0.3 s and 2.5-3 ms a call: both fit the per-stroke target,
+  and every page's first visit after a server start is seconds shorter. On a busy machine all of it
+  stretches (one run here took 30 s at a load average of 27).
 """
 
 # Why a target was missed, by the start of its row's measure: written under the table when it is.
@@ -793,8 +795,8 @@ MISSES = {
         "kinds of run vary widely on a busy machine (see the p95 column): re-run on an idle machine before "
         "reading a difference into this row."),
     "`streamlit run app.py`": (
-        "Cold start is dominated by importing TensorFlow and the XLA compile (see above); on a busy "
-        "machine both stretch."),
+        "Cold start is dominated by importing TensorFlow and building the first compiled function (see "
+        "below); on a busy machine both stretch."),
 }
 
 
