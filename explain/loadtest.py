@@ -325,7 +325,7 @@ async def _run(url: str, sessions: int, seconds: float, with_training: bool, sam
         tasks.append(student(probe_tab, url, sessions, deadline, samples, digits, expected, probe, shots))
         tasks.append(server_probe(url, deadline, samples, expected, server))
         if with_training:
-            tasks.append(trainer(crowd, url, deadline, load))
+            tasks.append(trainer(own, url, deadline, load))  # the teacher's laptop, at normal priority
         await asyncio.gather(*tasks)
         nice.cancel()
         await crowd.close()
