@@ -249,8 +249,8 @@ async def server_probe(url: str, deadline: float, samples: Sequence[int], expect
             tally.errors.append(f"server run {index}: {type(exc).__name__}: {exc}")
         else:
             tally.times["sample"].append(seconds)
-            if got != expected["sample", index]:
-                tally.mismatches.append(f"server run {index}: got {got}, one session alone got {expected['sample', index]}")
+            if got != (want := expected["sample", index]):
+                tally.mismatches.append(f"server run {index}: got {got}, one session alone got {want}")
         await asyncio.sleep(0.5)
 
 

@@ -17,7 +17,8 @@ FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 # Formats people upload that are not in FORMATS, told apart by their first bytes, so the message can say
 # "HEIC is not supported, use PNG or JPEG" instead of "not an image". (offset, magic, format name)
 _OTHER_FORMATS = (
-    *((4, b"ftyp" + brand, "HEIC") for brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevx", b"mif1", b"msf1")),
+    *((4, b"ftyp" + brand, "HEIC")
+      for brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevx", b"mif1", b"msf1")),
     (4, b"ftypavif", "AVIF"),
     (0, b"II*\x00", "TIFF"), (0, b"MM\x00*", "TIFF"),
     (0, b"%PDF", "PDF"),
@@ -58,7 +59,8 @@ def read_upload(data: bytes) -> Image.Image:
     except Exception as exc:  # Pillow raises UnidentifiedImageError, SyntaxError, struct.error ...
         other = _sniff(data)
         if other:
-            raise UploadError("unsupported", f"{other} images are not supported; use PNG or JPEG.", format=other) from exc
+            raise UploadError("unsupported", f"{other} images are not supported; use PNG or JPEG.",
+                              format=other) from exc
         raise UploadError("not_image", "This file is not an image that can be read.") from exc
     if image.width * image.height > MAX_PIXELS:
         raise UploadError("too_large", f"The image is {image.width}x{image.height} pixels, too large to read.",
