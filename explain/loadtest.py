@@ -136,7 +136,7 @@ async def _prediction(page) -> tuple[str, str]:
 async def open_sample(page, url: str, index: int) -> tuple[float, tuple[str, str]]:
     """Open `/?sample=index` (a new session) and wait for its first run on screen: (seconds, prediction)."""
     start = time.perf_counter()
-    await page.goto(f"{url}/?lang=en&sample={index}")
+    await page.goto(f"{url}/?lang=en&sample={index}", wait_until="commit", timeout=TIMEOUT_MS)
     await page.wait_for_function(LOADED, polling=POLL_MS, timeout=TIMEOUT_MS)
     await page.get_by_text(f"test-split sample #{index} ").first.wait_for(timeout=TIMEOUT_MS)
     return time.perf_counter() - start, await _prediction(page)
@@ -258,7 +258,7 @@ async def trainer(browser, url: str, deadline: float, tally: Tally) -> None:
     """Keep one classroom-demo training run in progress until `deadline`, through the Training page:
     press Start whenever it is enabled (the last run ended), Stop at the end."""
     page = await new_tab(browser)
-    await page.goto(f"{url}/training?lang=en")
+    await page.goto(f"{url}/training?lang=en", wait_until="commit", timeout=TIMEOUT_MS)
     await page.wait_for_function(LOADED, polling=POLL_MS, timeout=TIMEOUT_MS)
     await page.get_by_role("button", name="Classroom demo preset").click()
     start = page.get_by_role("button", name="Start", exact=True)
