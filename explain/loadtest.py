@@ -305,7 +305,11 @@ async def _keep_nice(roots: set[int]) -> None:
                 for proc in (psutil.Process(root), *psutil.Process(root).children(recursive=True)):
                     if proc.nice() != CROWD_NICE:
                         proc.nice(CROWD_NICE)
-            except psutil.Error:
+                # Playwright starts Chromium in its own session, which Linux schedules as its own
+                # group ("autogroup"): a process's nice only ranks it within that group, the
+                # group's own nice ranks the group against the server.
+                Path(f"/proc/{root}/autogroup").write_text(str(CROWD_NICE))
+            except (psutil.Error, OSError):
                 pass
         await asyncio.sleep(0.5)
 
