@@ -35,7 +35,7 @@ html {{ font-size: {MIN_PX + 2}px; }}
 {_SMALL_ROLES} {{ font-size: max({MIN_PX}px, 1em) !important; }}
 .katex {{ font-size: max({MIN_PX}px, 1.1em) !important; }}  /* not 1.21em: long formulas must fit */
 div[class*='st-key-{SECONDARY_KEY}'] {{ display: none !important; }}
-[data-testid='stMainBlockContainer'] {{ padding-top: 1.5rem !important; }}
+[data-testid='stMainBlockContainer'] {{ padding-top: 4rem !important; }}  /* clears the 3.75rem header */
 [data-testid='stMain'] h1 {{ font-size: 1.9rem !important; }}
 [data-testid='stMain'] h2 {{ font-size: 1.5rem !important; }}
 [data-testid='stMain'] h3 {{ font-size: 1.25rem !important; }}
