@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser import EXCEPTION, open_page
+from tests.browser import EXCEPTION, ONE, draw, open_page, settle
 
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 
@@ -39,3 +39,19 @@ def test_an_unknown_language_in_a_chinese_browser_is_chinese(browser, app_url):
         assert tab.locator(EXCEPTION).count() == 0 and "lang=zh" in tab.url
     finally:
         context.close()
+
+
+def test_the_canvas_takes_strokes_after_opening_draw_or_an_unknown_page_by_address(browser, app_url):
+    """/draw and /nonexistent run the Draw page; Streamlit's 'page not found' fallback used to leave
+    its canvas deaf to strokes in every session after a server's first."""
+    for path in ("/?lang=en", "/draw?lang=en", "/nonexistent?lang=en"):
+        context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+        try:
+            tab = context.new_page()
+            open_page(tab, app_url + path)
+            draw(tab, ONE)
+            settle(tab)
+            expect(tab.locator(VALUE).first).to_have_text("1", timeout=30_000)
+            assert tab.locator(EXCEPTION).count() == 0, path
+        finally:
+            context.close()
