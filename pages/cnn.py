@@ -58,22 +58,20 @@ def feature_maps_ui(model, tr: conv.Trace) -> None:
             below, before, after = st.columns([0.3, 0.35, 0.35])
         with below:
             show_chart(kernel_grid(kernels, 6 if p else 3, lang(), p, 200 if p else 250), "conv1-kernels")
-        with before:
-            show_chart(feature_grid(tr.maps["conv1"], t("cnn.maps.before", layer="conv1"), True, 3, lang(), p, 250),
-                       "conv1-maps")
-        with after:
-            show_chart(feature_grid(tr.maps["relu1"], t("cnn.maps.after", layer="relu1"), False, 3, lang(), p, 250),
-                       "relu1-maps")
+        before_after_ui(tr, "conv1", "relu1", before, after, columns=3, height=250)
     with tab2:
         before, after = st.columns(2)
-        with before:
-            show_chart(feature_grid(tr.maps["conv2"], t("cnn.maps.before", layer="conv2"), True, 4, lang(), p, 340),
-                       "conv2-maps")
-        with after:
-            show_chart(feature_grid(tr.maps["relu2"], t("cnn.maps.after", layer="relu2"), False, 4, lang(), p, 340),
-                       "relu2-maps")
+        before_after_ui(tr, "conv2", "relu2", before, after, columns=4, height=340)
         show_chart(kernel_grid(model.get_layer("conv2").get_weights()[0], 16, lang(), p, 300), "conv2-kernels")
     st.caption(t("cnn.maps.caption"))
+
+
+def before_after_ui(tr: conv.Trace, layer: str, relu: str, before, after, columns: int, height: int) -> None:
+    """A conv layer's maps before ReLU (diverging, centred on 0) and after it (sequential), side by side."""
+    for column, name, signed, key in ((before, layer, True, "cnn.maps.before"), (after, relu, False, "cnn.maps.after")):
+        with column:
+            show_chart(feature_grid(tr.maps[name], t(key, layer=name), signed, columns, lang(), projector(), height),
+                       f"{name}-maps")
 
 
 def arithmetic_ui(model, tr: conv.Trace) -> None:
