@@ -48,7 +48,20 @@ def softmax(z: np.ndarray) -> np.ndarray:
 # ---- convolution arithmetic -------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ConvStep:
+class Window:
+    """Where a worked example sits: output (`row`, `col`) of `channel` in `layer`, computed from the
+    input window whose first row and column are (`top`, `left`)."""
+
+    layer: str
+    channel: int
+    row: int
+    col: int
+    top: int
+    left: int
+
+
+@dataclass(frozen=True)
+class ConvStep(Window):
     """How one value of a convolution's feature map is computed.
 
     `patch`, `kernel` and `products` are (F, F, C_in): the input window (zeros where it hangs over
@@ -59,12 +72,6 @@ class ConvStep:
     window's first input row and column (negative inside the padding).
     """
 
-    layer: str
-    channel: int
-    row: int
-    col: int
-    top: int
-    left: int
     patch: np.ndarray
     kernel: np.ndarray
     products: np.ndarray
@@ -101,17 +108,11 @@ def conv_step(model: keras.Model, tr: Trace, layer: str, channel: int, row: int,
 # ---- pooling ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class PoolWindow:
+class PoolWindow(Window):
     """One max-pooling window: `window` (2, 2) of the ReLU map starting at input (`top`, `left`),
     the position of its maximum `winner` (row, col) inside the window, and the pooled `value`
     the network produced at (`row`, `col`) of the pooled map (equal to the window's maximum)."""
 
-    layer: str
-    channel: int
-    row: int
-    col: int
-    top: int
-    left: int
     window: np.ndarray
     winner: tuple[int, int]
     value: float
