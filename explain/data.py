@@ -70,10 +70,7 @@ def stratified_split(y: np.ndarray, sizes: tuple[int, ...], seed: int) -> list[n
         for part, count in zip(parts, counts):
             part.append(idx[start:start + count])
             start += count
-    out = []
-    for part, size in zip(parts, sizes):
-        idx = rng.permutation(np.concatenate(part))
-        out.append(idx)
+    out = [rng.permutation(np.concatenate(part)) for part in parts]
     # Flooring per class can leave a part a few samples short: top up from the unused rest.
     used = np.concatenate(out)
     rest = rng.permutation(np.setdiff1d(np.arange(len(y)), used))
