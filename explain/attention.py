@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from explain import inference
+from explain.activations import softmax
 
 ROWS = 28
 
@@ -152,12 +153,6 @@ def projections(model: keras.Model, tokens: np.ndarray) -> tuple[np.ndarray, np.
         kernel, bias = (np.asarray(w) for w in dense.get_weights())
         out.append(np.einsum("td,dhk->htk", tokens, kernel) + bias[:, None, :])
     return tuple(out)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, shifted by the maximum so exp never overflows."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def worked_example(model: keras.Model, tokens: np.ndarray, head: int, row: int) -> WorkedExample:

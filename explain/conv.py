@@ -39,12 +39,6 @@ def trace(model: keras.Model, x28: np.ndarray) -> Trace:
     return Trace(maps, maps["fc2"] @ kernel + bias, values[-1])
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
-    """g(z_m) = e^{z_m} / sum_k e^{z_k}, computed after subtracting max(z) (same result, no overflow)."""
-    e = np.exp(z - z.max())
-    return e / e.sum()
-
-
 # ---- convolution arithmetic -------------------------------------------------------------------
 
 @dataclass(frozen=True)

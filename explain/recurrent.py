@@ -15,6 +15,8 @@ from functools import lru_cache
 import keras
 import numpy as np
 
+from explain.activations import softmax
+
 LSTM_GATES = ("input", "forget", "candidate", "output", "cell", "hidden")
 GRU_GATES = ("update", "reset", "candidate", "hidden")
 # The state whose change per row shows where the memory is rewritten.
@@ -29,13 +31,8 @@ def _hard_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.clip(x / 6.0 + 0.5, 0.0, 1.0)  # Keras 3: relu6(x + 3) / 6
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 ACTIVATIONS = {"tanh": np.tanh, "sigmoid": _sigmoid, "hard_sigmoid": _hard_sigmoid,
-               "relu": lambda x: np.maximum(x, 0.0), "linear": lambda x: x, "softmax": _softmax}
+               "relu": lambda x: np.maximum(x, 0.0), "linear": lambda x: x, "softmax": softmax}
 
 
 def _activation_name(fn, where: str) -> str:

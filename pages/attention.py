@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from explain import attention
+from explain.activations import softmax
 from explain.architectures import sinusoidal_table
 from explain.figures import attention as figures
 from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
@@ -84,7 +85,7 @@ def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> 
     dots_std, scaled_std = float(ex.dots.std()), float(ex.scaled.std())
     concept("formula", dk=ex.d_k, d=tr.tokens.shape[1])
     concept("scaling", dk=ex.d_k, root=f"{np.sqrt(ex.d_k):g}", dots_std=dots_std, scaled_std=scaled_std,
-            peak=float(ex.weights.max()), peak_unscaled=float(attention.softmax(ex.dots).max()))
+            peak=float(ex.weights.max()), peak_unscaled=float(softmax(ex.dots).max()))
 
 
 @st.cache_data(show_spinner=False)

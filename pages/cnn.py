@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from explain import conv
+from explain.activations import softmax
 from explain.figures.cnn import (conv_locator_figure, conv_numbers_figure, feature_grid, kernel_grid, pool_figure,
                                  softmax_figure)
 from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
@@ -141,7 +142,7 @@ def softmax_ui(tr: conv.Trace) -> None:
     total = exps.sum()
     st.latex(rf"g(z_{{{best}}}) = \frac{{e^{{z_{{{best}}}}}}}{{\sum_{{k=0}}^{{9}} e^{{z_k}}}}"
              rf" = \frac{{e^{{{tr.logits[best]:.3f}}}}}{{{_sci(total)}}} = \frac{{{_sci(exps[best])}}}{{{_sci(total)}}}"
-             rf" = {exps[best] / total:.6f}")
+             rf" = {softmax(tr.logits.astype(np.float64))[best]:.6f}")
     st.caption(t("cnn.softmax.caption"))
 
 
