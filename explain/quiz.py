@@ -30,6 +30,8 @@ QUESTIONS: tuple[Question, ...] = (
     Question("early_stopping", "c", "pages/training.py"),
     Question("attention_scale", "b", "pages/attention.py"),
     Question("positional_encoding", "c", "pages/attention.py"),
+    Question("loss_choice", "b", "pages/fitting.py"),
+    Question("weight_penalty", "c", "pages/fitting.py"),
 )
 
 

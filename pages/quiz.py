@@ -35,7 +35,7 @@ def _reset() -> None:
 
 
 st.title(t("nav.quiz"))
-st.write(t("quiz.intro"))
+st.write(t("quiz.intro", total=len(QUESTIONS)))
 answers = {}
 for number, question in enumerate(QUESTIONS, start=1):
     choice = question_ui(number, question)
@@ -47,6 +47,6 @@ right = score(answers)
 st.metric(t("quiz.score"), t("quiz.score_value", right=right, total=len(QUESTIONS)),
           help=t("quiz.score_help", answered=len(answers), total=len(QUESTIONS)))
 if right == len(QUESTIONS):
-    st.success(t("quiz.all_right"))
+    st.success(t("quiz.all_right", total=len(QUESTIONS)))
 with secondary("quiz_reset"):
     st.button(t("quiz.reset"), on_click=_reset)

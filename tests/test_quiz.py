@@ -11,8 +11,8 @@ from tests.apptest import app_on_page
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_there_are_eight_to_ten_questions_with_distinct_ids():
-    assert 8 <= len(QUESTIONS) <= 10
+def test_there_are_eight_to_fifteen_questions_with_distinct_ids():
+    assert 8 <= len(QUESTIONS) <= 15
     assert len({q.id for q in QUESTIONS}) == len(QUESTIONS)
 
 

@@ -1,5 +1,5 @@
 STRINGS = {
-    "quiz.intro": "Ten questions on the ideas this app shows. Each answer is checked at once, with an explanation and a link to the page where you can see it on your own digit.",
+    "quiz.intro": "{total} questions on the ideas this app shows. Each answer is checked at once, with an explanation and a link to the page where you can see it on your own digit.",
     "quiz.number": "Question {number} of {total}",
     "quiz.correct": "Correct.",
     "quiz.wrong": "Not quite: the answer is \u201c{answer}\u201d.",
@@ -7,7 +7,7 @@ STRINGS = {
     "quiz.score": "Score",
     "quiz.score_value": "{right} / {total}",
     "quiz.score_help": "{answered} of {total} questions answered.",
-    "quiz.all_right": "All ten right: you can explain these networks to the class.",
+    "quiz.all_right": "All {total} right: you can explain these networks to the class.",
     "quiz.reset": "Start again",
 
     "quiz.cnn_vs_rnn.question": "How do the CNN and the LSTM in this app read the same 28\u00d728 digit?",
@@ -79,4 +79,18 @@ STRINGS = {
     "quiz.positional_encoding.option.c": "It would see the 28 rows as an unordered set: shuffling the rows would not change its prediction.",
     "quiz.positional_encoding.option.d": "Each row could only attend to its neighbouring rows.",
     "quiz.positional_encoding.explain": "Self-attention and the per-row feed-forward layers treat every row alike wherever it sits, and the average pooling at the end ignores order, so without positions a shuffled digit gives exactly the same output. The sinusoidal table (sin and cos of the row index at different frequencies) is added to each row's 64-dimensional embedding so the model can tell row 3 from row 20. The attention page draws the table.",
+
+    "quiz.loss_choice.question": "The MLP ends in a softmax. Why is it trained with cross-entropy rather than square error?",
+    "quiz.loss_choice.option.a": "Square error cannot be computed on probabilities.",
+    "quiz.loss_choice.option.b": "Cross-entropy's gradient with respect to the logits is p \u2212 y, which stays large while the model is confidently wrong; square error's gradient carries the softmax's factor p(1 \u2212 p), which fades to 0 exactly there, so learning stalls.",
+    "quiz.loss_choice.option.c": "Cross-entropy has a closed-form minimum, so no gradient descent is needed.",
+    "quiz.loss_choice.option.d": "Square error only looks at the probability of the true class.",
+    "quiz.loss_choice.explain": "For cross-entropy L = \u2212log p_y, so \u2202L/\u2202z = p \u2212 y: the push on each logit is exactly how wrong its probability is. For square error L = \u03a3(p_k \u2212 y_k)\u00b2 the chain rule through the softmax multiplies by p_k(1 \u2212 p_k) (and cross terms \u2212p_k p_j), so when the true class's probability is near 0 the gradient is near 0 too, however wrong the answer. Square error looks at all ten probabilities, not only the true one. The fitting page plots both gradients on your digit as one wrong logit grows.",
+
+    "quiz.weight_penalty.question": "A Dense layer trained with plain SGD gets kernel_regularizer=keras.regularizers.L2(0.01). What does that do?",
+    "quiz.weight_penalty.option.a": "After every step it divides each weight by the L2 norm of its layer's weights.",
+    "quiz.weight_penalty.option.b": "It keeps the gradients of the first layers from vanishing.",
+    "quiz.weight_penalty.option.c": "It adds 0.01\u00b7\u03a3w\u00b2 to the loss, so every step also shrinks each kernel weight by 2\u03b7\u00b70.01\u00b7w: the weights drift toward zero, which works against overfitting and exploding weights, but does nothing for vanishing gradients.",
+    "quiz.weight_penalty.option.d": "It sets the smallest 1% of the weights to exactly zero.",
+    "quiz.weight_penalty.explain": "The penalty's gradient is 2\u03bbw, so w \u2190 w \u2212 \u03b7(\u2202L_data/\u2202w + 2\u03bbw) = (1 \u2212 2\u03b7\u03bb)w \u2212 \u03b7\u2202L_data/\u2202w: weight decay. Only the kernel is penalised, not the bias. L1 (\u03bb\u03a3|w|) instead moves every weight by the same \u03b7\u03bb toward zero, so small weights end up jittering around zero. Small weights keep activations and gradients from blowing up; a gradient that vanishes through saturated sigmoids does not grow when the weights shrink. The fitting page runs the same SGD steps with and without each penalty on a copy of the MLP.",
 }

@@ -1,5 +1,5 @@
 STRINGS = {
-    "quiz.intro": "十道题，检验本应用展示的概念。每道题作答后立即判分，并给出解析和一个链接，指向能在你自己的数字上看到它的页面。",
+    "quiz.intro": "{total} 道题，检验本应用展示的概念。每道题作答后立即判分，并给出解析和一个链接，指向能在你自己的数字上看到它的页面。",
     "quiz.number": "第 {number} 题，共 {total} 题",
     "quiz.correct": "回答正确。",
     "quiz.wrong": "不对：正确答案是“{answer}”",
@@ -7,7 +7,7 @@ STRINGS = {
     "quiz.score": "得分",
     "quiz.score_value": "{right} / {total}",
     "quiz.score_help": "已作答 {answered} 题，共 {total} 题。",
-    "quiz.all_right": "十题全对：你已经可以给同学讲解这些网络了。",
+    "quiz.all_right": "{total} 道题全对：你已经可以给同学讲解这些网络了。",
     "quiz.reset": "重新开始",
 
     "quiz.cnn_vs_rnn.question": "本应用中的 CNN 和 LSTM 是如何读取同一个 28×28 数字的？",
@@ -79,4 +79,18 @@ STRINGS = {
     "quiz.positional_encoding.option.c": "会把 28 行当作无序的集合：打乱行的顺序，预测结果不变。",
     "quiz.positional_encoding.option.d": "每一行只能关注相邻的行。",
     "quiz.positional_encoding.explain": "自注意力和逐行的前馈层对每一行一视同仁，不管它在哪个位置；最后的平均池化也不看顺序。所以没有位置信息时，打乱行顺序的数字得到完全相同的输出。正弦位置编码表（行号在不同频率下的 sin 和 cos）加到每一行的 64 维嵌入上，模型才能区分第 3 行和第 20 行。注意力页面画出了这张表。",
+
+    "quiz.loss_choice.question": "MLP 的最后一层是 softmax。为什么用交叉熵而不是平方误差来训练它？",
+    "quiz.loss_choice.option.a": "平方误差无法在概率上计算。",
+    "quiz.loss_choice.option.b": "交叉熵对 logits 的梯度是 p \u2212 y，模型越是自信地答错，它就越大；平方误差的梯度多乘了 softmax 的因子 p(1 \u2212 p)，恰好在那时趋近于 0，学习就停滞了。",
+    "quiz.loss_choice.option.c": "交叉熵的最小值有解析解，不需要梯度下降。",
+    "quiz.loss_choice.option.d": "平方误差只看正确类别的概率。",
+    "quiz.loss_choice.explain": "交叉熵 L = \u2212log p_y，所以 \u2202L/\u2202z = p \u2212 y：每个 logits 分量受到的推力正好等于它的概率错了多少。平方误差 L = \u03a3(p_k \u2212 y_k)\u00b2 经过 softmax 求链式法则时要乘以 p_k(1 \u2212 p_k)（还有交叉项 \u2212p_k p_j），所以正确类别的概率接近 0 时，不管答得多错，梯度也接近 0。平方误差看的是全部十个概率，而不只是正确类别的那一个。“网络如何拟合”页面在你的数字上画出：某个错误类别的 logits 分量增大时，两种梯度如何变化。",
+
+    "quiz.weight_penalty.question": "用普通 SGD 训练的 Dense 层加上 kernel_regularizer=keras.regularizers.L2(0.01)，会发生什么？",
+    "quiz.weight_penalty.option.a": "每一步之后，把每个权重除以该层权重的 L2 范数。",
+    "quiz.weight_penalty.option.b": "它让前几层的梯度不再消失。",
+    "quiz.weight_penalty.option.c": "损失里加上 0.01\u00b7\u03a3w\u00b2，所以每一步还会把每个核权重缩小 2\u03b7\u00b70.01\u00b7w：权重向零漂移，这能对抗过拟合和权重爆炸，但对梯度消失毫无帮助。",
+    "quiz.weight_penalty.option.d": "它把最小的 1% 权重精确地置为零。",
+    "quiz.weight_penalty.explain": "惩罚项的梯度是 2\u03bbw，所以 w \u2190 w \u2212 \u03b7(\u2202L_data/\u2202w + 2\u03bbw) = (1 \u2212 2\u03b7\u03bb)w \u2212 \u03b7\u2202L_data/\u2202w，也就是权重衰减。只惩罚权重矩阵（核），不惩罚偏置。L1（\u03bb\u03a3|w|）则每一步把每个权重朝零移动同样的 \u03b7\u03bb，小权重最后在零附近来回跳动。权重小能防止激活值和梯度爆炸；但经过饱和的 sigmoid 而消失的梯度，并不会因为权重变小而变大。“网络如何拟合”页面在 MLP 的副本上，分别加和不加每种惩罚，运行同样的 SGD 步。",
 }
