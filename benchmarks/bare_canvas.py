@@ -1,5 +1,5 @@
 """The floor for stroke-to-repaint: a Streamlit page holding only the Draw page's canvas and one
-metric, with no TensorFlow, no models and no charts. `python -m explain.bench` draws the same
+metric, with no TensorFlow, no models and no charts. `python -m tools.bench` draws the same
 strokes here and on the app's pages; whatever the app takes beyond this page is ours to explain.
 
 The metric is labelled "Prediction" like the Draw page's, so the benchmark watches both the same

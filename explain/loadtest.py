@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from explain.bench import HOOK, LOADED, WATCH
+from tools.clock import HOOK, LOADED, WATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
@@ -50,11 +50,11 @@ CROWD_NICE = 19   # the load sessions' priority: the lowest, below the probe's a
 
 
 def _fixtures():
-    """The test suite's own ways to start the app and draw (one copy of each)."""
+    """`tools.browser`'s ways to start the app and draw (one copy of each, shared with the tests)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests import browser, conftest
-    return browser, conftest
+    from tools import browser
+    return browser, browser
 
 
 @dataclass

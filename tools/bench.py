@@ -1,4 +1,4 @@
-"""How fast NetLens answers a stroke, measured: `python -m explain.bench [--quick]`.
+"""How fast NetLens answers a stroke, measured: `python -m tools.bench [--quick]`.
 
 Prints one table and writes it, with the machine's cores, CPU and the date, to BENCHMARKS.md.
 Every figure is a median (p50) and a 95th percentile (p95) over many runs, and every comparison is
@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from tools import browser as drive
+from tools.clock import Rerun, open_tab, rerun
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("server", "browser", "training")
@@ -333,110 +336,13 @@ def _p(stat: Stat) -> tuple[str, str]:
 
 # ---- 2-4. in the browser: stroke to repaint, cold start, memory --------------------------------
 
-# Runs in every tab before Streamlit's code: each WebSocket message is read, before Streamlit handles
-# it, for ForwardMsg field 6 (script_finished) = 0 (FINISHED_SUCCESSFULLY), and the tab's time of each
-# goes to window.__runs. It is the one sure sign that a rerun is over: Streamlit's status widget only
-# appears for runs longer than 0.5 s, and a fast rerun may never mark anything stale.
-HOOK = """(() => {
-  const finishStatus = bytes => {
-    let i = 0;
-    const varint = () => {
-      let value = 0, scale = 1, byte;
-      do { byte = bytes[i++]; value += (byte & 127) * scale; scale *= 128; } while (byte & 128);
-      return value;
-    };
-    while (i < bytes.length) {
-      const tag = varint(), wire = tag & 7;
-      if (tag >>> 3 === 6 && wire === 0) return varint();
-      if (wire === 0) varint();
-      else if (wire === 1) i += 8;
-      else if (wire === 2) { const n = varint(); i += n; }
-      else if (wire === 5) i += 4;
-      else return -1;
-    }
-    return -1;
-  };
-  window.__runs = [];
-  window.__bytes = 0;
-  const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener("message", event => {
-        if (!(event.data instanceof ArrayBuffer)) return;
-        window.__bytes += event.data.byteLength;
-        if (finishStatus(new Uint8Array(event.data)) === 0) window.__runs.push(performance.now());
-      });
-    }
-  };
-})();"""
-
-# Installed just before an action: notes the time of its event (a mouse-up or a click reaches the
-# window first, in the capture phase), then checks every animation frame until a rerun has finished
-# since and nothing is stale (Streamlit marks the previous run's elements stale until the new run
-# re-sends them, and clears the rest when the finish message is handled). `done` is the next frame,
-# when that state is on screen. Times are the tab's `performance.now()` in ms.
-WATCH = """event => {
-  const state = {runs: window.__runs.length, start: null, finished: null, done: null, bytes: window.__bytes};
-  window.__bench = state;
-  window.addEventListener(event, () => { state.start = performance.now(); }, {capture: true, once: true});
-  const tick = () => {
-    if (state.start !== null && window.__runs.length > state.runs && !document.querySelector('[data-stale="true"]')) {
-      state.finished = window.__runs[state.runs];
-      state.bytes = window.__bytes - state.bytes;
-      requestAnimationFrame(() => { state.done = performance.now(); });
-    } else {
-      requestAnimationFrame(tick);
-    }
-  };
-  requestAnimationFrame(tick);
-}"""
-LOADED = """() => window.__runs.length > 0 && !document.querySelector('[data-stale="true"]')"""
 RESET = "button[title='Reset canvas & history']"
 NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"  # the Draw page first
 CNN_LINK = "[data-testid='stSidebarNav'] a[href$='/cnn']"
 
 
-def _drivers():
-    """The test suite's browser helpers: one copy of how to start the app and draw on it."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from tests import browser as drive
-    from tests import conftest as fixtures
-    return drive, fixtures
-
-
-@dataclass(frozen=True)
-class Rerun:
-    """One timed rerun, in seconds from the user's action: `repainted` when its result is on
-    screen, `finished` when the server's finish message reached the browser."""
-
-    repainted: float
-    finished: float
-    received: int  # bytes the browser received over the WebSocket for it
-
-
-def open_tab(browser, url: str):
-    """A new session (its own browser context) at the projector size, once its first run is on screen."""
-    tab = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US").new_page()
-    tab.add_init_script(HOOK)
-    tab.goto(url)
-    tab.wait_for_function(LOADED, polling="raf", timeout=180_000)
-    return tab
-
-
-def rerun(tab, action: Callable[[], None], event: str) -> Rerun:
-    """Do `action` and time its rerun, from its `event` ("mouseup", "click") to the repaint."""
-    tab.evaluate(WATCH, event)
-    action()
-    tab.wait_for_function("() => window.__bench.done !== null", polling="raf", timeout=120_000)
-    state = tab.evaluate("() => window.__bench")
-    return Rerun((state["done"] - state["start"]) / 1e3, (state["finished"] - state["start"]) / 1e3, state["bytes"])
-
-
 def stroke(tab, strokes) -> Rerun:
-    """Draw `strokes` (tests.browser's canvas fractions) and time the rerun their last mouse-up sends."""
-    drive, _ = _drivers()
+    """Draw `strokes` (`tools.browser`'s canvas fractions) and time the rerun their last mouse-up sends."""
     return rerun(tab, lambda: drive.draw(tab, strokes), "mouseup")
 
 
@@ -452,9 +358,8 @@ def _rss(proc) -> int:
 
 def browser_rows(strokes: int, sessions: int, visit_pages: bool, app_training: bool, logs: Path) -> list[Row]:
     """Cold start, memory, and stroke-to-repaint against the bare canvas floor, in one Chromium."""
-    drive, fixtures = _drivers()
-    if not Path(fixtures.CHROMIUM).exists():
-        raise RuntimeError("Debian's chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
+    if not Path(drive.CHROMIUM).exists():
+        raise RuntimeError(drive.NO_CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     servers = []
@@ -463,11 +368,11 @@ def browser_rows(strokes: int, sessions: int, visit_pages: bool, app_training: b
     step = "cold start"
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=fixtures.CHROMIUM, args=fixtures.CHROMIUM_ARGS)
-            port = fixtures.free_port()
+            browser = pw.chromium.launch(executable_path=drive.CHROMIUM, args=drive.CHROMIUM_ARGS)
+            port = drive.free_port()
             url = f"http://127.0.0.1:{port}"
             start = time.perf_counter()
-            app = fixtures.start_app(port, logs / "app.log")
+            app = drive.start_app(port, logs / "app.log")
             servers.append(app)
             up = time.perf_counter() - start
             # The root URL: Streamlit serves the default page there, and /draw is "page not found".
@@ -481,8 +386,8 @@ def browser_rows(strokes: int, sessions: int, visit_pages: bool, app_training: b
                          target="<= 1.5 GB", met=loaded <= limit, n=1)]
 
             step = "stroke to repaint"
-            bare_port = fixtures.free_port()
-            servers.append(fixtures.start_app(bare_port, logs / "bare.log", script="benchmarks/bare_canvas.py"))
+            bare_port = drive.free_port()
+            servers.append(drive.start_app(bare_port, logs / "bare.log", script="benchmarks/bare_canvas.py"))
             bare_tab = open_tab(browser, f"http://127.0.0.1:{bare_port}/")
             cnn_tab = open_tab(browser, f"{url}/?lang=en")
             rows += repaint_rows({"bare": bare_tab, "draw": draw_tab, "cnn": cnn_tab}, strokes)
@@ -526,7 +431,6 @@ def repaint_rows(tabs: dict, strokes: int) -> list[Row]:
     every tab alike. Bare and Draw tabs: clear the canvas, draw a 1 or a 7 (alternating, so every
     answer is new), time the stroke. CNN tab (its page has no canvas: it explains the digit drawn
     on the Draw page): draw on the Draw page, time the sidebar click to the CNN page, go back."""
-    drive, _ = _drivers()
     times: dict[str, list[Rerun]] = {name: [] for name in tabs}
     for i in range(strokes + 1):
         digit = (drive.SEVEN, drive.ONE)[i % 2]
@@ -816,7 +720,7 @@ MISSES = {
     "`training.train`": (
         "The recorder itself costs next to nothing per batch (it only counts batches and reads the loss); "
         "with other work on the machine the epochs of the two kinds of run vary by more than the "
-        "difference (see the p95 column), so re-run `python -m explain.bench --only training` on an idle "
+        "difference (see the p95 column), so re-run `python -m tools.bench --only training` on an idle "
         "machine before reading a difference into this row."),
     "the same run started from the Training page": (
         "While a run lasts, the page's fragment rebuilds the curves every second: about 45 ms of the server's "
@@ -846,7 +750,7 @@ def report(rows: Sequence[Row], machine: Machine, command: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m explain.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few iterations of everything (for the tests)")
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections to run, of {', '.join(SECTIONS)}")
@@ -871,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception as exc:
                 rows.append(failed("training", "seconds per epoch, recorder against bare fit", exc))
     machine.load_after = os.getloadavg()
-    command = "python -m explain.bench" + (" --quick" if args.quick else "") + (
+    command = "python -m tools.bench" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if set(only) != set(SECTIONS) else "")
     text = report(rows, machine, command)
     print(text)
