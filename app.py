@@ -27,7 +27,8 @@ PAGES = [
     st.Page("pages/fitting.py", title=t("nav.fitting"), icon=":material/trending_down:", url_path="fitting"),
     st.Page("pages/cnn.py", title=t("nav.cnn"), icon=":material/grid_on:", url_path="cnn"),
     st.Page("pages/recurrent.py", title=t("nav.recurrent"), icon=":material/repeat:", url_path="recurrent"),
-    st.Page("pages/attention.py", title=t("nav.attention"), icon=":material/center_focus_strong:", url_path="attention"),
+    st.Page("pages/attention.py", title=t("nav.attention"), icon=":material/center_focus_strong:",
+            url_path="attention"),
     st.Page("pages/training.py", title=t("nav.training"), icon=":material/monitoring:", url_path="training"),
     st.Page("pages/quiz.py", title=t("nav.quiz"), icon=":material/quiz:", url_path="quiz"),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import keras
 import numpy as np
@@ -84,7 +84,7 @@ def explanation_html(models: Mapping[str, object], x28: np.ndarray, description:
     sample #12 (label 7)"); `steps` are the preprocessing stages of a drawing or upload.
     """
     x28 = np.asarray(x28, np.float32)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     doc = _Document()
     data: dict[str, object] = {"input": x28.round(6).tolist()}
 

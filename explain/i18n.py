@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from functools import lru_cache
+from functools import cache
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def strings(lang: str) -> dict[str, str]:
     """All strings of `lang`, merged from every module of its folder."""
     if lang not in LANGUAGES:

@@ -4,8 +4,9 @@
 Keras rebuilds its execution machinery each time. Here each group of models (or sub-models) is traced
 once into one `tf.function` graph with a fixed (1, 28, 28) float32 input, so a call of all five
 models costs a few milliseconds. Not XLA-compiled: XLA would save about 2 ms a call but costs several
-seconds of compiling per function, which every page's first visit after a server start would wait for. The compiled functions are cached per server and shared by all
-sessions: building happens under a lock, calling a built function is thread-safe.
+seconds of compiling per function, which every page's first visit after a server start would wait for.
+The compiled functions are cached per server and shared by all sessions: building happens under a
+lock, calling a built function is thread-safe.
 """
 from __future__ import annotations
 

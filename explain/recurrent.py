@@ -102,7 +102,8 @@ def _layer(layer: keras.layers.Layer) -> _Layer:
     if layer.go_backwards:
         raise ValueError(f"layer {layer.name!r} reads backwards (go_backwards=True); only forward layers are traced")
     if kind == "gru" and not cell.reset_after:
-        raise ValueError(f"GRU layer {layer.name!r} has reset_after=False; only Keras's default reset_after=True is traced")
+        raise ValueError(f"GRU layer {layer.name!r} has reset_after=False; "
+                         "only Keras's default reset_after=True is traced")
     kernel, recurrent = (np.asarray(w, dtype=np.float64) for w in (cell.kernel, cell.recurrent_kernel))
     width = recurrent.shape[1]
     if cell.use_bias:
@@ -235,8 +236,9 @@ def keep_factor(gates: LayerGates, first: int = 0) -> np.ndarray:
     """(units,): the product of f_t (LSTM) or z_t (GRU) over the rows after row `first` (0-based).
 
     Along the additive path c_t = f_t c_{t-1} + ... (h_t = z_t h_{t-1} + ... in the GRU) the
-    derivative of the last row's state by row `first`'s state is exactly this product, with no weight matrix or tanh' in it, which
-    is why a gate held near 1 lets a gradient cross the whole digit without vanishing.
+    derivative of the last row's state by row `first`'s state is exactly this product, with no weight
+    matrix or tanh' in it, which is why a gate held near 1 lets a gradient cross the whole digit
+    without vanishing.
     """
     keep = gates.gates["forget" if gates.cell == "lstm" else "update"]
     return np.prod(keep[first + 1:], axis=0)

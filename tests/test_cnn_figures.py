@@ -70,7 +70,8 @@ def test_the_pooling_figure_stars_the_winner_and_boxes_both_ends(cnn, trace):
     channel = 3
     best = np.unravel_index(int(np.argmax(trace.maps["pool2"][:, :, channel])), (5, 5))
     window = conv.pool_window(cnn, trace, "pool2", channel, *map(int, best))
-    fig = figures.pool_figure(trace.maps["relu2"][:, :, channel], trace.maps["pool2"][:, :, channel], window, "en", False)
+    fig = figures.pool_figure(trace.maps["relu2"][:, :, channel], trace.maps["pool2"][:, :, channel], window,
+                              "en", False)
     star = fig.data[2]
     assert (star.y[0], star.x[0]) == (window.top + window.winner[0], window.left + window.winner[1])
     assert trace.maps["relu2"][star.y[0], star.x[0], channel] == pytest.approx(window.value, abs=1e-6)

@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -67,25 +68,46 @@ def test_many_threads_get_the_serial_results_for_every_page_computation(models, 
             assert_same(serial[index], result)
 
 
-def test_the_probabilities_match_keras_own_call(models, digits):
-    batch = np.stack(digits)
-    for name in MODEL_NAMES:
-        reference = models[name](batch, training=False).numpy()
-        for index, result in hammer(lambda x: inference.probabilities({name: models[name]}, x)[name], digits, 4)[0]:
-            np.testing.assert_allclose(result, reference[index], atol=1e-5, err_msg=name)
+def keras_probabilities(models: dict, batch: np.ndarray) -> dict[str, np.ndarray]:
+    """(digits, 10) per model from a plain serial Keras call, none of the app's compiled functions."""
+    return {name: model(batch, training=False).numpy() for name, model in models.items()}
+
+
+def keras_attention_scores(model, batch: np.ndarray) -> np.ndarray:
+    """(digits, heads, query, key): the `mha` layer called eagerly by Keras on the position-encoded rows."""
+    tokens = keras.Model(model.inputs[0], model.get_layer("posenc").output)(batch, training=False)
+    _, scores = model.get_layer("mha")(tokens, tokens, return_attention_scores=True, training=False)
+    return scores.numpy()
+
+
+def test_every_thread_gets_keras_own_probabilities(models, digits):
+    reference = keras_probabilities(models, np.stack(digits))
+    runs = hammer(lambda x: inference.probabilities(models, x), digits, 4)
+    assert len(runs) == 4 and all(len(run) == len(digits) for run in runs)
+    for thread, run in enumerate(runs):
+        for index, result in run:
+            assert result.keys() == reference.keys()
+            for name in MODEL_NAMES:
+                np.testing.assert_allclose(result[name], reference[name][index], atol=1e-5,
+                                           err_msg=f"{name}, thread {thread}, digit {index}")
 
 
 def test_the_first_calls_race_safely_on_freshly_loaded_models(digits):
-    """New model objects have no compiled function yet: eight threads ask for it at the same moment."""
+    """New model objects have no compiled function yet: eight threads ask for it at the same moment,
+    and every one of them gets what a plain serial Keras call gives."""
     fresh = {name: load_model(name) for name in ("cnn", "attention")}
+    batch = np.stack(digits[:4])
+    probs_ref = keras_probabilities({name: load_model(name) for name in fresh}, batch)
+    scores_ref = keras_attention_scores(load_model("attention"), batch)
     runs = hammer(lambda x: (inference.probabilities(fresh, x), attention.attention_scores(fresh["attention"], x)),
                   digits[:4])
-    for index, (probs, scores) in runs[0]:
-        for run in runs[1:]:
-            other_probs, other_scores = dict(run)[index]
-            assert all(np.array_equal(probs[n], other_probs[n]) for n in fresh)
-            assert np.array_equal(scores, other_scores)
-        assert np.allclose(scores.sum(-1), 1.0, atol=1e-5)
+    assert len(runs) == THREADS
+    for thread, run in enumerate(runs):
+        for index, (probs, scores) in run:
+            for name in fresh:
+                np.testing.assert_allclose(probs[name], probs_ref[name][index], atol=1e-5,
+                                           err_msg=f"{name}, thread {thread}, digit {index}")
+            np.testing.assert_allclose(scores, scores_ref[index], atol=1e-5, err_msg=f"thread {thread}, digit {index}")
 
 
 def test_uploads_are_read_in_parallel_without_mixing_up_images(test_digits):

@@ -37,7 +37,8 @@ def test_relu_maps_are_the_conv_maps_clipped_at_zero(traces):
 def test_logits_give_the_models_probabilities_through_softmax(cnn, traces):
     for x, tr in traces:
         np.testing.assert_allclose(tr.probabilities, cnn(x[None], training=False).numpy()[0], atol=1e-5)
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.softmax(tr.logits)), tr.probabilities, atol=1e-5)
+        keras_softmax = keras.ops.convert_to_numpy(keras.ops.softmax(tr.logits))
+        np.testing.assert_allclose(keras_softmax, tr.probabilities, atol=1e-5)
 
 
 POSITIONS = [("conv1", 0, 0, 0), ("conv1", 5, 27, 27), ("conv1", 2, 0, 14), ("conv1", 3, 13, 1),

@@ -157,8 +157,8 @@ VISIBLE_TEXT = """() => {
     const walker = document.createTreeWalker(area, NodeFilter.SHOW_TEXT);
     while (walker.nextNode()) {
       const node = walker.currentNode, el = node.parentElement, text = node.textContent.trim();
-      if (!text.replace(/\u200b/g, '') || !el
-          || el.closest('.modebar, .hoverlayer, [role=tooltip], style, script, .katex-mathml, [data-testid=stIconMaterial]')) continue;
+      const skip = '.modebar, .hoverlayer, [role=tooltip], style, script, .katex-mathml, [data-testid=stIconMaterial]';
+      if (!text.replace(/\u200b/g, '') || !el || el.closest(skip)) continue;
       const box = el.getBoundingClientRect(), css = getComputedStyle(el);
       if (box.width === 0 || box.height === 0 || css.visibility === 'hidden' || css.fontSize === '0px') continue;
       out.push({text, size: parseFloat(css.fontSize), code: !!el.closest('code, pre, .katex'),

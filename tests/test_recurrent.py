@@ -117,14 +117,16 @@ def test_tiny_random_layers_reproduce_keras(seed, options):
     probs = keras.ops.convert_to_numpy(model(x))
     for k in range(2):
         trace = recurrent.gate_trace(model, x[k])
-        assert [(g.layer_name, g.cell, g.units, g.input_dim) for g in trace] == [("a", "lstm", 4, 3), ("b", "gru", 3, 4)]
+        assert [(g.layer_name, g.cell, g.units, g.input_dim) for g in trace] == [("a", "lstm", 4, 3),
+                                                                                  ("b", "gru", 3, 4)]
         for gates, keras_h in zip(trace, expected):
             np.testing.assert_allclose(gates.gates["hidden"], keras_h[k], atol=TOL)
         np.testing.assert_allclose(recurrent.answer_over_time(model, trace)[-1], probs[k], atol=TOL)
         if not options:
             check_lstm_identities(trace[0])
             check_gru_identities(trace[1])
-    assert [c.formula for c in recurrent.parameter_counts(model)] == [c.keras for c in recurrent.parameter_counts(model)]
+    counts = recurrent.parameter_counts(model)
+    assert [c.formula for c in counts] == [c.keras for c in counts]
 
 
 def test_models_outside_the_traced_shape_are_refused_with_the_layer_named(models):

@@ -2,7 +2,6 @@
 `UploadError` whose reason has a message in both languages; nothing is decoded before its size is
 known, and nothing is written to disk."""
 import io
-import os
 import struct
 import tomllib
 import zlib

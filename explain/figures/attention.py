@@ -217,7 +217,8 @@ def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: boo
     fig.update_yaxes(title_text=t("attention.fig.image_row", lang), row=1, col=1)
     fig.update_layout(showlegend=False)
     style(fig, projector, height=430).update_layout(margin_t=80 if projector else 60)  # two-line titles
-    lines = [(np.array([0, 1]), np.array([query, key]), float(weights[key])) for key in np.flatnonzero(weights >= 0.005)]
+    lines = [(np.array([0, 1]), np.array([query, key]), float(weights[key]))
+             for key in np.flatnonzero(weights >= 0.005)]
     _weighted_lines(fig, lines, float(weights.max()), projector, col=2)
     fig.add_trace(go.Scatter(x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT), hoverinfo="skip",
                              showlegend=False), row=1, col=2)

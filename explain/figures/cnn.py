@@ -134,7 +134,9 @@ def conv_numbers_figure(step: ConvStep, input_map: np.ndarray, in_channel: int, 
     rows, cols = np.mgrid[0:size, 0:size]
     padded = ((step.top + rows < 0) | (step.top + rows >= input_map.shape[0])
               | (step.left + cols < 0) | (step.left + cols >= input_map.shape[1]))
-    numbers = lambda a: np.char.mod("%.2f", a)  # the hover and the sum below give the exact values
+    def numbers(a):  # the hover and the sum below give the exact values
+        return np.char.mod("%.2f", a)
+
     text = dict(texttemplate="%{text}", textfont=dict(size=20 if projector else 11), showscale=False,
                 hovertemplate="%{z:.6f}<extra></extra>")
     data = [dict(type="heatmap", z=patch, text=np.where(padded, t("cnn.fig.pad", lang), numbers(patch)), **text,
@@ -158,8 +160,11 @@ def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang:
                          t("cnn.fig.pool_after", lang, h=after.shape[0], w=after.shape[1])], 0.08, image=True)
     scale = _scale(False, before, projector)
     legible = after.shape[0] <= 7  # 5x5 pooled maps (and their 10x10 inputs) can carry every number
-    text = lambda a: dict(text=np.char.mod("%.1f" if projector else "%.2f", a), texttemplate="%{text}",
-                          textfont=dict(size=20 if projector else 11)) if legible else {}
+
+    def text(a):
+        return dict(text=np.char.mod("%.1f" if projector else "%.2f", a), texttemplate="%{text}",
+                    textfont=dict(size=20 if projector else 11)) if legible else {}
+
     r, c = window.top + window.winner[0], window.left + window.winner[1]
     data = [dict(type="heatmap", z=before, showscale=False, hovertemplate="%{z:.4f}<extra></extra>",
                  **text(before), **scale),

@@ -73,8 +73,8 @@ def probabilities_figure(probabilities: dict[str, np.ndarray], lang: str, projec
     ticks = dict(type="category", dtick=3 if projector else 1, tickangle=0, tickfont=dict(size=20 if projector else 10))
     for k in range(1, len(data) + 1):
         layout["xaxis" if k == 1 else f"xaxis{k}"].update(ticks)
-        layout["yaxis" if k == 1 else f"yaxis{k}"].update(range=[0, 1], tickformat=".0%", dtick=0.5 if projector else 0.25,
-                                                           showticklabels=k == 1)
+        layout["yaxis" if k == 1 else f"yaxis{k}"].update(range=[0, 1], tickformat=".0%",
+                                                           dtick=0.5 if projector else 0.25, showticklabels=k == 1)
     layout["bargap"] = 0.15
     fig = style(go.Figure(data=data, layout=layout), projector, height=300)
     fig.update_layout(margin=dict(t=110 if projector else 72))

@@ -217,7 +217,8 @@ def equations(gates: LayerGates, step: int, unit: int) -> list[str]:
                  for name, sym, s, f in (("forget", "f", "f", sig), ("input", "i", "i", sig),
                                          ("candidate", r"\tilde{C}", "C", act), ("output", "o", "o", sig))]
         lines += [_aligned(r"c_t = f_t \, c_{t-1} + i_t \, \tilde{C}_t",
-                           rf"{_num(g['forget'])} \times {_num(c_prev)} + {_num(g['input'])} \times {_num(g['candidate'])}",
+                           rf"{_num(g['forget'])} \times {_num(c_prev)}"
+                           rf" + {_num(g['input'])} \times {_num(g['candidate'])}",
                            rf"{_num(g['forget'] * c_prev)} + {_num(g['input'] * g['candidate'])} = {g['cell']:.3f}"),
                   rf"h_t = o_t \, {act}(c_t) = {_num(g['output'])} \times {act}({g['cell']:.3f}) = {g['hidden']:.3f}"]
         return lines
