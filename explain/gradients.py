@@ -1,0 +1,125 @@
+"""Gradients of the cross-entropy loss for one digit and one target label, the course's way.
+
+Backpropagation through the MLP is recomputed in numpy from the layers' weights, layer by layer as
+the course writes it: the output error delta^(L) = p - y (softmax with cross-entropy), then
+delta^(l) = f'(z^(l)) * (W^(l+1) delta^(l+1)) and dL/dW^(l) = a^(l-1) delta^(l)^T, so every number
+on the page can be shown; tests check each against TensorFlow's own gradient (GradientTape).
+Dropout is the identity at inference, so the gradients are those of the model in inference mode.
+
+`row_gradients` asks TensorFlow directly: it is the reference the through-time views build on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from explain import activations
+from explain.activations import softmax
+
+CLASSES = 10
+
+
+@dataclass(frozen=True)
+class DenseBackprop:
+    """One Dense layer's forward and backward pass for one digit.
+
+    `inputs` (fan_in,) is a^(l-1), what the layer read (the flattened 784 pixels for the first);
+    `kernel` (fan_in, units) its weights W (Keras's layout: z = a^(l-1) W + b); `z` (units,) the
+    pre-activation; `a` (units,) the activation f(z) (the ten probabilities for the output);
+    `delta` (units,) dL/dz; `weight_gradient` (fan_in, units) dL/dW = outer(a^(l-1), delta), the
+    kernel's shape; `bias_gradient` (units,) dL/db = delta. `activation` names f.
+    """
+
+    layer_name: str
+    activation: str
+    inputs: np.ndarray
+    kernel: np.ndarray
+    z: np.ndarray
+    a: np.ndarray
+    delta: np.ndarray
+    weight_gradient: np.ndarray
+    bias_gradient: np.ndarray
+
+
+def check_label(label: int) -> int:
+    if not isinstance(label, (int, np.integer)) or not 0 <= label < CLASSES:
+        raise ValueError(f"target label must be an integer 0..{CLASSES - 1}; received {label!r}")
+    return int(label)
+
+
+def cross_entropy(probabilities: np.ndarray, label: int) -> float:
+    """-log p_label: the loss the models were trained with (sparse categorical cross-entropy)."""
+    return float(-np.log(probabilities[check_label(label)]))
+
+
+def _dense_chain(model: keras.Model) -> list[keras.layers.Dense]:
+    """The model's Dense layers, after checking it is Input -> Flatten -> Dense (dropout between)... ->
+    a softmax Dense: the shape the hand computation follows."""
+    dense = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            dense.append(layer)
+        elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Dropout)):
+            raise ValueError(f"model {model.name!r}: layer {layer.name!r} ({type(layer).__name__}) is not part of "
+                             "the traced shape Input -> Flatten -> Dense layers (dropout between) -> softmax Dense")
+    if not dense or keras.activations.serialize(dense[-1].activation) != "softmax":
+        raise ValueError(f"model {model.name!r} must end in a Dense layer with a softmax activation")
+    return dense
+
+
+def _weights(layer: keras.layers.Dense) -> tuple[np.ndarray, np.ndarray]:
+    kernel = np.asarray(layer.kernel, dtype=np.float64)
+    bias = np.asarray(layer.bias, dtype=np.float64) if layer.use_bias else np.zeros(layer.units)
+    return kernel, bias
+
+
+def mlp_backprop(model: keras.Model, x28: np.ndarray, label: int) -> list[DenseBackprop]:
+    """Every Dense layer of the MLP `model`, in order, for the digit `x28` (28, 28) in [0, 1] and
+    the target `label` (0..9): forward values, error terms and weight gradients, in float64 numpy.
+
+    The last entry's `a` holds the ten probabilities and its `delta` is p - y.
+    """
+    x = np.asarray(x28, dtype=np.float64)
+    if x.shape != (28, 28):
+        raise ValueError(f"mlp_backprop expects one digit of shape (28, 28); received shape {x.shape}")
+    label = check_label(label)
+    layers = _dense_chain(model)
+    forward, a = [], x.reshape(-1)
+    for k, layer in enumerate(layers):
+        kernel, bias = _weights(layer)
+        z = a @ kernel + bias
+        fn = softmax if k == len(layers) - 1 else activations.lookup(layer.activation, f"layer {layer.name!r}").f
+        forward.append((layer, a, kernel, z, fn(z)))
+        a = forward[-1][-1]
+    delta = a - np.eye(CLASSES)[label]                   # softmax + cross-entropy: dL/dz = p - y
+    out: list[DenseBackprop] = []
+    for k in range(len(layers) - 1, -1, -1):
+        layer, inputs, kernel, z, a = forward[k]
+        if k < len(layers) - 1:
+            above = forward[k + 1][2]                    # W^(l+1), (units, units above)
+            f = activations.lookup(layer.activation, f"layer {layer.name!r}")
+            delta = f.derivative(z) * (above @ out[0].delta)
+        name = keras.activations.serialize(layer.activation)
+        out.insert(0, DenseBackprop(layer.name, name, inputs, kernel, z, a, delta, np.outer(inputs, delta), delta))
+    return out
+
+
+def row_gradients(model: keras.Model, x28: np.ndarray, label: int) -> np.ndarray:
+    """(28,): for each image row t, the L2 norm of d(cross-entropy loss)/d(input row t), the model in
+    inference mode (dropout off): how strongly the loss for `label` depends on what row t holds.
+
+    One TensorFlow forward and backward pass (GradientTape), a few milliseconds for the recurrent models.
+    """
+    x = tf.constant(np.asarray(x28, dtype=np.float32)[None])
+    if x.shape[1:] != (28, 28):
+        raise ValueError(f"row_gradients expects one digit of shape (28, 28); received shape {tuple(x.shape[1:])}")
+    label = check_label(label)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        p = model(x, training=False)
+        loss = keras.losses.sparse_categorical_crossentropy(tf.constant([label]), p)
+    grad = tape.gradient(loss, x).numpy()[0]             # (rows, columns)
+    return np.linalg.norm(grad.astype(np.float64), axis=1)
