@@ -1,27 +1,20 @@
-"""The course's training homework, run live: Keras's own callbacks (EarlyStopping, ModelCheckpoint,
-ReduceLROnPlateau, CSVLogger, TerminateOnNaN) plus a recorder that notes, at the epoch where each
-callback acted, what it did, so the curves can carry a marker there.
+"""The course's training homework in this process: Keras's own callbacks (EarlyStopping,
+ModelCheckpoint, ReduceLROnPlateau, CSVLogger, TerminateOnNaN) plus a recorder that notes, at the
+epoch where each callback acted, what it did, so the curves can carry a marker there.
 
-`train(config, on_event, stop)` runs one training in this process and reports every batch, epoch
-and callback action to `on_event`. The app runs it in a child process (`Trainer` / `LiveRun`, through
-`python -m explain.training CONFIG_JSON`): Streamlit calls `keras.backend.clear_session()` after every
-rerun, which resets Keras's global state under any thread that is building or tracing a model, and a
-child process also keeps training's Python work off the server's GIL while the class draws digits.
-Every run writes to `runs/<time-stamp>/` (never `models/`); only the last `KEEP_RUNS` runs are kept.
+`train(config, on_event, stop)` runs one training and reports every batch, epoch and callback action
+to `on_event`. The app never calls it in the server: `explain.training_process` runs it in a child
+process (Streamlit calls `keras.backend.clear_session()` after every rerun, which resets Keras's
+global state under any thread that is building or tracing a model), whose events travel as
+`explain.training_events` lines. Every run writes to a folder of `explain.runs`.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -29,12 +22,11 @@ from typing import Callable, Sequence
 import keras
 import numpy as np
 
+from explain import runs
 from explain.architectures import BUILDERS
-from explain.data import ROOT, load_mnist, stratified_split
+from explain.data import load_mnist, stratified_split
 from explain.preprocess import to_mnist_batch
 
-RUNS_DIR = ROOT / "runs"
-KEEP_RUNS = 5
 MODEL_CHOICES = ("lstm", "gru", "cnn", "mlp")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
@@ -44,7 +36,6 @@ MARKER_KINDS = ("reduce_lr", "checkpoint", "early_stop")
 MAX_TRAIN_SAMPLES = 7000        # the whole training split of the bundled digits
 MIN_TRAIN_SAMPLES = 100
 BATCH_EVERY_SECONDS = 0.2       # batch progress is reported at most this often (and at each epoch's end)
-EVENT_PREFIX = "@netlens-event "
 
 Event = dict
 OnEvent = Callable[[Event], None]
@@ -374,24 +365,6 @@ class TrainResult:
                 "evaluation": str(self.run_dir / "evaluation.npz") if ev is not None else None}
 
 
-def new_run_dir(root: Path = RUNS_DIR, keep: int = KEEP_RUNS) -> Path:
-    """A fresh `root/<time-stamp>/`, after deleting all but the newest `keep - 1` earlier runs."""
-    root.mkdir(parents=True, exist_ok=True)
-    prune_runs(root, keep - 1)
-    run_dir = root / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    run_dir.mkdir()
-    return run_dir
-
-
-def prune_runs(root: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` run folders under `root` (only time-stamp-named folders)."""
-    runs = sorted(p for p in root.iterdir() if p.is_dir() and p.name[:8].isdigit() and "-" in p.name)
-    doomed = runs[:max(len(runs) - keep, 0)]
-    for path in doomed:
-        shutil.rmtree(path, ignore_errors=True)
-    return doomed
-
-
 def evaluate_checkpoint(config: TrainConfig, weights: Path) -> Evaluation:
     """Build a fresh `config.model`, `load_weights(weights)`, predict the run's validation set."""
     _, (x_val, y_val) = training_data(config.train_samples, config.validation_fraction, config.seed)
@@ -404,7 +377,7 @@ def evaluate_checkpoint(config: TrainConfig, weights: Path) -> Evaluation:
     return Evaluation(float(np.mean(y_pred == y_val)), y_val, y_pred, probs, confusion)
 
 
-_ONE_RUN = threading.Lock()     # one training at a time in this process (the server holds it per child)
+ONE_RUN = threading.Lock()     # one training at a time in this process (the server holds it per child)
 
 
 def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.Event | None = None,
@@ -414,11 +387,11 @@ def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.
     (Keras still validates and runs the callbacks for that partial epoch) and keeps its files.
     `extra_callbacks` run just before the recorder (tests spy on the optimizer with them)."""
     validate(config)
-    if not _ONE_RUN.acquire(blocking=False):
+    if not ONE_RUN.acquire(blocking=False):
         raise TrainingBusy("a training run is already in progress in this process")
     try:
         emit = on_event or (lambda event: None)
-        run_dir = Path(config.out_dir) if config.out_dir else new_run_dir()
+        run_dir = Path(config.out_dir) if config.out_dir else runs.new_run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
         config = replace(config, out_dir=str(run_dir))
         (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
@@ -460,7 +433,7 @@ def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.
         emit(result.summary())
         return result
     finally:
-        _ONE_RUN.release()
+        ONE_RUN.release()
 
 
 def load_evaluation(path: Path) -> Evaluation:
@@ -468,173 +441,3 @@ def load_evaluation(path: Path) -> Evaluation:
     with np.load(path) as d:
         y_true, y_pred = d["y_true"], d["y_pred"]
         return Evaluation(float(np.mean(y_true == y_pred)), y_true, y_pred, d["probabilities"], d["confusion"])
-
-
-# ---- the live run the app shows --------------------------------------------------------------------
-
-FINAL_STATUSES = ("early_stop", "completed", "user_stop", "nan", "error")
-
-
-@dataclass
-class Snapshot:
-    """A copy of a live run's state for one redraw: progress, curves, markers and final summary."""
-
-    status: str                      # "starting", "running", "stopping", or one of FINAL_STATUSES
-    config: TrainConfig
-    owner: str
-    epoch: int
-    batch: int
-    batches: int
-    history: dict[str, list[float]]
-    events: list[Event]
-    end: Event | None
-    error: str | None
-    elapsed: float
-    run_dir: str | None
-
-    @property
-    def active(self) -> bool:
-        return self.status not in FINAL_STATUSES
-
-
-class LiveRun:
-    """One training in a child process (`python -m explain.training CONFIG_JSON`), whose events
-    arrive as JSON lines on its stdout and are gathered here by a reader thread. `stop()` asks the
-    child (through its stdin) to end after the current batch."""
-
-    def __init__(self, config: TrainConfig, owner: str = "", release: Callable[[], None] = lambda: None):
-        self.config, self.owner, self._release = config, owner, release
-        self._lock = threading.Lock()
-        self.status, self.epoch, self.batch, self.batches = "starting", 0, 0, 0
-        self.history: dict[str, list[float]] = {k: [] for k in (*METRICS, "learning_rate")}
-        self.events: list[Event] = []
-        self.end: Event | None = None
-        self.error: str | None = None
-        self.run_dir: str | None = None
-        self._output: deque[str] = deque(maxlen=20)
-        self._started = time.monotonic()
-        self._finished: float | None = None
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-        self._proc = subprocess.Popen([sys.executable, "-m", "explain.training", config.to_json()], cwd=ROOT,
-                                      env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True, bufsize=1)
-        self._reader = threading.Thread(target=self._read, name="netlens-training-reader", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        try:
-            for line in self._proc.stdout:
-                if line.startswith(EVENT_PREFIX):
-                    self._apply(json.loads(line[len(EVENT_PREFIX):]))
-                elif line.strip():
-                    self._output.append(line.rstrip())
-            self._proc.wait()
-            with self._lock:
-                if self.end is None:
-                    self.status = "error"
-                    self.error = self.error or "\n".join(self._output) or f"exit code {self._proc.returncode}"
-                self._finished = time.monotonic()
-        finally:
-            self._release()
-
-    def _apply(self, event: Event) -> None:
-        kind = event["kind"]
-        with self._lock:
-            if kind == "begin":
-                self.batches, self.run_dir = event["batches"], event["run_dir"]
-                if self.status == "starting":
-                    self.status = "running"
-            elif kind == "batch":
-                self.epoch, self.batch = event["epoch"], event["batch"]
-            elif kind == "epoch":
-                self.epoch, self.batch = event["epoch"], event["batches_done"]
-                for k in self.history:
-                    self.history[k].append(event[k])
-            elif kind in MARKER_KINDS:
-                self.events.append(event)
-            elif kind == "end":
-                self.end, self.status = event, event["status"]
-            elif kind == "error":
-                self.error = event["message"]
-
-    def snapshot(self) -> Snapshot:
-        with self._lock:
-            end = self._finished or time.monotonic()
-            return Snapshot(self.status, self.config, self.owner, self.epoch, self.batch, self.batches,
-                            {k: list(v) for k, v in self.history.items()}, list(self.events), self.end,
-                            self.error, end - self._started, self.run_dir)
-
-    @property
-    def active(self) -> bool:
-        with self._lock:
-            return self.status not in FINAL_STATUSES
-
-    def stop(self) -> bool:
-        """Ask the run to end after the current batch; False if it is already stopping or over."""
-        with self._lock:
-            if self.status not in ("starting", "running"):
-                return False
-            self.status = "stopping"
-        try:
-            self._proc.stdin.write("stop\n")
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass
-        return True
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the child has exited and its events are read; True if it has."""
-        self._reader.join(timeout)
-        return not self._reader.is_alive()
-
-
-class Trainer:
-    """The server's trainer: starts at most one `LiveRun` at a time and remembers the latest one."""
-
-    def __init__(self):
-        self.run: LiveRun | None = None
-        self._lock = threading.Lock()
-
-    def start(self, config: TrainConfig, owner: str = "") -> LiveRun:
-        """Start `config` in a child process; `ConfigError` if it cannot train, `TrainingBusy` if a
-        run is in progress (in this server, started from any session)."""
-        validate(config)
-        with self._lock:
-            if not _ONE_RUN.acquire(blocking=False):
-                raise TrainingBusy("a training run is already in progress on this server")
-            try:
-                self.run = LiveRun(config, owner, release=_ONE_RUN.release)
-            except BaseException:
-                _ONE_RUN.release()
-                raise
-            return self.run
-
-
-def _watch_stdin(stop: threading.Event) -> None:
-    """In the child: any line, or the parent going away (end of input), means stop."""
-    sys.stdin.readline()
-    stop.set()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The child process: train the JSON config given as the only argument, events on stdout."""
-    config = TrainConfig.from_json((argv or sys.argv[1:])[0])
-    if hasattr(os, "nice"):
-        os.nice(5)      # the class's pages stay quick while a run uses the cores
-    stop = threading.Event()
-    threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
-    out = sys.stdout
-
-    def emit(event: Event) -> None:
-        out.write(EVENT_PREFIX + json.dumps(event) + "\n")
-        out.flush()
-
-    try:
-        train(config, on_event=emit, stop=stop)
-    except Exception as exc:  # the parent shows the reason; the traceback goes to the output tail
-        emit({"kind": "error", "message": f"{type(exc).__name__}: {exc}"})
-        raise
-
-
-if __name__ == "__main__":
-    main()

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explain import training
+from explain import training, training_process
+from explain.data import ROOT
 from explain.figures import training as figures
 from pages.shared import lang, loaded_models, projector, show_chart, t
 
@@ -20,14 +21,14 @@ KEYS = [f.name for f in fields(training.TrainConfig) if f.name != "out_dir"]
 
 
 @st.cache_resource(show_spinner=False)
-def trainer() -> training.Trainer:
+def trainer() -> training_process.Trainer:
     """The server's one trainer: a run started from any session is the run every session sees."""
-    return training.Trainer()
+    return training_process.Trainer()
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def curves_figure(run_key: str, epochs_done: int, markers: int, status: str, language: str, big: bool,
-                  _snap: training.Snapshot):
+                  _snap: training_process.Snapshot):
     """The curves, built once per new epoch or marker for all sessions (the view redraws every second)."""
     end = _snap.end or {}
     stopped = None
@@ -48,7 +49,7 @@ def evaluation(path: str) -> training.Evaluation:
 def shown_path(path: str) -> str:
     """A run folder as students should see it: relative to the project (runs/<time-stamp>)."""
     try:
-        return str(Path(path).relative_to(training.ROOT))
+        return str(Path(path).relative_to(ROOT))
     except ValueError:
         return path
 
@@ -142,7 +143,7 @@ def settings_ui(disabled: bool) -> None:
 
 # ---- start / stop -----------------------------------------------------------------------------------
 
-def controls_ui(run: training.LiveRun | None) -> None:
+def controls_ui(run: training_process.LiveRun | None) -> None:
     """Preset, Start and Stop. Start is refused (with the reason) while any session's run is active;
     Stop belongs to the session that started the run and ends it after the current batch."""
     active = run is not None and run.active
@@ -189,7 +190,7 @@ def describe(event: dict) -> str:
              value=fmt(event["best_value"]))
 
 
-def status_ui(snap: training.Snapshot) -> None:
+def status_ui(snap: training_process.Snapshot) -> None:
     """Progress by epoch and batch while running; afterwards, why the run ended."""
     end = snap.end or {}
     if snap.active:
@@ -223,7 +224,7 @@ def status_ui(snap: training.Snapshot) -> None:
         st.error(t("training.done.error", message=snap.error or ""))
 
 
-def live_ui(run: training.LiveRun | None) -> None:
+def live_ui(run: training_process.LiveRun | None) -> None:
     """Progress, curves and the callback log, redrawn every second while a run is active. When the
     run ends the whole page reruns once, which shows the results and stops the timer."""
     active_at_start = run is not None and run.active
@@ -250,7 +251,7 @@ def live_ui(run: training.LiveRun | None) -> None:
 
 # ---- afterwards: the homework's last step -----------------------------------------------------------
 
-def results_ui(snap: training.Snapshot) -> None:
+def results_ui(snap: training_process.Snapshot) -> None:
     """Fresh model + load_weights(checkpoint) + predict on the validation set (done by the run), shown
     as accuracy, confusion matrix and the most confident mistakes; the run's files to download."""
     end = snap.end or {}
@@ -292,7 +293,7 @@ def results_ui(snap: training.Snapshot) -> None:
 
 # ---- concepts ---------------------------------------------------------------------------------------
 
-def concepts_ui(config: training.TrainConfig, snap: training.Snapshot | None) -> None:
+def concepts_ui(config: training.TrainConfig, snap: training_process.Snapshot | None) -> None:
     """Short notes written around the numbers of the run on screen (or of the settings, before one)."""
     c = snap.config if snap is not None else config
     val, fit = c.validation_samples, c.fit_samples

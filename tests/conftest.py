@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,14 @@ import pytest
 from tools.browser import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, free_port, start_app
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests never write into (nor prune) the project's runs/: every run, in this process, in a training
+# child or in a served app, goes to this session's own folder (explain.runs reads it at import).
+RUNS_DIR = Path(tempfile.mkdtemp(prefix="netlens-test-runs-"))
+os.environ["NETLENS_RUNS_DIR"] = str(RUNS_DIR)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(RUNS_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from explain import training
+from explain import runs, training, training_process
 from explain.architectures import BUILDERS
 from explain.figures import training as figures
 
@@ -65,15 +65,14 @@ def demo(tmp_path_factory):
     return result, spy, events, time.perf_counter() - start
 
 
-def test_classroom_demo_cuts_the_rate_and_stops_early_within_a_minute(demo):
-    """Seed 2 stops at epoch 11 of 30 after 4 cuts: about 15 s of fitting on an idle 2-core CPU. The
-    time bound is loose because the whole suite shares those cores; the benchmark measures speed."""
-    result, _, _, seconds = demo
+def test_classroom_demo_cuts_the_rate_and_stops_early(demo):
+    """What the preset is for: at least one cut and an early stop. How long it takes is the
+    benchmark's business (BENCHMARKS.md), not a test's: the suite shares its cores."""
+    result, _, _, _ = demo
     kinds = [e["kind"] for e in result.events]
     assert result.status == "early_stop"
     assert kinds.count("reduce_lr") >= 1 and kinds.count("early_stop") == 1
     assert len(result.history["loss"]) < result.config.epochs
-    assert result.seconds < 60, f"the demo's fit took {result.seconds:.1f} s ({seconds:.1f} s in all)"
 
 
 def test_every_rate_marker_matches_the_rate_the_batches_used(demo):
@@ -95,16 +94,35 @@ def test_every_rate_marker_matches_the_rate_the_batches_used(demo):
         assert cuts[last]["new_lr"] == final
 
 
-def test_history_alone_would_draw_each_cut_an_epoch_late_and_miss_one_in_the_last_epoch(demo):
+def cuts_from_history(logged: list[float]) -> list[int]:
+    """The epochs a chart built from Keras's logged rates alone would mark as cuts."""
+    return [e + 1 for e in range(1, len(logged)) if logged[e] < logged[e - 1]]
+
+
+def test_history_alone_would_draw_each_cut_of_the_demo_an_epoch_late(demo):
     """Keras writes logs["learning_rate"] before ReduceLROnPlateau acts: the logged rate is the one
-    the epoch used, so it first shows a cut one epoch after the callback acted."""
+    the epoch used, so it first shows a cut one epoch after the callback acted (whatever path the
+    demo's losses take on this machine)."""
     result, spy, _, _ = demo
-    assert [spy.logged_rate[e] for e in sorted(spy.logged_rate)] == pytest.approx(result.history["learning_rate"])
     logged = [spy.logged_rate[e] for e in sorted(spy.logged_rate)]
-    from_history = [e + 1 for e in range(1, len(logged)) if logged[e] < logged[e - 1]]
+    assert logged == pytest.approx(result.history["learning_rate"])
     markers = [e["epoch"] for e in result.events if e["kind"] == "reduce_lr"]
-    assert from_history == [m + 1 for m in markers if m < len(logged)]
-    assert markers[-1] == len(logged), "the shipped seed cuts the rate in the very epoch it stops"
+    assert cuts_from_history(logged) == [m + 1 for m in markers if m < len(logged)]
+
+
+def test_history_alone_misses_a_cut_made_in_the_last_epoch(tmp_path):
+    """A plateau by construction, whatever the losses: with min_delta = 1e9 no epoch after the first
+    counts as an improvement, so patience 0 cuts the rate at the end of epochs 2 and 3."""
+    config = tiny(tmp_path, early_stopping=False, reduce_lr_min_delta=1e9, reduce_lr_patience=0,
+                  min_lr=0.0)
+    spy = Spy(training.checkpoint_path(config, tmp_path))
+    result = training.train(config, extra_callbacks=[spy])
+    markers = [e["epoch"] for e in result.events if e["kind"] == "reduce_lr"]
+    logged = [spy.logged_rate[e] for e in sorted(spy.logged_rate)]
+    assert markers == [2, 3]
+    assert cuts_from_history(logged) == [3]
+    final = float(keras.ops.convert_to_numpy(result.keras_callbacks["reduce_lr"].model.optimizer.learning_rate))
+    assert final == pytest.approx(config.learning_rate * config.reduce_lr_factor ** 2) and final < logged[-1]
 
 
 def test_checkpoint_markers_are_the_epochs_the_file_was_written_with_new_bests(demo):
@@ -238,9 +256,19 @@ def test_dropout_rates_are_read_from_the_homework_model():
     assert training.dropout_rates(BUILDERS["cnn"]()) == ()
 
 
+def test_tests_write_runs_into_a_temporary_folder_not_the_projects_runs():
+    """A run without `out_dir` goes to `runs.RUNS_DIR`, which the suite points away from the
+    project's runs/ (tests/conftest.py): pruning there would delete a user's older runs."""
+    project_runs = Path(__file__).resolve().parent.parent / "runs"
+    before = runs.run_dirs(project_runs)
+    made = runs.new_run_dir()
+    assert made.parent == runs.RUNS_DIR != project_runs
+    assert runs.run_dirs(project_runs) == before
+
+
 def test_runs_folder_keeps_only_the_newest_runs(tmp_path):
     (tmp_path / "notes").mkdir()
-    made = [training.new_run_dir(tmp_path, keep=3) for _ in range(5)]
+    made = [runs.new_run_dir(tmp_path, keep=3) for _ in range(5)]
     left = sorted(p for p in tmp_path.iterdir() if p.name != "notes")
     assert left == made[-3:]
     assert (tmp_path / "notes").exists()
@@ -248,13 +276,13 @@ def test_runs_folder_keeps_only_the_newest_runs(tmp_path):
 
 def test_one_training_per_server_and_stop_twice(tmp_path):
     """The app's path: a child process. A second Start is refused (also in-process), Stop works once."""
-    trainer = training.Trainer()
+    trainer = training_process.Trainer()
     run = trainer.start(tiny(tmp_path, epochs=200, train_samples=3000), owner="teacher")
     try:
         with pytest.raises(training.TrainingBusy):
             trainer.start(tiny(tmp_path / "second"))
         with pytest.raises(training.TrainingBusy):
-            training.Trainer().start(tiny(tmp_path / "third"))
+            training_process.Trainer().start(tiny(tmp_path / "third"))
         deadline = time.time() + 90
         while not run.snapshot().history["loss"] and time.time() < deadline:
             time.sleep(0.2)
@@ -274,13 +302,13 @@ def test_one_training_per_server_and_stop_twice(tmp_path):
 def test_a_run_that_fails_in_its_process_reports_the_reason_and_frees_the_server(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    run = training.Trainer().start(tiny(blocker / "run"), owner="teacher")
+    run = training_process.Trainer().start(tiny(blocker / "run"), owner="teacher")
     assert run.wait(120)
     snap = run.snapshot()
     assert snap.status == "error" and not snap.active
     assert "FileExistsError" in snap.error or "NotADirectoryError" in snap.error
-    assert training._ONE_RUN.acquire(blocking=False)
-    training._ONE_RUN.release()
+    assert training.ONE_RUN.acquire(blocking=False)
+    training.ONE_RUN.release()
 
 
 # ---- figures ----------------------------------------------------------------------------------------

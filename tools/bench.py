@@ -492,7 +492,7 @@ def epoch_ends(log: Path, finished: Callable[[], bool], timeout: float = 900) ->
 def app_training_rows(tab, server, logs: Path) -> list[Row]:
     """The classroom demo started from the Training page in `tab`, which redraws its curves every
     second while the run lasts, against the same run in the same kind of child process
-    (`training.LiveRun`) with no page open; three of each, alternating. The app `server`'s CPU time
+    (`training_process.LiveRun`) with no page open; three of each, alternating. The app `server`'s CPU time
     during each run tells what the page's redrawing took from the training."""
     from dataclasses import replace
 
@@ -511,24 +511,24 @@ def app_training_rows(tab, server, logs: Path) -> list[Row]:
     def chromium() -> list:  # the browser's processes (renderer, GPU, ...), all descendants of this one
         return [c for c in psutil.Process().children(recursive=True) if "chrom" in c.name().lower()]
 
-    from explain import training
+    from explain import runs, training, training_process
 
     def without_page(i: int) -> list[float]:
         run_dir = logs / f"liverun-{i}"
-        run = training.LiveRun(replace(training.CLASSROOM_DEMO, out_dir=str(run_dir)))
+        run = training_process.LiveRun(replace(training.CLASSROOM_DEMO, out_dir=str(run_dir)))
         return epoch_ends(run_dir / "log.csv", lambda: not run.active)
 
     def from_page(_: int) -> list[float]:
-        before = set(training.RUNS_DIR.glob("*")) if training.RUNS_DIR.exists() else set()
+        before = set(runs.RUNS_DIR.glob("*")) if runs.RUNS_DIR.exists() else set()
         if not tab.url.rstrip("/").split("?")[0].endswith("/training"):
             rerun(tab, tab.locator(TRAINING_LINK).first.click, "click")
         rerun(tab, tab.get_by_role("button", name="Classroom demo preset").click, "click")
         tab.get_by_role("button", name="Start", exact=True).click()
         deadline = time.monotonic() + 60
-        while not (new := set(training.RUNS_DIR.glob("*")) - before) and time.monotonic() < deadline:
+        while not (new := set(runs.RUNS_DIR.glob("*")) - before) and time.monotonic() < deadline:
             time.sleep(0.05)
         if not new:
-            raise RuntimeError(f"the Training page started no run in {training.RUNS_DIR} within 60 s")
+            raise RuntimeError(f"the Training page started no run in {runs.RUNS_DIR} within 60 s")
         run_dir = max(new)
         return epoch_ends(run_dir / "log.csv", lambda: (run_dir / "result.json").exists())
 
@@ -545,7 +545,7 @@ def app_training_rows(tab, server, logs: Path) -> list[Row]:
             server_cpu[name].append((cpu([app]) - before[0]) / max(1, len(ends)))
             browser_cpu[name].append((cpu(browser) - before[1]) / max(1, len(ends)))
     alone, page = Stat.of(per_epoch["alone"]), Stat.of(per_epoch["page"])
-    return [Row("training", "classroom demo in the app's training child process (`training.LiveRun`), no page "
+    return [Row("training", "classroom demo in the app's training child process (`training_process.LiveRun`), no page "
                 "open, s/epoch", *_p(alone), n=alone.n),
             Row("training", "the same run started from the Training page, its curves redrawn every second, s/epoch",
                 *_p(page), comparison=(
@@ -565,12 +565,11 @@ def training_rows(epochs: int, rounds: int, train_samples: int, out: Path) -> li
     the same Keras callbacks; `rounds` runs of each, alternating. Early stopping is off so both run
     `epochs` epochs; an epoch is the time between two epoch ends (the first epoch, which traces the
     model, has no predecessor and is left out)."""
-    import json
     from dataclasses import replace
 
     import keras
 
-    from explain import training
+    from explain import training, training_events
 
     config = replace(training.CLASSROOM_DEMO, epochs=epochs, early_stopping=False, train_samples=train_samples)
 
@@ -597,7 +596,7 @@ def training_rows(epochs: int, rounds: int, train_samples: int, out: Path) -> li
         ends: list[float] = []
         with open(os.devnull, "w") as sink:
             def emit(event: dict) -> None:  # what the app's training child does with every event
-                sink.write(training.EVENT_PREFIX + json.dumps(event) + "\n")
+                sink.write(training_events.encode(event))
                 sink.flush()
                 if event["kind"] == "epoch":
                     ends.append(time.perf_counter())
@@ -656,7 +655,7 @@ HOW = """\
   The Training page's chart updates run in the server process, not in the training child process: on a
   shared machine they cost the training CPU time. The last two rows measure that: the classroom demo as
   it is (early stopping on) started three times from the Training page, shown in a browser tab that redraws
-  the curves every second, against the same run three times in the same kind of child process (`training.LiveRun`)
+  the curves every second, against the same run three times in the same kind of child process (`training_process.LiveRun`)
   with no page open, alternating; epochs are timed by when each row appears in the run's CSV log.
 """
 
