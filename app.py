@@ -25,6 +25,7 @@ shared.init_session()
 PAGES = [
     st.Page("pages/draw.py", title=t("nav.draw"), icon=":material/draw:", url_path="draw", default=True),
     st.Page("pages/fitting.py", title=t("nav.fitting"), icon=":material/trending_down:", url_path="fitting"),
+    st.Page("pages/gradients.py", title=t("nav.gradients"), icon=":material/south:", url_path="gradients"),
     st.Page("pages/cnn.py", title=t("nav.cnn"), icon=":material/grid_on:", url_path="cnn"),
     st.Page("pages/recurrent.py", title=t("nav.recurrent"), icon=":material/repeat:", url_path="recurrent"),
     st.Page("pages/attention.py", title=t("nav.attention"), icon=":material/center_focus_strong:",

@@ -32,6 +32,8 @@ QUESTIONS: tuple[Question, ...] = (
     Question("positional_encoding", "c", "pages/attention.py"),
     Question("loss_choice", "b", "pages/fitting.py"),
     Question("weight_penalty", "c", "pages/fitting.py"),
+    Question("sigmoid_depth", "a", "pages/gradients.py"),
+    Question("clipping", "d", "pages/gradients.py"),
 )
 
 

@@ -3,6 +3,7 @@ STRINGS = {
     "app.tagline": "See inside the networks of the deep-learning course, on your own handwriting.",
     "nav.draw": "Draw a digit",
     "nav.fitting": "How a network is fitted",
+    "nav.gradients": "Gradients",
     "nav.cnn": "CNN internals",
     "nav.recurrent": "LSTM & GRU gates",
     "nav.attention": "Attention",

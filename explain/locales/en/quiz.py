@@ -93,4 +93,18 @@ STRINGS = {
     "quiz.weight_penalty.option.c": "It adds 0.01\u00b7\u03a3w\u00b2 to the loss, so every step also shrinks each kernel weight by 2\u03b7\u00b70.01\u00b7w: the weights drift toward zero, which works against overfitting and exploding weights, but does nothing for vanishing gradients.",
     "quiz.weight_penalty.option.d": "It sets the smallest 1% of the weights to exactly zero.",
     "quiz.weight_penalty.explain": "The penalty's gradient is 2\u03bbw, so w \u2190 w \u2212 \u03b7(\u2202L_data/\u2202w + 2\u03bbw) = (1 \u2212 2\u03b7\u03bb)w \u2212 \u03b7\u2202L_data/\u2202w: weight decay. Only the kernel is penalised, not the bias. L1 (\u03bb\u03a3|w|) instead moves every weight by the same \u03b7\u03bb toward zero, so small weights end up jittering around zero. Small weights keep activations and gradients from blowing up; a gradient that vanishes through saturated sigmoids does not grow when the weights shrink. The fitting page runs the same SGD steps with and without each penalty on a copy of the MLP.",
+
+    "quiz.sigmoid_depth.question": "A deep MLP uses sigmoid in all 8 hidden layers. Why do its first layers learn far more slowly than its last?",
+    "quiz.sigmoid_depth.option.a": "Each layer back multiplies the error term by f\u2032(z) = \u03c3(z)(1 \u2212 \u03c3(z)), which is never above 0.25, and by a weight matrix: eight such factors shrink the first layer's gradient by orders of magnitude.",
+    "quiz.sigmoid_depth.option.b": "The first layers have more weights, so each weight's share of the gradient is smaller.",
+    "quiz.sigmoid_depth.option.c": "The sigmoid's derivative grows with depth, so only the last layers saturate.",
+    "quiz.sigmoid_depth.option.d": "The optimiser gives the first layers a smaller learning rate.",
+    "quiz.sigmoid_depth.explain": "\u03b4\u207d\u02e1\u207e = f\u2032(z\u207d\u02e1\u207e) \u2299 (W\u207d\u02e1\u207a\u00b9\u207e)\u1d40 \u03b4\u207d\u02e1\u207a\u00b9\u207e: one f\u2032 per layer. The sigmoid's f\u2032 peaks at 0.25 (at z = 0), so with Xavier (Glorot) sized weights the error term shrinks at every layer on its way down. ReLU's f\u2032 is 1 wherever the unit is active, and batch normalisation rescales each layer's input so the factors stay near 1. The gradients page measures the per-layer gradient norms of such a network on your digit, with sigmoid, ReLU and sigmoid + batch normalisation.",
+
+    "quiz.clipping.question": "An optimizer is built with keras.optimizers.SGD(learning_rate=0.01, clipnorm=1.0). What does clipnorm=1.0 do to a weight's gradient g?",
+    "quiz.clipping.option.a": "It sets every entry of g above 1.0 to 1.0.",
+    "quiz.clipping.option.b": "It divides the learning rate by the norm of g at every step.",
+    "quiz.clipping.option.c": "It makes vanishing gradients larger, up to norm 1.0.",
+    "quiz.clipping.option.d": "If the norm \u2016g\u2016 of that weight's gradient is above 1.0, it scales g down to norm 1.0, keeping its direction; smaller gradients pass unchanged.",
+    "quiz.clipping.explain": "clipnorm clips each weight's gradient by its own norm: g \u2190 g \u00b7 min(1, 1.0 / \u2016g\u2016). It stops one exploding step from throwing the weights far away, but it never enlarges a small gradient, so it does nothing against vanishing. clipvalue=0.5 instead clips every entry to [\u22120.5, 0.5], which can turn the gradient's direction. The gradients page scales a SimpleRNN's recurrent weights until its gradients explode and shows both clipped updates in numbers.",
 }

@@ -3,6 +3,7 @@ STRINGS = {
     "app.tagline": "用你自己的手写数字，看清深度学习课程中每个网络的内部。",
     "nav.draw": "手写数字",
     "nav.fitting": "网络如何拟合",
+    "nav.gradients": "梯度",
     "nav.cnn": "卷积神经网络内部",
     "nav.recurrent": "LSTM 与 GRU 的门",
     "nav.attention": "注意力",

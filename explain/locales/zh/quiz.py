@@ -93,4 +93,18 @@ STRINGS = {
     "quiz.weight_penalty.option.c": "损失里加上 0.01\u00b7\u03a3w\u00b2，所以每一步还会把每个核权重缩小 2\u03b7\u00b70.01\u00b7w：权重向零漂移，这能对抗过拟合和权重爆炸，但对梯度消失毫无帮助。",
     "quiz.weight_penalty.option.d": "它把最小的 1% 权重精确地置为零。",
     "quiz.weight_penalty.explain": "惩罚项的梯度是 2\u03bbw，所以 w \u2190 w \u2212 \u03b7(\u2202L_data/\u2202w + 2\u03bbw) = (1 \u2212 2\u03b7\u03bb)w \u2212 \u03b7\u2202L_data/\u2202w，也就是权重衰减。只惩罚权重矩阵（核），不惩罚偏置。L1（\u03bb\u03a3|w|）则每一步把每个权重朝零移动同样的 \u03b7\u03bb，小权重最后在零附近来回跳动。权重小能防止激活值和梯度爆炸；但经过饱和的 sigmoid 而消失的梯度，并不会因为权重变小而变大。“网络如何拟合”页面在 MLP 的副本上，分别加和不加每种惩罚，运行同样的 SGD 步。",
+
+    "quiz.sigmoid_depth.question": "一个深层 MLP 的 8 个隐藏层全部使用 sigmoid。为什么它的前几层比最后几层学得慢得多？",
+    "quiz.sigmoid_depth.option.a": "误差项每往回传一层，都要乘以 f\u2032(z) = \u03c3(z)(1 \u2212 \u03c3(z))（永远不超过 0.25）和一个权重矩阵：八个这样的因子让第一层的梯度缩小好几个数量级。",
+    "quiz.sigmoid_depth.option.b": "前几层的权重更多，所以每个权重分到的梯度更少。",
+    "quiz.sigmoid_depth.option.c": "sigmoid 的导数随深度增大，所以只有最后几层会饱和。",
+    "quiz.sigmoid_depth.option.d": "优化器给前几层分配了更小的学习率。",
+    "quiz.sigmoid_depth.explain": "\u03b4\u207d\u02e1\u207e = f\u2032(z\u207d\u02e1\u207e) \u2299 (W\u207d\u02e1\u207a\u00b9\u207e)\u1d40 \u03b4\u207d\u02e1\u207a\u00b9\u207e：每层一个 f\u2032。sigmoid 的 f\u2032 最大只有 0.25（在 z = 0 处），所以在 Xavier 初始化大小的权重下，误差项每往下传一层就缩小一次。ReLU 的 f\u2032 在单元激活处恒为 1；批归一化重新缩放每层的输入，让这些因子保持在 1 附近。“梯度”页面在你的数字上测量这样一个网络每层的梯度范数：sigmoid、ReLU，以及 sigmoid 加批归一化。",
+
+    "quiz.clipping.question": "优化器写成 keras.optimizers.SGD(learning_rate=0.01, clipnorm=1.0)。clipnorm=1.0 对某个权重的梯度 g 做了什么？",
+    "quiz.clipping.option.a": "把 g 中所有大于 1.0 的分量都设为 1.0。",
+    "quiz.clipping.option.b": "每一步都把学习率除以 g 的范数。",
+    "quiz.clipping.option.c": "把消失的小梯度放大，直到范数为 1.0。",
+    "quiz.clipping.option.d": "如果这个权重梯度的范数 \u2016g\u2016 大于 1.0，就把 g 按比例缩小到范数 1.0，方向不变；更小的梯度原样通过。",
+    "quiz.clipping.explain": "clipnorm=1.0 按每个权重自己梯度的范数裁剪：g \u2190 g \u00b7 min(1, 1.0 / \u2016g\u2016)。它能防止一次爆炸的梯度把权重甩得很远，但从不放大小梯度，所以对梯度消失毫无作用。clipvalue=0.5 则把每个分量截断到 [\u22120.5, 0.5]，可能改变梯度的方向。“梯度”页面把 SimpleRNN 的循环权重放大到梯度爆炸，并用数字给出两种裁剪后的更新。",
 }
