@@ -1,0 +1,358 @@
+"""A student's own model, uploaded to the app: vetted before Keras sees it, so nothing in the file runs.
+
+Two kinds of file are accepted (anything else is refused with a reason):
+
+* `NAME.weights.h5`, what the homework's `ModelCheckpoint(save_weights_only=True)` writes: only
+  arrays. We build one of the course architectures ourselves (`explain.architectures`), match it to
+  the file by the shapes of its variables, and copy the arrays into a weights file of our own making,
+  which Keras then loads. h5py reads the upload from memory; links to other files or datasets stored
+  outside the file are refused.
+* `NAME.keras`, a whole model. Keras has had several advisories about such files (Lambda bytecode,
+  CVE-2024-3660; arbitrary modules named in config.json, CVE-2025-1550; a config turning safe mode
+  off, CVE-2025-8747; `.h5` models ignoring safe mode, CVE-2025-9905). So the zip and its
+  `config.json` are read here first: bounded sizes, plain entry names, every object in the config a
+  Keras built-in from an allowlist (layers, initializers, regularizers, constraints, activations), no
+  custom or registered objects, no module outside Keras, no request to turn safe mode off. Only then
+  is a copy rebuilt from the vetted parts (without the training configuration) loaded with
+  `safe_mode=True` and `compile=False` from a temporary directory that is removed afterwards.
+
+Either way the model must take one digit, (28, 28), (28, 28, 1) or (784,), and return ten
+probabilities through a softmax. `ModelUploadError.reason` names the rule that refused a file and
+`.key` / `.values` give its message in the user's language (locales/*/custom.py).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import tempfile
+import zipfile
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+
+from explain import architectures
+
+MAX_BYTES = 5 * 1024 * 1024        # the same 5 MB as `server.maxUploadSize` in .streamlit/config.toml (a test checks)
+MAX_UNZIPPED = 20 * 1024 * 1024    # the declared sizes of all zip entries together (zipfile never reads past them)
+MAX_ENTRIES = 8
+MAX_PARAMS = 3_000_000             # 12 MB of float32; the course models have 20k to 100k
+INPUT_SHAPES = ((28, 28), (28, 28, 1), (784,))
+# The course architectures a weights file may hold, in the order they are tried.
+WEIGHT_ARCHITECTURES = tuple(name for name in ("lstm", "gru", "cnn", "mlp", "rnn", "cnn_bn")
+                             if name in architectures.BUILDERS)
+
+LAYERS = frozenset({
+    "InputLayer", "Reshape", "Flatten", "Dense", "Dropout", "SpatialDropout2D", "GaussianNoise", "Activation",
+    "ReLU", "Softmax", "Rescaling", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D", "BatchNormalization", "LayerNormalization", "SimpleRNN", "LSTM", "GRU"})
+ACTIVATIONS = frozenset({"linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish",
+                         "sigmoid", "hard_sigmoid", "tanh", "softplus", "softsign", "softmax", "exponential"})
+
+
+def _classes(module, base: type) -> frozenset[str]:
+    return frozenset(name for name in dir(module) if isinstance(getattr(module, name), type)
+                     and issubclass(getattr(module, name), base) and name[0].isupper())
+
+
+# module -> the class names a config may name in it. Everything else is refused.
+CLASSES = {
+    "keras": frozenset({"Sequential", "Functional", "DTypePolicy", "FloatDTypePolicy"}),
+    "keras.src.models.functional": frozenset({"Functional"}),
+    "keras.layers": LAYERS,
+    "keras.initializers": _classes(keras.initializers, keras.initializers.Initializer),
+    "keras.regularizers": _classes(keras.regularizers, keras.regularizers.Regularizer),
+    "keras.constraints": _classes(keras.constraints, keras.constraints.Constraint),
+    # Only in the training configuration, which is checked like the rest and then left out.
+    "keras.optimizers": _classes(keras.optimizers, keras.optimizers.Optimizer),
+    "keras.losses": _classes(keras.losses, keras.losses.Loss),
+    "keras.metrics": _classes(keras.metrics, keras.metrics.Metric),
+}
+MODEL_CLASSES = frozenset({"Sequential", "Functional"})
+ENTRIES = frozenset({"metadata.json", "config.json", "model.weights.h5"})
+
+
+class ModelUploadError(ValueError):
+    """An uploaded model file refused. `reason` names the rule (e.g. "lambda", "module", "zip_name",
+    "weights_shape"); `key` is its message in locales/*/custom.py and `values` fills the message."""
+
+    def __init__(self, reason: str, message: str, **values):
+        super().__init__(message)
+        self.reason, self.values, self.key = reason, values, f"error.model.{reason}"
+
+
+def load_uploaded(data: bytes, filename: str, architecture: str | None = None) -> keras.Model:
+    """The model in an uploaded file's bytes, `filename` deciding how it is read: `.weights.h5`
+    (weights for one of `WEIGHT_ARCHITECTURES`, found by their shapes unless `architecture` names
+    one) or `.keras` (a whole model, vetted). Raises `ModelUploadError`; never writes outside a
+    temporary directory it removes, never runs code from the file."""
+    if len(data) > MAX_BYTES:
+        size_mb = math.ceil(len(data) / 2**20 * 10) / 10
+        raise ModelUploadError("file_too_big", f"the file is {size_mb} MB; the limit is {MAX_BYTES // 2**20} MB",
+                               size_mb=size_mb, limit_mb=MAX_BYTES // 2**20)
+    name = filename.lower()
+    if name.endswith(".weights.h5"):
+        model = _from_weights(data, architecture)
+    elif name.endswith((".h5", ".hdf5")):
+        raise ModelUploadError("legacy_h5", f"{filename!r} is a legacy HDF5 model, which Keras loads without safe mode",
+                               name=filename)
+    elif name.endswith(".keras"):
+        model = _from_keras(data)
+    else:
+        raise ModelUploadError("file_type", f"{filename!r} is neither a .keras model nor a .weights.h5 file",
+                               name=filename)
+    check_model(model)
+    return model
+
+
+# ---- HDF5 weights -------------------------------------------------------------------------------
+
+def _h5_arrays(data: bytes) -> dict[str, np.ndarray]:
+    """path -> array of every dataset in an HDF5 file given as bytes, read in memory. Refuses links
+    (soft or to another file) and datasets kept outside the file, so nothing but these bytes is read."""
+    try:
+        file = h5py.File(io.BytesIO(data), "r")
+    except OSError as exc:  # h5py's error for "not an HDF5 file" and for a truncated one
+        raise ModelUploadError("weights_unreadable", "the weights are not a readable HDF5 file") from exc
+    arrays: dict[str, np.ndarray] = {}
+    problems: list[ModelUploadError] = []
+
+    def visit(path: str, link) -> bool | None:
+        # h5py cannot pass an exception out of this callback: note the problem and stop the walk.
+        if not isinstance(link, h5py.HardLink):
+            problems.append(ModelUploadError("weights_link", f"the weights file links {path!r} elsewhere", path=path))
+            return True
+        obj = file[path]
+        if isinstance(obj, h5py.Dataset):
+            if obj.is_virtual or obj.external or obj.dtype.kind not in "fiub":
+                problems.append(ModelUploadError("weights_link", f"dataset {path!r} is not plain numbers in the file",
+                                                 path=path))
+                return True
+            if sum(a.size for a in arrays.values()) + obj.size > MAX_PARAMS:
+                problems.append(ModelUploadError("too_many_params", f"more than {MAX_PARAMS:,} weights",
+                                                 count=f">{MAX_PARAMS:,}", limit=f"{MAX_PARAMS:,}"))
+                return True
+            arrays[path] = obj[()]
+        return None
+
+    with file:
+        file.visititems_links(visit)
+    if problems:
+        raise problems[0]
+    return arrays
+
+
+def _layer_names(data_or_path) -> dict[str, str]:
+    """Keras's weight-group path ("layers/lstm_1/cell") -> the layer name stored with it ("lstm2")."""
+    names = {}
+    with h5py.File(data_or_path, "r") as file:
+        file.visititems(lambda path, obj: names.__setitem__(path.rsplit("/vars", 1)[0], obj.attrs.get("name", ""))
+                        if path.endswith("vars") and isinstance(obj, h5py.Group) else None)
+    return {k: str(v) for k, v in names.items()}
+
+
+def _template(name: str, folder: Path) -> tuple[keras.Model, Path]:
+    model = architectures.BUILDERS[name]()
+    path = folder / f"{name}.weights.h5"
+    model.save_weights(path)
+    return model, path
+
+
+def _group(path: str) -> str:
+    return path.rsplit("/vars/", 1)[0]
+
+
+def _layer_of(names: dict[str, str], group: str) -> str:
+    """The layer name stored for a weight group: "layers/lstm_1/cell" belongs to layer group "layers/lstm_1"."""
+    top = "/".join(group.split("/")[:2])
+    return names.get(top) or names.get(group) or group.split("/")[-1]
+
+
+def _from_weights(data: bytes, architecture: str | None) -> keras.Model:
+    uploaded = _h5_arrays(data)
+    if not uploaded:
+        raise ModelUploadError("weights_empty", "the weights file holds no weights")
+    if architecture is not None and architecture not in WEIGHT_ARCHITECTURES:
+        raise ModelUploadError("architecture", f"unknown architecture {architecture!r}; valid: "
+                               f"{', '.join(WEIGHT_ARCHITECTURES)}", name=architecture,
+                               valid=", ".join(WEIGHT_ARCHITECTURES))
+    with tempfile.TemporaryDirectory(prefix="netlens-weights-") as folder:
+        candidates = (architecture,) if architecture else WEIGHT_ARCHITECTURES
+        groups = sorted({_group(p) for p in uploaded})
+        for name in candidates:
+            model, path = _template(name, Path(folder))
+            with h5py.File(path, "r") as ours:
+                expected = {p: ours[p].shape for p in _h5_arrays(path.read_bytes())}
+            if sorted({_group(p) for p in expected}) != groups and architecture is None:
+                continue
+            _check_shapes(expected, uploaded, _layer_names(path), _layer_names(io.BytesIO(data)), name)
+            with h5py.File(path, "r+") as ours:  # our own file, our own structure: only the numbers change
+                for p in expected:
+                    ours[p][...] = uploaded[p]
+            model.load_weights(path)
+            return model
+    layers = ", ".join(g.split("/")[1] for g in groups if g.startswith("layers/")) or ", ".join(groups)
+    raise ModelUploadError("weights_architecture", f"weights for layers {layers} fit none of "
+                           f"{', '.join(WEIGHT_ARCHITECTURES)}", layers=layers, valid=", ".join(WEIGHT_ARCHITECTURES))
+
+
+def _check_shapes(expected: dict[str, tuple], uploaded: dict[str, np.ndarray], ours: dict[str, str],
+                  theirs: dict[str, str], architecture: str) -> None:
+    """Every variable of our architecture must be in the file with the same shape; say which is not."""
+    for path, shape in expected.items():
+        found = uploaded[path].shape if path in uploaded else None
+        if found != shape:
+            group = _group(path)
+            layer, our_layer = _layer_of(theirs, group), _layer_of(ours, group)
+            raise ModelUploadError("weights_shape", f"layer {layer!r} ({architecture} layer {our_layer!r}) "
+                                   f"expected {shape} at {path}, found {found}", layer=layer,
+                                   ours=our_layer, architecture=architecture, path=path,
+                                   expected=_shape(shape), found="—" if found is None else _shape(found))
+    extra = sorted(set(uploaded) - set(expected))
+    if extra:
+        raise ModelUploadError("weights_shape", f"{architecture} has no variable {extra[0]}", layer=extra[0],
+                               ours="—", architecture=architecture, path=extra[0], expected="—",
+                               found=_shape(uploaded[extra[0]].shape))
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# ---- .keras archives ------------------------------------------------------------------------------
+
+def _zip_entries(data: bytes) -> dict[str, bytes]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ModelUploadError("not_zip", "a .keras file is a zip archive; this one is not") from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise ModelUploadError("zip_entries", f"{len(infos)} entries; a .keras model has 3",
+                                   entry=f"{len(infos)}", count=len(infos))
+        for info in infos:
+            name = info.filename
+            if name.startswith(("/", "\\")) or "\\" in name or ".." in name.split("/") or ":" in name or "\x00" in name:
+                raise ModelUploadError("zip_name", f"zip entry {name!r} points outside the archive", entry=name)
+        unzipped = sum(info.file_size for info in infos)
+        if unzipped > MAX_UNZIPPED:
+            raise ModelUploadError("zip_bomb", f"the archive unpacks to {unzipped:,} bytes; the limit is "
+                                   f"{MAX_UNZIPPED:,}", size_mb=math.ceil(unzipped / 2**20),
+                                   limit_mb=MAX_UNZIPPED // 2**20)
+        for info in infos:
+            if info.filename not in ENTRIES:
+                raise ModelUploadError("zip_entries", f"unexpected entry {info.filename!r}", entry=info.filename,
+                                       count=len(infos))
+        try:
+            return {info.filename: archive.read(info) for info in infos}  # zipfile stops at the declared size
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+            raise ModelUploadError("not_zip", f"the archive is damaged ({exc})") from exc
+
+
+def vet_config(config: dict) -> None:
+    """Refuse a model config that names anything but the allowlisted Keras built-ins (see `CLASSES`,
+    `ACTIVATIONS`) or asks for unsafe deserialization. Reads the JSON only; imports nothing."""
+    text = json.dumps(config)
+    if "safe_mode" in text or "unsafe_deserialization" in text:
+        raise ModelUploadError("unsafe_mode", "the config asks Keras to turn safe mode off")
+    if not isinstance(config, dict) or config.get("class_name") not in MODEL_CLASSES:
+        found = config.get("class_name") if isinstance(config, dict) else type(config).__name__
+        raise ModelUploadError("not_model", f"config.json holds {found!r}, not a Sequential or functional model",
+                               found=str(found))
+    _vet(config, "model")
+
+
+def _vet(node, where: str) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _vet(item, where)
+        return
+    if not isinstance(node, dict):
+        return
+    cls, module = node.get("class_name"), node.get("module")
+    if cls is not None and isinstance(node.get("config"), dict) and "name" in node["config"]:
+        where = str(node["config"].get("name", where))
+    if cls is not None and cls != "__keras_tensor__":
+        if cls in ("Lambda", "__lambda__", "function") or "lambda" in str(cls).lower():
+            raise ModelUploadError("lambda", f"layer {where!r} is a Lambda or a Python function", layer=where)
+        if node.get("registered_name") not in (None, cls):
+            raise ModelUploadError("custom_object", f"{where!r} is the custom object {node['registered_name']!r}",
+                                   layer=where, name=str(node["registered_name"]))
+        if module not in CLASSES:
+            raise ModelUploadError("module", f"{where!r} names module {module!r}, which is not Keras", layer=where,
+                                   module=str(module))
+        if cls not in CLASSES[module]:
+            if module == "keras.layers":
+                raise ModelUploadError("layer", f"layer {where!r} is a {cls}, not one of the layers we can explain",
+                                       layer=where, kind=str(cls), valid=", ".join(sorted(LAYERS)))
+            raise ModelUploadError("custom_object", f"{where!r} names {module}.{cls}, not an allowed built-in",
+                                   layer=where, name=f"{module}.{cls}")
+    for key, value in node.items():
+        if key in ("activation", "recurrent_activation") and value is not None:
+            _vet(value, where)  # a function named by module and name is refused as such first
+            if not isinstance(value, str) or value not in ACTIVATIONS:
+                raise ModelUploadError("activation", f"layer {where!r} uses activation {value!r}", layer=where,
+                                       activation=str(value if isinstance(value, str) else value.get("config", value)),
+                                       valid=", ".join(sorted(ACTIVATIONS)))
+        else:
+            _vet(value, where)
+
+
+def _from_keras(data: bytes) -> keras.Model:
+    entries = _zip_entries(data)
+    if "config.json" not in entries or "model.weights.h5" not in entries:
+        raise ModelUploadError("zip_entries", "a .keras model holds config.json and model.weights.h5",
+                               entry=", ".join(sorted(entries)) or "—", count=len(entries))
+    try:
+        config = json.loads(entries["config.json"])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelUploadError("config", f"config.json is not valid JSON ({exc})") from exc
+    vet_config(config)
+    _h5_arrays(entries["model.weights.h5"])  # the same checks as a weights file: no links, bounded size
+    config.pop("compile_config", None)       # compile=False: the training set-up is not needed to explain
+    with tempfile.TemporaryDirectory(prefix="netlens-upload-") as folder:
+        path = Path(folder) / "model.keras"
+        with zipfile.ZipFile(path, "w") as archive:  # only the vetted parts, under names we chose
+            archive.writestr("metadata.json", json.dumps({"keras_version": keras.__version__}))
+            archive.writestr("config.json", json.dumps(config))
+            archive.writestr("model.weights.h5", entries["model.weights.h5"])
+        try:
+            return keras.saving.load_model(path, safe_mode=True, compile=False)
+        except (ValueError, TypeError, KeyError, OSError) as exc:  # what Keras raises for configs and weights that do not fit
+            raise ModelUploadError("keras_load", f"Keras could not build the model ({type(exc).__name__}: {exc})",
+                                   error=f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
+# ---- what every uploaded model must be ------------------------------------------------------------
+
+def output_activation(model: keras.Model) -> str | None:
+    """The name of the last layer's activation ("softmax" for a Dense(10, activation="softmax") or
+    a Softmax layer), None when it has none."""
+    last = model.layers[-1]
+    if isinstance(last, keras.layers.Softmax):
+        return "softmax"
+    fn = getattr(last, "activation", None)
+    name = keras.activations.serialize(fn) if fn is not None else None
+    return name if isinstance(name, str) else None
+
+
+def check_model(model: keras.Model) -> None:
+    """One digit in, ten softmax probabilities out, a bounded number of weights."""
+    if len(model.inputs) != 1 or tuple(model.inputs[0].shape[1:]) not in INPUT_SHAPES:
+        shapes = ", ".join(_shape(tuple(i.shape[1:])) for i in model.inputs)
+        raise ModelUploadError("input_shape", f"the model takes {shapes}; it must take one digit "
+                               "(28, 28), (28, 28, 1) or (784,)", shape=shapes)
+    if len(model.outputs) != 1 or tuple(model.outputs[0].shape[1:]) != (10,):
+        shapes = ", ".join(_shape(tuple(o.shape[1:])) for o in model.outputs)
+        raise ModelUploadError("output_shape", f"the model returns {shapes}; it must return ten probabilities",
+                               shape=shapes)
+    activation = output_activation(model)
+    if activation != "softmax":
+        raise ModelUploadError("output_softmax", f"the last layer's activation is {activation!r}, not softmax",
+                               activation=str(activation))
+    if model.count_params() > MAX_PARAMS:
+        raise ModelUploadError("too_many_params", f"{model.count_params():,} weights; the limit is {MAX_PARAMS:,}",
+                               count=f"{model.count_params():,}", limit=f"{MAX_PARAMS:,}")
