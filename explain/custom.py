@@ -321,7 +321,7 @@ def _from_keras(data: bytes) -> keras.Model:
             archive.writestr("model.weights.h5", entries["model.weights.h5"])
         try:
             return keras.saving.load_model(path, safe_mode=True, compile=False)
-        except (ValueError, TypeError, KeyError, OSError) as exc:  # what Keras raises for configs and weights that do not fit
+        except (ValueError, TypeError, KeyError, OSError) as exc:  # Keras's errors for parts that do not fit
             raise ModelUploadError("keras_load", f"Keras could not build the model ({type(exc).__name__}: {exc})",
                                    error=f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 

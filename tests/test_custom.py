@@ -85,7 +85,8 @@ def homework_lstm(units: int = 32) -> keras.Model:
     """The homework's LSTM as a student writes it: Sequential, default layer names."""
     keras.utils.set_random_seed(3)
     return keras.Sequential([L.Input((28, 28)), L.LSTM(units, return_sequences=True, name="lstm"),
-                             L.Dropout(0.2, name="dropout"), L.LSTM(32, name="lstm_1"), L.Dropout(0.3, name="dropout_1"),
+                             L.Dropout(0.2, name="dropout"), L.LSTM(32, name="lstm_1"),
+                             L.Dropout(0.3, name="dropout_1"),
                              L.Dense(10, activation="softmax", name="dense")])
 
 
@@ -117,7 +118,8 @@ def parts(data: bytes) -> tuple[dict, bytes]:
 def test_homework_lstm_weights_load_into_our_lstm_and_answer_like_the_students_model(tmp_path, digits):
     student = homework_lstm()
     model = load_uploaded(saved(student, tmp_path, "best.weights.h5"), "best.weights.h5")
-    assert [type(layer).__name__ for layer in model.layers] == [type(layer).__name__ for layer in architectures.lstm().layers]
+    kinds = [type(layer).__name__ for layer in architectures.lstm().layers]
+    assert [type(layer).__name__ for layer in model.layers] == kinds
     np.testing.assert_allclose(model(digits).numpy(), student(digits).numpy(), atol=1e-6)
     np.testing.assert_array_equal(model.get_layer("lstm1").get_weights()[1], student.layers[0].get_weights()[1])
 
