@@ -1,4 +1,4 @@
-"""The course's five networks, each defined once. Every model takes a batch of (28, 28) float32 digits
+"""The course's networks, each defined once. Every model takes a batch of (28, 28) float32 digits
 in [0, 1] (white on black) and returns ten probabilities; layers are named for what they are, so the
 pages can find them (`conv1`, `relu1`, `pool1`, `lstm1`, `mha`, ...)."""
 from __future__ import annotations
@@ -84,6 +84,37 @@ def gru() -> keras.Model:
     return _recurrent(keras.layers.GRU, "gru")
 
 
+def rnn() -> keras.Model:
+    """The homework shape with plain recurrent cells: the baseline whose gradients vanish."""
+    return _recurrent(keras.layers.SimpleRNN, "rnn")
+
+
+def cnn_bn() -> keras.Model:
+    """LeNet as `cnn`, with batch normalisation after each conv and hidden dense layer, before its
+    ReLU (so those layers have no activation of their own). Their biases stay, so every conv has the
+    (kernel, bias) the CNN page reads; BN subtracts the batch mean, so they get no gradient and stay 0."""
+    layers = keras.layers
+    x = inp = _inputs()
+    x = layers.Reshape((28, 28, 1), name="image")(x)
+    x = layers.Conv2D(6, 5, padding="same", name="conv1")(x)
+    x = layers.BatchNormalization(name="bn1")(x)
+    x = layers.Activation("relu", name="relu1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(16, 5, padding="valid", name="conv2")(x)
+    x = layers.BatchNormalization(name="bn2")(x)
+    x = layers.Activation("relu", name="relu2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(120, name="fc1")(x)
+    x = layers.BatchNormalization(name="bn3")(x)
+    x = layers.Activation("relu", name="relu3")(x)
+    x = layers.Dense(84, name="fc2")(x)
+    x = layers.BatchNormalization(name="bn4")(x)
+    x = layers.Activation("relu", name="relu4")(x)
+    out = layers.Dense(10, activation="softmax", name="output")(x)
+    return keras.Model(inp, out, name="cnn_bn")
+
+
 def attention(depth: int = 64, heads: int = 4) -> keras.Model:
     """Rows as tokens: a Dense projection of each row plus positional encoding, one self-attention
     layer (its scores can be read out), a feed-forward block, average pooling over rows."""
@@ -102,4 +133,4 @@ def attention(depth: int = 64, heads: int = 4) -> keras.Model:
     return keras.Model(inp, out, name="attention")
 
 
-BUILDERS = {"mlp": mlp, "cnn": cnn, "lstm": lstm, "gru": gru, "attention": attention}
+BUILDERS = {"mlp": mlp, "cnn": cnn, "lstm": lstm, "gru": gru, "attention": attention, "rnn": rnn, "cnn_bn": cnn_bn}

@@ -25,7 +25,7 @@ from explain.figures import recurrent as recurrent_figures
 from explain.figures.draw import probabilities_figure, steps_figure
 from explain.i18n import t
 from explain.inference import probabilities
-from explain.models import MODEL_NAMES
+from explain.models import COMPARED
 from explain.preprocess import Steps
 
 FEATURE_MAPS = (("conv1", True, 6), ("relu1", False, 6), ("pool1", False, 6),
@@ -79,7 +79,7 @@ def explanation_html(models: Mapping[str, object], x28: np.ndarray, description:
                      steps: Steps | None = None, now: datetime | None = None) -> str:
     """The explanation of the digit `x28` (28, 28) in [0, 1] as one HTML page in `lang`.
 
-    `models` maps each name in MODEL_NAMES to its keras model, or to the error that kept it from
+    `models` maps each name in COMPARED to its keras model, or to the error that kept it from
     loading (its sections then say so). `description` says where the digit came from (e.g. "test
     sample #12 (label 7)"); `steps` are the preprocessing stages of a drawing or upload.
     """
@@ -103,8 +103,8 @@ def explanation_html(models: Mapping[str, object], x28: np.ndarray, description:
     doc.figure(steps_figure(steps, x28, lang, False))
 
     doc.text("h2", t("export.predictions", lang))
-    probs = probabilities({n: m for n, m in models.items() if n in MODEL_NAMES}, x28)
-    for name in MODEL_NAMES:
+    probs = probabilities({n: m for n, m in models.items() if n in COMPARED}, x28)
+    for name in COMPARED:
         if name not in probs:
             loaded(name)
     data["probabilities"] = {name: p.tolist() for name, p in probs.items()}

@@ -10,7 +10,9 @@ import keras
 
 from explain import architectures
 
-MODEL_NAMES = ("mlp", "cnn", "lstm", "gru", "attention")
+MODEL_NAMES = ("mlp", "cnn", "lstm", "gru", "attention", "rnn", "cnn_bn")
+# The five course networks that the Draw page and the HTML export set side by side.
+COMPARED = MODEL_NAMES[:5]
 # NETLENS_MODELS_DIR points the app at another folder, e.g. to rehearse a broken or missing model file.
 MODELS_DIR = Path(os.environ.get("NETLENS_MODELS_DIR") or Path(__file__).resolve().parent.parent / "models")
 

@@ -41,6 +41,8 @@ RECIPES = {
     "lstm": Recipe(epochs=60, learning_rate=2e-3),
     "gru": Recipe(epochs=60, learning_rate=2e-3),
     "attention": Recipe(epochs=60),
+    "rnn": Recipe(epochs=60, learning_rate=2e-3),
+    "cnn_bn": Recipe(epochs=40),
 }
 
 

@@ -12,11 +12,11 @@ from streamlit_drawable_canvas import st_canvas
 
 from explain.figures.draw import probabilities_figure, steps_figure
 from explain.inference import probabilities
-from explain.models import MODEL_NAMES, MODELS_DIR, ModelFileError
+from explain.models import COMPARED, MODELS_DIR, ModelFileError
 from explain.preprocess import EmptyDrawingError, Steps, preprocess_steps
 from explain.upload import UploadError, read_upload
 from pages.style import secondary
-from pages.shared import (Digit, current_digit, digit_description, lang, loaded_models, model_or_error,
+from pages.shared import (Digit, compared_models, current_digit, digit_description, lang, model_or_error,
                           projector, set_digit, set_sample, show_chart, t, test_split)
 
 CANVAS_PX = 260
@@ -102,7 +102,7 @@ def prediction_ui(probs: dict[str, np.ndarray]) -> None:
 
 @st.cache_data(show_spinner=False)
 def _test_accuracies() -> dict[str, float]:
-    cards = {name: MODELS_DIR / f"{name}.json" for name in MODEL_NAMES}
+    cards = {name: MODELS_DIR / f"{name}.json" for name in COMPARED}
     return {name: json.loads(path.read_text())["test_accuracy"] for name, path in cards.items() if path.exists()}
 
 
@@ -117,7 +117,7 @@ def concepts_ui(steps: Steps | None, x28: np.ndarray) -> None:
             st.markdown(t("draw.concept.preprocess.this", h=h, w=w, H=steps.ink.shape[0], W=steps.ink.shape[1],
                           scale=steps.fitted.shape[0] / h, fh=steps.fitted.shape[0], fw=steps.fitted.shape[1],
                           cy=float((x28 * ys).sum() / mass), cx=float((x28 * xs).sum() / mass)))
-    dropouts = [(name, layer) for name, model in loaded_models().items() if not isinstance(model, ModelFileError)
+    dropouts = [(name, layer) for name, model in compared_models().items() if not isinstance(model, ModelFileError)
                 for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     if dropouts:
         layers = "; ".join(t("draw.concept.dropout.layer", model=t(f"model.name.{name}"), layer=layer.name,
@@ -148,7 +148,7 @@ with left:
     with secondary("upload"):
         upload_ui()
 
-probs = probabilities(loaded_models(), digit.x28)
+probs = probabilities(compared_models(), digit.x28)
 with right:
     metric, about = st.columns([0.6, 0.4] if projector() else [0.42, 0.58], vertical_alignment="center")
     with metric:
@@ -159,7 +159,7 @@ with right:
         else:
             st.info(t("draw.canvas_empty", description=digit_description(digit)))
     st.markdown(f"**{t('draw.models_header')}**")
-    for name in MODEL_NAMES:
+    for name in COMPARED:
         if name not in probs:
             model_or_error(name)
     if probs:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from explain import export, i18n
 from explain.data import load_mnist
-from explain.models import MODEL_NAMES, ModelFileError, load_model
+from explain.models import COMPARED, MODEL_NAMES, ModelFileError, load_model
 from explain.preprocess import Steps, to_mnist
 from pages import style
 
@@ -85,6 +85,11 @@ def loaded_models() -> dict[str, object]:
         except ModelFileError as exc:
             out[name] = exc
     return out
+
+
+def compared_models() -> dict[str, object]:
+    """The five course models the Draw page sets side by side, as `loaded_models` holds them."""
+    return {name: loaded_models()[name] for name in COMPARED}
 
 
 def model_or_error(name: str):

@@ -12,7 +12,7 @@ import pytest
 from explain import attention, conv, export, recurrent
 from explain.i18n import t
 from explain.inference import probabilities
-from explain.models import ModelFileError
+from explain.models import COMPARED, ModelFileError
 from tests.browser import open_page
 
 SAMPLE = 12
@@ -28,6 +28,11 @@ def digit(test_digits):
 def exported(models, digit) -> dict[str, str]:
     """lang -> the export of test sample 12."""
     return {lang: export.explanation_html(models, digit[0], f"#{SAMPLE}", lang) for lang in ("zh", "en")}
+
+
+def compared(models: dict) -> dict:
+    """The five course models, which the export sets side by side."""
+    return {name: models[name] for name in COMPARED}
 
 
 def embedded_data(page: str) -> dict:
@@ -47,7 +52,8 @@ def test_the_embedded_numbers_are_the_explain_functions_numbers(exported, models
     x28 = digit[0]
     data = embedded_data(exported["en"])
     np.testing.assert_array_equal(np.float32(data["input"]), x28.round(6))
-    for name, p in probabilities(models, x28).items():
+    assert list(data["probabilities"]) == list(COMPARED)  # the five course models, not the baselines
+    for name, p in probabilities(compared(models), x28).items():
         np.testing.assert_allclose(data["probabilities"][name], p, rtol=0, atol=1e-7)
     np.testing.assert_allclose(data["cnn"]["logits"], conv.trace(models["cnn"], x28).logits, atol=1e-6)
     np.testing.assert_allclose(data["cnn"]["maps"]["relu2"], conv.trace(models["cnn"], x28).maps["relu2"], atol=1e-6)
@@ -60,7 +66,7 @@ def test_the_embedded_numbers_are_the_explain_functions_numbers(exported, models
 
 def test_the_predictions_table_prints_every_models_probabilities(exported, models, digit):
     table = re.search(r'<table id="predictions">(.*?)</table>', exported["zh"], re.S).group(1)
-    for name, p in probabilities(models, digit[0]).items():
+    for name, p in probabilities(compared(models), digit[0]).items():
         row = re.search(rf"<tr><td>{re.escape(t(f'model.name.{name}', 'zh'))}</td><td>(\d)</td>(.*?)</tr>", table).group
         assert int(row(1)) == int(np.argmax(p))
         assert re.findall(r">([\d.]+%)<", row(2)) == [export.percent(float(v)) for v in p]
@@ -154,5 +160,5 @@ def test_the_sidebar_button_downloads_the_explanation_of_the_current_sample(page
         page.get_by_role("button", name=t("export.button", "en")).click()
     assert download.value.suggested_filename == export.file_name("sample", SAMPLE, "en")
     data = embedded_data(open(download.value.path(), encoding="utf-8").read())
-    for name, p in probabilities(models, test_digits[0][SAMPLE]).items():
+    for name, p in probabilities(compared(models), test_digits[0][SAMPLE]).items():
         np.testing.assert_allclose(data["probabilities"][name], p, atol=1e-6)

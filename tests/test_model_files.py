@@ -1,6 +1,6 @@
 """Model files that are missing, truncated or hold another network: `load_model` says which, and
 which command rebuilds it; in the app, that model's views say so while the other models and pages
-keep working. Only the five fixed names ever reach the file system."""
+keep working. Only the fixed names in MODEL_NAMES ever reach the file system."""
 from __future__ import annotations
 
 import os
@@ -62,7 +62,7 @@ def test_bytes_that_are_not_an_archive_are_damaged(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", ["../etc/passwd", "/etc/passwd", "cnn/../../etc/passwd", "cnn.keras", "CNN", "",
                                   "models/cnn", "cnn\x00"])
 def test_only_the_fixed_names_reach_the_file_system(name):
-    with pytest.raises(ValueError, match="valid models are: mlp, cnn, lstm, gru, attention"):
+    with pytest.raises(ValueError, match="valid models are: mlp, cnn, lstm, gru, attention, rnn, cnn_bn"):
         load_model(name)
     with pytest.raises(ValueError):
         model_path(name)

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from explain import architectures
-from explain.models import MODEL_NAMES, MODELS_DIR, ModelFileError, load_model
+from explain.models import COMPARED, MODEL_NAMES, MODELS_DIR, ModelFileError, load_model
 
-TARGETS = {"mlp": 0.95, "cnn": 0.98, "lstm": 0.95, "gru": 0.95, "attention": 0.95}
+TARGETS = {"mlp": 0.95, "cnn": 0.98, "lstm": 0.95, "gru": 0.95, "attention": 0.95, "rnn": 0.90, "cnn_bn": 0.98}
 
 
-def test_model_names_are_the_five_course_networks():
-    assert MODEL_NAMES == ("mlp", "cnn", "lstm", "gru", "attention")
+def test_model_names_are_the_five_course_networks_then_the_two_baselines():
+    assert MODEL_NAMES == ("mlp", "cnn", "lstm", "gru", "attention", "rnn", "cnn_bn")
+    assert COMPARED == ("mlp", "cnn", "lstm", "gru", "attention")
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -28,7 +29,7 @@ def test_shipped_model_reaches_its_recorded_test_accuracy(models, test_digits, n
 
 
 def test_an_unknown_name_is_refused_with_the_valid_ones_listed():
-    with pytest.raises(ValueError, match="mlp, cnn, lstm, gru, attention"):
+    with pytest.raises(ValueError, match="mlp, cnn, lstm, gru, attention, rnn, cnn_bn"):
         load_model("resnet")
 
 
@@ -43,6 +44,10 @@ def test_a_damaged_file_names_the_command_that_rebuilds_it(tmp_path, monkeypatch
 def test_cnn_layers_are_named_for_what_they_are(models):
     names = [layer.name for layer in models["cnn"].layers]
     assert names[:8] == ["digit", "image", "conv1", "relu1", "pool1", "conv2", "relu2", "pool2"]
+    assert [layer.name for layer in models["cnn_bn"].layers] == [
+        "digit", "image", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2", "flatten",
+        "fc1", "bn3", "relu3", "fc2", "bn4", "relu4", "output"]
+    assert [layer.name for layer in models["rnn"].layers] == ["digit", "rnn1", "dropout1", "rnn2", "dropout2", "output"]
 
 
 def test_positional_encoding_is_the_sinusoidal_table(models):

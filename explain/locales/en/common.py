@@ -21,6 +21,8 @@ STRINGS = {
     "model.name.lstm": "LSTM",
     "model.name.gru": "GRU",
     "model.name.attention": "Attention",
+    "model.name.rnn": "Simple RNN",
+    "model.name.cnn_bn": "CNN + batch norm",
     "model.error.missing": "The {model} model file is missing (models/{model}.keras). Rebuild it with: {command}",
     "model.error.damaged": "The {model} model file is damaged and cannot be read. Rebuild it with: {command}",
     "model.error.architecture": "The {model} model file holds a different network than this app expects. Rebuild it with: {command}",

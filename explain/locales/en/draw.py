@@ -23,6 +23,8 @@ STRINGS = {
     "draw.fig.short.lstm": "LSTM",
     "draw.fig.short.gru": "GRU",
     "draw.fig.short.attention": "Attention",
+    "draw.fig.short.rnn": "RNN",
+    "draw.fig.short.cnn_bn": "CNN+BN",
     "draw.fig.hover_prob": "digit %{x}: %{y:.2%}",
     "draw.concept.preprocess.title": "Why the drawing is cropped, shrunk and centred",
     "draw.concept.preprocess.body": "The networks learnt from MNIST, whose digits were prepared in a fixed way: each digit's ink was scaled, keeping its aspect ratio, to fit a 20×20 box (with anti-aliasing, hence the grey edges), then placed in a 28×28 field so that its centre of mass sits at the centre. A network only knows digits prepared like that: a small 7 in a corner is, to it, a different picture. So every drawing, upload and sample goes through the same steps before any model sees it. On the 28×28 input the dotted square marks where the 20×20 box lands and the + marks the centre of mass.",

@@ -21,6 +21,8 @@ STRINGS = {
     "model.name.lstm": "LSTM",
     "model.name.gru": "GRU",
     "model.name.attention": "注意力模型",
+    "model.name.rnn": "简单循环网络 (SimpleRNN)",
+    "model.name.cnn_bn": "CNN + 批归一化",
     "model.error.missing": "缺少 {model} 模型文件（models/{model}.keras）。请用以下命令重建：{command}",
     "model.error.damaged": "{model} 模型文件已损坏，无法读取。请用以下命令重建：{command}",
     "model.error.architecture": "{model} 模型文件中的网络结构与本应用不符。请用以下命令重建：{command}",

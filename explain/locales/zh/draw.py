@@ -23,6 +23,8 @@ STRINGS = {
     "draw.fig.short.lstm": "LSTM",
     "draw.fig.short.gru": "GRU",
     "draw.fig.short.attention": "注意力",
+    "draw.fig.short.rnn": "RNN",
+    "draw.fig.short.cnn_bn": "CNN+BN",
     "draw.fig.hover_prob": "数字 %{x}：%{y:.2%}",
     "draw.concept.preprocess.title": "为什么要裁剪、缩放并居中",
     "draw.concept.preprocess.body": "这些网络是在 MNIST 上训练的，而 MNIST 的数字都按固定方式处理过：先把笔迹按原有长宽比缩放到 20×20 的方框内（并做抗锯齿，所以边缘是灰色的），再放进 28×28 的画面，使笔迹的质心位于中心。网络只认识这样处理过的数字：缩在角落里的小 7，对它来说是另一幅图。所以每个手写、上传或抽样的数字，在送进任何模型之前都要经过同样的步骤。在 28×28 输入上，虚线方框表示 20×20 方框的位置，+ 表示质心。",
