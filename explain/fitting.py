@@ -1,0 +1,213 @@
+"""How a classifier is fitted, in numbers: the two losses the course compares and their gradients with
+respect to the logits, mini-batch SGD steps (with optional L1 / L2 weight penalties) on a copy of a
+model, and the epoch / batch / iteration counters.
+
+The loss gradients are written out in numpy because the page shows the formulas (p - y, and the
+square error's extra softmax factor); tests check them against `tf.GradientTape`. The SGD steps let
+TensorFlow differentiate and Keras's own loss and regularisers define what is minimised, and apply
+w <- w - eta * dL/dw by hand so each step's gradient can be shown; tests check the weights against
+`model.train_on_batch` with `keras.optimizers.SGD` and the same `kernel_regularizer`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from explain.data import Split
+from explain.preprocess import to_mnist_batch
+
+CLASSES = 10
+
+
+# ---- square error against cross-entropy ------------------------------------------------------
+
+@dataclass(frozen=True)
+class LossGradients:
+    """Both losses of one digit's ten probabilities against a one-hot target, and each loss's
+    gradient with respect to the ten logits z (the softmax's input), (10,) float64 each.
+
+    square_error = sum_k (p_k - y_k)^2; cross_entropy = -log p_label.
+    """
+
+    square_error: float
+    cross_entropy: float
+    square_error_gradient: np.ndarray
+    cross_entropy_gradient: np.ndarray
+
+
+def _check_label(label: int) -> int:
+    if not (isinstance(label, (int, np.integer)) and 0 <= label < CLASSES):
+        raise ValueError(f"label must be an integer class 0-{CLASSES - 1}; received {label!r}")
+    return int(label)
+
+
+def loss_gradients(probabilities: np.ndarray, label: int) -> LossGradients:
+    """The losses and their logit gradients for `probabilities` (10,) = softmax(z) and class `label`.
+
+    Cross-entropy: dL/dz = p - y. Square error: dL/dp = 2 (p - y), through the softmax's Jacobian
+    dp_k/dz_j = p_k (delta_kj - p_j), so dL/dz_j = 2 p_j ((p_j - y_j) - sum_k (p_k - y_k) p_k): the
+    factor p_j (its diagonal part p_j (1 - p_j)) is what fades when the model is confidently wrong.
+    """
+    p = np.asarray(probabilities, np.float64)
+    if p.shape != (CLASSES,) or not np.isfinite(p).all() or (p < 0).any() or abs(p.sum() - 1) > 1e-4:
+        raise ValueError(f"probabilities must be {CLASSES} non-negative numbers summing to 1; "
+                         f"received shape {p.shape}, sum {p.sum() if p.size else 0:.6g}")
+    y = np.eye(CLASSES)[_check_label(label)]
+    error = p - y
+    return LossGradients(square_error=float((error ** 2).sum()),
+                         cross_entropy=float(-np.log(p[label])),
+                         square_error_gradient=2 * p * (error - (error * p).sum()),
+                         cross_entropy_gradient=error)
+
+
+# ---- SGD steps on a copy -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SGDStep:
+    """One mini-batch step. `loss` is the batch's mean cross-entropy before the step plus `penalty`
+    (the L1 / L2 term of the kernels); `weights` are the model's weights after the step and
+    `gradients` dL/dw at the step, both in `model.get_weights()` order; `penalty_share` is
+    |d penalty/dw| / |dL/dw| over all kernels (0 without a penalty)."""
+
+    loss: float
+    penalty: float
+    weights: list[np.ndarray]
+    gradients: list[np.ndarray]
+    penalty_share: float
+
+
+def copy_of(model: keras.Model) -> keras.Model:
+    """A new model of the same architecture with the same weights: training it leaves `model` as it was."""
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def _kernels(model: keras.Model) -> list:
+    return [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def sgd_steps(model: keras.Model, x_batch, y_batch, learning_rate: float, steps: int,
+              l1: float = 0.0, l2: float = 0.0, start: list[np.ndarray] | None = None) -> list[SGDStep]:
+    """`steps` plain SGD steps (w <- w - learning_rate * dL/dw) on a copy of `model`, from the model's
+    weights or from `start` (in `model.get_weights()` order); `model` itself is unchanged.
+
+    `x_batch` is one mini-batch (n, 28, 28) with labels `y_batch` (n,), used at every step, or a list
+    of `steps` mini-batches and a list of their labels, one per step (as `mini_batches` gives). The
+    loss is Keras's sparse categorical cross-entropy, averaged over the batch, plus
+    `keras.regularizers.L1L2(l1, l2)` of every Dense kernel (biases are not penalised, as with
+    `kernel_regularizer`). Dropout is off (inference mode), so a step is reproducible; Keras's `fit`
+    would also drop units at random. The run stops early, returning fewer entries, at the first step
+    whose loss or new weights are not finite (a diverging learning rate).
+    """
+    if not learning_rate > 0 or l1 < 0 or l2 < 0 or steps < 1:
+        raise ValueError(f"need learning_rate > 0, l1 >= 0, l2 >= 0 and steps >= 1; received {learning_rate}, "
+                         f"{l1}, {l2}, {steps}")
+    per_step = isinstance(x_batch, (list, tuple))
+    xs = [np.asarray(b, np.float32) for b in x_batch] if per_step else [np.asarray(x_batch, np.float32)] * steps
+    ys = [np.asarray(b) for b in y_batch] if per_step else [np.asarray(y_batch)] * steps
+    if len(xs) != steps or len(ys) != steps or any(x.shape[1:] != (28, 28) or y.shape != x.shape[:1]
+                                                   for x, y in zip(xs, ys)):
+        raise ValueError(f"x_batch must be (n, 28, 28) with labels (n,), or lists of {steps} such batches; received "
+                         f"{[x.shape for x in xs[:3]]} and {[y.shape for y in ys[:3]]} ({len(xs)} batches)")
+    twin = copy_of(model)
+    if start is not None:
+        twin.set_weights(start)
+    kernels, variables = _kernels(twin), twin.trainable_variables
+    regulariser = keras.regularizers.L1L2(l1=l1, l2=l2)
+    out: list[SGDStep] = []
+    for x, y in zip(xs, ys):
+        with tf.GradientTape(persistent=True) as tape:
+            probabilities = twin(x, training=False)
+            data_loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, probabilities))
+            penalty = keras.ops.sum(keras.ops.stack([regulariser(k) for k in kernels]))
+            loss = data_loss + penalty
+        gradients = tape.gradient(loss, variables)
+        penalty_gradients = tape.gradient(penalty, kernels) if l1 or l2 else []
+        del tape
+        for variable, gradient in zip(variables, gradients):
+            variable.assign_sub(learning_rate * gradient)
+        weights = twin.get_weights()
+        if not (np.isfinite(float(loss)) and all(np.isfinite(w).all() for w in weights)):
+            break
+        kernel_gradients = [g for v, g in zip(variables, gradients) if any(v is k for k in kernels)]
+        out.append(SGDStep(float(loss), float(penalty), weights, [g.numpy() for g in gradients],
+                           _norm(penalty_gradients) / max(_norm(kernel_gradients), 1e-30)))
+    return out
+
+
+def _norm(tensors) -> float:
+    return math.sqrt(sum(float(tf.reduce_sum(tf.square(t))) for t in tensors))
+
+
+def losses_along(model: keras.Model, weights: list[list[np.ndarray]], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(len(weights),) the mean cross-entropy of digits `x` (n, 28, 28) with labels `y` (n,) under each
+    set of weights in turn (each in `model.get_weights()` order), on one copy of `model`."""
+    twin = copy_of(model)
+    x, y = np.asarray(x, np.float32), np.asarray(y)
+    out = []
+    for w in weights:
+        twin.set_weights(w)
+        probabilities = twin(x, training=False)
+        out.append(float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, probabilities))))
+    return np.array(out)
+
+
+def initial_weights(model: keras.Model, seed: int) -> list[np.ndarray]:
+    """Weights as a Dense-only `model` had them before training, in `model.get_weights()` order: each
+    layer's own initialisers (Glorot uniform kernels and zero biases by default), seeded."""
+    out = []
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        if not isinstance(layer, keras.layers.Dense):
+            raise ValueError(f"initial_weights knows Dense layers only; {layer.name!r} is a {type(layer).__name__}")
+        for variable, init in ((layer.kernel, layer.kernel_initializer), (layer.bias, layer.bias_initializer)):
+            if variable is not None:
+                config = init.get_config()
+                if "seed" in config:
+                    config = {**config, "seed": seed + len(out)}
+                out.append(keras.ops.convert_to_numpy(type(init).from_config(config)(variable.shape, variable.dtype)))
+    return out
+
+
+# ---- epochs, batches, iterations ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Counters:
+    """Where step `iteration` (1-based) of mini-batch SGD stands: the 1-based `epoch`, the `batch`
+    within it, and how many iterations one epoch takes (the course: the batches an epoch needs)."""
+
+    iteration: int
+    epoch: int
+    batch: int
+    iterations_per_epoch: int
+
+
+def counters(iteration: int, n_train: int, batch_size: int) -> Counters:
+    if iteration < 1 or n_train < 1 or not 1 <= batch_size <= n_train:
+        raise ValueError(f"need iteration >= 1 and 1 <= batch_size <= n_train; received iteration {iteration}, "
+                         f"batch_size {batch_size}, n_train {n_train}")
+    per_epoch = math.ceil(n_train / batch_size)
+    epoch, batch = divmod(iteration - 1, per_epoch)
+    return Counters(iteration, epoch + 1, batch + 1, per_epoch)
+
+
+def mini_batches(split: Split, batch_size: int, steps: int, seed: int = 0) -> tuple[list, list]:
+    """The first `steps` mini-batches of seeded shuffles of `split`, as SGD takes them: a list of x
+    (batch, 28, 28) float32 through `to_mnist` (as the models were trained) and a list of labels
+    (batch,). Each epoch reshuffles; its last batch holds what is left, so an epoch takes
+    `counters(...).iterations_per_epoch` steps. Only the digits used are prepared."""
+    n = len(split.y)
+    if not 1 <= batch_size <= n or steps < 1:
+        raise ValueError(f"batch_size must be 1-{n} and steps >= 1; received {batch_size}, {steps}")
+    per_epoch = math.ceil(n / batch_size)
+    rng = np.random.default_rng(seed)
+    orders = [rng.permutation(n) for _ in range(math.ceil(steps / per_epoch))]
+    picks = [orders[k // per_epoch][(k % per_epoch) * batch_size:(k % per_epoch + 1) * batch_size]
+             for k in range(steps)]
+    return [to_mnist_batch(split.x[i]) for i in picks], [split.y[i] for i in picks]
