@@ -1,4 +1,4 @@
-"""A classroom on one server: `python -m explain.loadtest --sessions 20 --seconds 60 [--with-training]`.
+"""A classroom on one server: `python -m tools.loadtest --sessions 20 --seconds 60 [--with-training]`.
 
 Starts the app (or targets `--url`), then runs N real browser sessions at once (one headless
 Chromium, one context each) for the given time. Each session alternates two things students do:
@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from tools import browser as drive
 from tools.clock import HOOK, LOADED, WATCH
 
-ROOT = Path(__file__).resolve().parent.parent
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 DELTA = "[data-testid='stMetric'] [data-testid='stMetricDelta']"
 EXCEPTION = "[data-testid='stException']"
@@ -47,14 +47,6 @@ P95_TARGET = 3.0  # seconds
 POLL_MS = 50      # how often a tab checks for its result: every animation frame would cost 20 tabs a core
 TIMEOUT_MS = 120_000  # a step slower than this counts as an error (the crowd's tabs get little CPU)
 CROWD_NICE = 19   # the load sessions' priority: the lowest, below the probe's and the server's
-
-
-def _fixtures():
-    """`tools.browser`'s ways to start the app and draw (one copy of each, shared with the tests)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from tools import browser
-    return browser, browser
 
 
 @dataclass
@@ -143,8 +135,8 @@ async def open_sample(page, url: str, index: int) -> tuple[float, tuple[str, str
 
 
 async def draw_digit(page, strokes) -> tuple[float, tuple[str, str]]:
-    """Draw `strokes` (tests.browser's canvas fractions) on the blank canvas of the page, as
-    `tests.browser.draw` does, and time the last mouse-up to the repaint: (seconds, prediction)."""
+    """Draw `strokes` (tools.browser's canvas fractions) on the blank canvas of the page, as
+    `tools.browser.draw` does, and time the last mouse-up to the repaint: (seconds, prediction)."""
     boxes: list = []
     for _ in range(120):  # the canvas (inside the component's shadow root) mounts after the run
         boxes = [b for b in [await c.bounding_box() for c in await page.locator("canvas").all()]
@@ -290,9 +282,8 @@ def _descendants() -> set[int]:
 
 async def _launch(pw) -> tuple[object, set[int]]:
     """A headless Chromium and the ids of the processes it started."""
-    _, conftest = _fixtures()
     before = _descendants()
-    browser = await pw.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.CHROMIUM_ARGS)
+    browser = await pw.chromium.launch(executable_path=drive.CHROMIUM, args=drive.CHROMIUM_ARGS)
     return browser, _descendants() - before
 
 
@@ -358,12 +349,11 @@ class Result:
 def run(sessions: int, seconds: float, with_training: bool = False, url: str | None = None,
         samples: Sequence[int] = SAMPLES, digits: dict | None = None, shots: Path | None = None) -> Result:
     """The load test: against `url`, or against a server started (and stopped) here."""
-    browser_helpers, conftest = _fixtures()
-    digits = digits or {"one": browser_helpers.ONE, "seven": browser_helpers.SEVEN, "zero": browser_helpers.ZERO}
+    digits = digits or {"one": drive.ONE, "seven": drive.SEVEN, "zero": drive.ZERO}
     server = None
     if url is None:
-        port = conftest.free_port()
-        server = conftest.start_app(port, Path(tempfile.mkdtemp(prefix="netlens-load-")) / "server.log")
+        port = drive.free_port()
+        server = drive.start_app(port, Path(tempfile.mkdtemp(prefix="netlens-load-")) / "server.log")
         url = f"http://127.0.0.1:{port}"
     watch = ProcessWatch(server.pid if server else None)
     start = time.monotonic()
@@ -399,7 +389,7 @@ def row(result: Result) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m explain.loadtest", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.loadtest", description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20,
                         help="simultaneous load sessions besides the probe (default 20; 0: the probe alone)")
     parser.add_argument("--seconds", type=float, default=60, help="how long they keep going (default 60)")
@@ -412,8 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sessions < 0 or args.seconds <= 0:
         parser.error(f"--sessions must be >= 0 and --seconds > 0; received {args.sessions} and {args.seconds}")
     if args.quick:  # two samples and one drawing as the reference, so the whole check takes ~20 s
-        browser_helpers, _ = _fixtures()
-        result = run(2, 5, args.with_training, args.url, SAMPLES[:2], {"seven": browser_helpers.SEVEN}, args.shots)
+        result = run(2, 5, args.with_training, args.url, SAMPLES[:2], {"seven": drive.SEVEN}, args.shots)
     else:
         result = run(args.sessions, args.seconds, args.with_training, args.url, shots=args.shots)
     print(HEADER)
