@@ -1,42 +1,68 @@
-"""The app runs headless (Streamlit's AppTest, no browser): every page, in both languages."""
+"""The app runs headless (Streamlit's AppTest, no browser): every page through app.py's frame, in
+both languages, with the shared sidebar; the language chosen from the URL and the browser's locale."""
+import ast
 import re
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/draw.py", "pages/cnn.py", "pages/recurrent.py", "pages/attention.py", "pages/training.py",
-         "pages/quiz.py"]
+from explain.i18n import pick_language
+from tests.apptest import app_on_page
 
-
-def run_app(lang: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["lang"] = lang
-    return at.run()
+APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_app_starts_on_the_draw_page_without_exception(lang):
-    at = run_app(lang)
-    assert not at.exception, at.exception
-    assert at.session_state["lang"] == lang
+def nav_pages() -> list[str]:
+    """The page files app.py hands to st.navigation, in its order (read from app.py, so a new page is
+    tested without editing this file)."""
+    calls = [node for node in ast.walk(ast.parse(APP.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page"]
+    return [call.args[0].value for call in calls]
 
 
-@pytest.mark.parametrize("page", PAGES[1:])
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_page_runs_without_exception_in_its_language(page, lang):
-    at = run_app(lang)
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    title = at.title[0].value
-    assert has_chinese(title) == (lang == "zh"), title
+PAGES = nav_pages()
 
 
 def has_chinese(text: str) -> bool:
     return re.search(r"[\u4e00-\u9fff]", text) is not None
 
 
-def test_an_unknown_language_falls_back_to_a_known_one():
-    at = run_app("xx")
-    assert at.session_state["lang"] in ("zh", "en")
+def test_the_navigation_holds_the_course_pages():
+    assert PAGES[0] == "pages/draw.py"
+    assert {"pages/cnn.py", "pages/recurrent.py", "pages/attention.py", "pages/training.py",
+            "pages/quiz.py"} <= set(PAGES)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_runs_inside_the_frame_with_the_sidebar_in_its_language(monkeypatch, page, lang):
+    """The frame (app.py) ran around the page: its sidebar holds the language radio, the projector
+    toggle and the export button, and the page's title is in the session's language."""
+    at = app_on_page(monkeypatch, page, lang=lang)
+    assert not at.exception, at.exception
+    assert at.session_state["lang"] == lang
+    radio = at.sidebar.radio(key="lang")
+    assert radio.value == lang and list(radio.options) == ["中文", "English"]
+    assert at.sidebar.toggle(key="projector").value is False
+    assert len(at.sidebar.get("download_button")) == 1
+    assert len(at.sidebar.get("image")) == 1, "the sidebar shows the current digit"
+    assert has_chinese(at.sidebar.caption[0].value) == (lang == "zh"), at.sidebar.caption[0].value
+    assert at.title, f"{page} shows no title"
+    title = at.title[0].value
+    assert has_chinese(title) == (lang == "zh"), title
+
+
+@pytest.mark.parametrize(("requested", "locale", "expected"), [
+    ("en", None, "en"), ("zh", "en-US", "zh"), ("en", "zh-CN", "en"),
+    (None, "en-US", "en"), (None, "en_GB", "en"), (None, "EN", "en"), (None, "zh-TW", "zh"),
+    (None, "fr-FR", "zh"), (None, None, "zh"), ("xx", None, "zh"), ("xx", "en-US", "en"), ("", "de", "zh"),
+])
+def test_pick_language_takes_the_url_then_the_browser_locale_then_chinese(requested, locale, expected):
+    assert pick_language(requested, locale) == expected
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("en-US", "en"), ("fr-FR", "zh"), (None, "zh")])
+def test_an_unknown_url_language_falls_back_to_the_browsers_then_chinese(monkeypatch, locale, expected):
+    at = app_on_page(monkeypatch, context={"locale": locale} if locale else None, lang="xx")
+    assert at.session_state["lang"] == expected
+    assert at.sidebar.radio(key="lang").value == expected
