@@ -30,6 +30,7 @@ PAGES = [
     st.Page("pages/recurrent.py", title=t("nav.recurrent"), icon=":material/repeat:", url_path="recurrent"),
     st.Page("pages/attention.py", title=t("nav.attention"), icon=":material/center_focus_strong:",
             url_path="attention"),
+    st.Page("pages/layers.py", title=t("nav.layers"), icon=":material/layers:", url_path="layers"),
     st.Page("pages/training.py", title=t("nav.training"), icon=":material/monitoring:", url_path="training"),
     st.Page("pages/quiz.py", title=t("nav.quiz"), icon=":material/quiz:", url_path="quiz"),
 ]

@@ -7,6 +7,7 @@ STRINGS = {
     "nav.cnn": "CNN internals",
     "nav.recurrent": "LSTM & GRU gates",
     "nav.attention": "Attention",
+    "nav.layers": "Dropout & BatchNorm",
     "nav.training": "Live training",
     "nav.quiz": "Check yourself",
     "sidebar.language": "Language",

@@ -50,7 +50,14 @@ STRINGS = {
     "quiz.dropout.option.b": "It multiplies every activation by 0.8.",
     "quiz.dropout.option.c": "It permanently removes the 20% weakest units.",
     "quiz.dropout.option.d": "Nothing: dropout is only active in training; at inference every unit is kept.",
-    "quiz.dropout.explain": "Keras uses inverted dropout: in training it zeroes each unit with probability 0.2 and divides the survivors by 0.8, so the expected activation is already right and inference needs no rescaling. The app calls its models in inference mode, so the same drawing always gets the same probabilities on the Draw page.",
+    "quiz.dropout.explain": "Keras uses inverted dropout: in training it zeroes each unit with probability 0.2 and divides the survivors by 0.8, so the expected activation is already right and inference needs no rescaling. The app calls its models in inference mode, so the same drawing always gets the same probabilities on the Draw page. The Dropout & BatchNorm page samples the thinned networks of training mode on your digit and sets their average beside the inference-mode answer.",
+
+    "quiz.dropout_network.question": "The MLP is trained by SGD with Dropout(0.2) after its hidden layer. Why is it said that every mini-batch trains a different network?",
+    "quiz.dropout_network.option.a": "Each mini-batch trains its own copy of the weights, and the copies are averaged at the end of the epoch.",
+    "quiz.dropout_network.option.b": "The learning rate is drawn at random for every mini-batch.",
+    "quiz.dropout_network.option.c": "Each mini-batch drops another random set of hidden units, so its forward and backward pass run through another thinned network; the weights are shared, and the dropped units' weights get exactly zero gradient in that step.",
+    "quiz.dropout_network.option.d": "After every mini-batch, dropout deletes 20% of the weights for good and adds new ones.",
+    "quiz.dropout_network.explain": "There is one set of weights but 2^128 possible masks of the 128 hidden units, each a thinned network sharing those weights. A step updates only the kept units' weights; the next mini-batch draws a new mask and trains another sub-network. The Dropout & BatchNorm page runs real SGD steps and shows the dropped units' weights unchanged.",
 
     "quiz.reduce_lr.question": "ReduceLROnPlateau(monitor=\"val_loss\", factor=0.5, patience=2) is among the callbacks. What does it do?",
     "quiz.reduce_lr.option.a": "When val_loss has not improved for 2 epochs, it multiplies the learning rate by 0.5.",

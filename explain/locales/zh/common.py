@@ -7,6 +7,7 @@ STRINGS = {
     "nav.cnn": "卷积神经网络内部",
     "nav.recurrent": "LSTM 与 GRU 的门",
     "nav.attention": "注意力",
+    "nav.layers": "随机失活与批归一化",
     "nav.training": "实时训练",
     "nav.quiz": "自我检测",
     "sidebar.language": "语言",

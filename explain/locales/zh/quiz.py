@@ -50,7 +50,14 @@ STRINGS = {
     "quiz.dropout.option.b": "把每个激活值乘以 0.8。",
     "quiz.dropout.option.c": "永久删除最弱的 20% 单元。",
     "quiz.dropout.option.d": "什么都不做：Dropout 只在训练时起作用，推理时保留全部单元。",
-    "quiz.dropout.explain": "Keras 使用反向 Dropout：训练时以 0.2 的概率把每个单元置零，并把保留下来的单元除以 0.8，激活值的期望已经正确，推理时无需再缩放。本应用以推理模式调用模型，所以同一个手写数字在“手写数字”页面上总是得到相同的概率。",
+    "quiz.dropout.explain": "Keras 使用反向 Dropout：训练时以 0.2 的概率把每个单元置零，并把保留下来的单元除以 0.8，激活值的期望已经正确，推理时无需再缩放。本应用以推理模式调用模型，所以同一个手写数字在“手写数字”页面上总是得到相同的概率。“随机失活与批归一化”页面在你的数字上抽取训练模式下的变瘦网络，并把它们的平均与推理模式的回答并排比较。",
+
+    "quiz.dropout_network.question": "多层感知机在隐藏层之后有 Dropout(0.2)，用随机梯度下降训练。为什么说每一个小批量都在训练不同的网络？",
+    "quiz.dropout_network.option.a": "每个小批量训练自己的一份权重副本，一轮结束时再把这些副本平均。",
+    "quiz.dropout_network.option.b": "每个小批量的学习率都是随机抽取的。",
+    "quiz.dropout_network.option.c": "每个小批量随机丢弃另一组隐藏单元，所以它的前向和反向传播经过另一个变瘦的网络；权重是共享的，被丢弃单元的权重在这一步的梯度恰好为 0。",
+    "quiz.dropout_network.option.d": "每个小批量之后，Dropout 永久删除 20% 的权重并加入新的权重。",
+    "quiz.dropout_network.explain": "权重只有一套，但 128 个隐藏单元有 2^128 种可能的掩码，每种都是共享这套权重的一个变瘦网络。一步更新只改变保留单元的权重；下一个小批量抽取新的掩码，训练另一个子网络。“随机失活与批归一化”页面做真实的随机梯度下降，显示被丢弃单元的权重保持不变。",
 
     "quiz.reduce_lr.question": "回调函数中有 ReduceLROnPlateau(monitor=\"val_loss\", factor=0.5, patience=2)。它做什么？",
     "quiz.reduce_lr.option.a": "当验证集损失连续 2 个轮次没有改善时，把学习率乘以 0.5。",

@@ -1,0 +1,119 @@
+"""Figures of dropout: the thinned networks' masks and answers, and which weights an SGD step through
+one thinned network changed. Dropped values are drawn in one flat grey everywhere, apart from every
+colour scale, so "exactly zero because dropped" never looks like "small"."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explain.dropout import SGDStep, ThinnedNetworks
+from explain.figures import panels
+from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, sequential, style
+from explain.i18n import t
+
+DROPPED = "#8c8c8c"
+ACCENT = CATEGORICAL[3]
+COLORBAR = dict(thickness=10, len=0.9)
+
+
+def _dropped_layer(dropped: np.ndarray, hover: str, **more) -> dict:
+    """A heatmap that paints the True cells of `dropped` grey and leaves the others transparent."""
+    return dict(type="heatmap", z=np.where(dropped, 1.0, np.nan), colorscale=[[0, DROPPED], [1, DROPPED]],
+                showscale=False, hoverongaps=False, hovertemplate=hover + "<extra></extra>", **more)
+
+
+def masks_figure(tn: ThinnedNetworks, lang: str, projector: bool) -> go.Figure:
+    """Row 0: the layer's input at inference (units,); row k: thinned network k's values, the kept
+    ones scaled by 1 / (1 - rate), the dropped ones grey. Columns are the hidden units."""
+    n, units = tn.masks.shape
+    z = np.vstack([tn.activations[None], tn.hidden])
+    dropped = np.vstack([np.zeros((1, units), bool), ~tn.masks])
+    rows = np.arange(n + 1)
+    every = max(1, math.ceil(n / (8 if projector else 16)))     # labels at least 20 px apart in projector mode
+    ticks = [0] + list(range(every, n + 1, every))
+    values = dict(type="heatmap", z=np.where(dropped, np.nan, z), y=rows, colorscale=sequential(projector), zmin=0,
+                  zmax=float(z.max()) or 1.0, colorbar=COLORBAR, hoverongaps=False,
+                  hovertemplate=t("layers.fig.hover_value", lang) + "<extra></extra>")
+    layout = dict(title=t("layers.fig.masks_title", lang, n=n, units=units, layer=tn.layer_name),
+                  xaxis=dict(title=dict(text=t("layers.fig.unit", lang)), showgrid=False),
+                  yaxis=dict(autorange="reversed", showgrid=False, tickmode="array", tickvals=ticks,
+                             ticktext=[t("layers.fig.inference_row", lang)] + [t("layers.fig.mask_row", lang, k=k)
+                                                                             for k in ticks[1:]]))
+    data = [values, _dropped_layer(dropped, t("layers.fig.hover_dropped", lang), y=rows)]
+    return style(go.Figure(data=data, layout=layout), projector, height=150 + min(n + 1, 33) * 12)
+
+
+def answers_figure(tn: ThinnedNetworks, lang: str, projector: bool) -> go.Figure:
+    """For each digit 0-9: every thinned network's probability (points), their average (bar) and
+    the inference-mode probability (diamond)."""
+    n = len(tn.probabilities)
+    jitter = (np.random.default_rng(0).random(n) - 0.5) * 0.5
+    digits = np.arange(10)
+    data = [dict(type="bar", x=digits, y=tn.average, name=t("layers.fig.average", lang, n=n),
+                 marker=dict(color=CATEGORICAL[5]), hovertemplate="%{y:.4f}<extra></extra>"),
+            dict(type="scatter", mode="markers", x=(digits[None, :] + jitter[:, None]).ravel(),
+                 y=tn.probabilities.ravel(), name=t("layers.fig.each", lang),
+                 customdata=np.repeat(np.arange(1, n + 1), 10), marker=dict(size=6, color=CATEGORICAL[0], opacity=0.6),
+                 hovertemplate=t("layers.fig.hover_each", lang) + "<extra></extra>"),
+            dict(type="scatter", mode="markers", x=digits, y=tn.inference, name=t("layers.fig.inference", lang),
+                 marker=dict(symbol="diamond", size=12, color=ACCENT, line=dict(color="white", width=1)),
+                 hovertemplate="%{y:.4f}<extra></extra>")]
+    layout = dict(title=t("layers.fig.answers_title", lang, layer=tn.layer_name),
+                  xaxis=dict(tickmode="linear", dtick=1),
+                  yaxis=dict(range=[0, 1.02], title=dict(text=t("layers.fig.probability", lang))),
+                  legend=dict(orientation="h", y=-0.12), bargap=0.35)
+    return style(go.Figure(data=data, layout=layout), projector, height=340)
+
+
+def updates_figure(steps: list[SGDStep], lang: str, projector: bool) -> go.Figure:
+    """Step k (rows) x hidden unit (columns): the size of the change of the unit's weights in step
+    k; units dropped in that step are grey (their change is exactly 0)."""
+    change = np.stack([s.unit_change for s in steps])
+    dropped = np.stack([~s.mask for s in steps])
+    rows = [t("layers.fig.step_row", lang, k=k + 1) for k in range(len(steps))]
+    data = [dict(type="heatmap", z=np.where(dropped, np.nan, change), y=rows, colorscale=sequential(projector),
+                 zmin=0, colorbar=COLORBAR, hoverongaps=False,
+                 hovertemplate=t("layers.fig.hover_change", lang) + "<extra></extra>"),
+            _dropped_layer(dropped, t("layers.fig.hover_step_dropped", lang), y=rows)]
+    layout = dict(title=t("layers.fig.updates_title", lang),
+                  xaxis=dict(title=dict(text=t("layers.fig.unit", lang)), showgrid=False),
+                  yaxis=dict(autorange="reversed", showgrid=False))
+    return style(go.Figure(data=data, layout=layout), projector, height=150 + 34 * len(steps))
+
+
+def _montage(x: np.ndarray, cols: int) -> np.ndarray:
+    """Digits (n, 28, 28) tiled `cols` to a row, with one black pixel between them."""
+    n = len(x)
+    rows = math.ceil(n / cols)
+    out = np.full((rows * 29 - 1, cols * 29 - 1), np.nan, np.float32)
+    for k in range(n):
+        r, c = divmod(k, cols)
+        out[r * 29:r * 29 + 28, c * 29:c * 29 + 28] = x[k]
+    return out
+
+
+def step_figure(x_batch: np.ndarray, step: SGDStep, kernel: str, kept: int, dropped: int | None, lang: str,
+                projector: bool) -> go.Figure:
+    """One step: the mini-batch's digits (batch, 28, 28); the change of the 784 incoming weights of
+    the kept unit `kept`, as a 28x28 image; the same for the dropped unit `dropped` (all exactly 0)."""
+    change = step.changes[kernel]
+    cols = min(8, len(x_batch))
+    shown = [(kept, "layers.fig.kept_unit")] + ([(dropped, "layers.fig.dropped_unit")] if dropped is not None else [])
+    titles = [t("layers.fig.batch", lang, n=len(x_batch))]
+    for unit, key in shown:
+        column = change[:, unit]
+        titles.append(t(key, lang, unit=unit, changed=int(np.count_nonzero(column)), total=column.size))
+    layout = panels.row([1] * len(titles), titles, 0.05, image=True)
+    data = [dict(type="heatmap", z=_montage(x_batch, cols), colorscale=DIGIT, zmin=0, zmax=1, showscale=False,
+                 hoverinfo="skip")]
+    top = max(float(np.abs(change[:, [u for u, _ in shown]]).max()), 1e-12)
+    for k, (unit, _) in enumerate(shown, start=2):
+        x, y = panels.axes(k)
+        data.append(dict(type="heatmap", z=change[:, unit].reshape(28, 28), colorscale=DIVERGING, zmid=0,
+                         zmin=-top, zmax=top, xaxis=x, yaxis=y, showscale=k == 2, colorbar=COLORBAR,
+                         hovertemplate=t("layers.fig.hover_delta", lang) + "<extra></extra>"))
+    fig = style(go.Figure(data=data, layout=layout), projector, height=300)
+    fig.update_layout(margin=dict(t=60 if projector else 40))
+    return fig
