@@ -25,8 +25,13 @@ from __future__ import annotations
 import io
 import json
 import math
+import secrets
 import tempfile
+import threading
+import weakref
 import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -38,7 +43,8 @@ from explain import architectures
 MAX_BYTES = 5 * 1024 * 1024        # the same 5 MB as `server.maxUploadSize` in .streamlit/config.toml (a test checks)
 MAX_UNZIPPED = 20 * 1024 * 1024    # the declared sizes of all zip entries together (zipfile never reads past them)
 MAX_ENTRIES = 8
-MAX_PARAMS = 3_000_000             # 12 MB of float32; the course models have 20k to 100k
+MAX_PARAMS = 3_000_000             # 12 MB of float32; the course models have 16k to 102k
+MAX_SESSIONS = 24                  # uploaded models a server holds at once (one per session), the oldest dropped first
 INPUT_SHAPES = ((28, 28), (28, 28, 1), (784,))
 # The course architectures a weights file may hold, in the order they are tried.
 WEIGHT_ARCHITECTURES = tuple(name for name in ("lstm", "gru", "cnn", "mlp", "rnn", "cnn_bn")
@@ -356,3 +362,47 @@ def check_model(model: keras.Model) -> None:
     if model.count_params() > MAX_PARAMS:
         raise ModelUploadError("too_many_params", f"{model.count_params():,} weights; the limit is {MAX_PARAMS:,}",
                                count=f"{model.count_params():,}", limit=f"{MAX_PARAMS:,}")
+
+
+# ---- per-session models, bounded per server ----------------------------------------------------
+
+@dataclass(eq=False)
+class Upload:
+    """A session's handle on its uploaded model: `filename` as uploaded, `token` its key in a
+    `ModelRegistry`. The session keeps the handle; when the session is gone the handle is collected
+    and the registry forgets the model."""
+
+    filename: str
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+class ModelRegistry:
+    """The uploaded models of all sessions, at most `capacity` of them: adding one more drops the
+    oldest (its session then finds `get` returning None and says so). Thread-safe: sessions run in
+    threads of their own."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._models: OrderedDict[str, keras.Model] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, model: keras.Model, filename: str) -> Upload:
+        handle = Upload(filename)
+        with self._lock:
+            self._models[handle.token] = model
+            while len(self._models) > self.capacity:
+                self._models.popitem(last=False)
+        weakref.finalize(handle, self.drop, handle.token)
+        return handle
+
+    def get(self, handle: Upload) -> keras.Model | None:
+        with self._lock:
+            return self._models.get(handle.token)
+
+    def drop(self, token: str) -> None:
+        with self._lock:
+            self._models.pop(token, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._models)

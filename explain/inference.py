@@ -24,8 +24,16 @@ _LOCK = threading.RLock()
 
 @lru_cache(maxsize=32)
 def _submodel(model: keras.Model, layer_names: tuple[str, ...]) -> keras.Model:
-    return keras.Model(model.input, [model.get_layer(name).output for name in layer_names],
+    # model.inputs, not model.input, which a Sequential model (as students save them) refuses.
+    return keras.Model(model.inputs[0], [model.get_layer(name).output for name in layer_names],
                        name=f"{model.name}_trace")
+
+
+def _input_shape(model) -> tuple[int, ...]:
+    """The digit's shape as `model` takes it, without the batch axis: (28, 28), or (28, 28, 1) or
+    (784,) for an uploaded model; (28, 28) for a callable that is not a Keras model."""
+    inputs = getattr(model, "inputs", None)
+    return tuple(inputs[0].shape[1:]) if inputs else (28, 28)
 
 
 def submodel(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:
@@ -37,10 +45,12 @@ def submodel(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:
 
 @lru_cache(maxsize=32)
 def _compiled(models: tuple[keras.Model, ...]) -> Callable:
+    shapes = [(1, *_input_shape(model)) for model in models]
+
     def call(x):
         outs = []
-        for model in models:
-            out = model(x, training=False)  # inference mode: Dropout passes everything through
+        for model, shape in zip(models, shapes):
+            out = model(tf.reshape(x, shape), training=False)  # inference mode: Dropout passes everything through
             outs.extend(out if isinstance(out, (list, tuple)) else [out])
         return outs
 

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import export, i18n
+from explain import custom, export, i18n
 from explain.data import load_mnist
 from explain.models import COMPARED, MODEL_NAMES, ModelFileError, load_model
 from explain.preprocess import Steps, to_mnist
@@ -61,6 +61,7 @@ def sidebar_ui() -> None:
     st.radio(t("sidebar.language"), i18n.LANGUAGES, key="lang", horizontal=True,
              format_func=i18n.LANGUAGE_NAMES.get)
     st.toggle(t("sidebar.projector"), key="projector", help=t("sidebar.projector_help"))
+    model_upload_ui()
     digit = current_digit()
     st.caption(f"{t('sidebar.current_digit')}: {digit_description(digit)}")
     st.image(digit.x28, width=84, clamp=True)
@@ -87,11 +88,6 @@ def loaded_models() -> dict[str, object]:
     return out
 
 
-def compared_models() -> dict[str, object]:
-    """The five course models the Draw page sets side by side, as `loaded_models` holds them."""
-    return {name: loaded_models()[name] for name in COMPARED}
-
-
 def model_or_error(name: str):
     """The loaded model `name`, or None after showing, in the user's language, what is wrong with
     its file and which command rebuilds it."""
@@ -100,6 +96,83 @@ def model_or_error(name: str):
         st.error(t(f"model.error.{model.problem}", model=name, command=model.command))
         return None
     return model
+
+
+# ---- the session's own model --------------------------------------------------------------------
+
+UPLOADED = "upload"  # the key of the session's own model beside the course models' names
+
+
+@st.cache_resource(show_spinner=False)
+def model_registry() -> custom.ModelRegistry:
+    """Every session's uploaded model, at most `custom.MAX_SESSIONS` per server (the oldest go first)."""
+    return custom.ModelRegistry(custom.MAX_SESSIONS)
+
+
+def _read_model_upload() -> None:
+    # A callback: it runs before the page, so the page already explains the new model.
+    file = st.session_state.model_upload
+    st.session_state.model_problem = None
+    if file is None:  # the student removed the file: back to the course models only
+        st.session_state.pop("uploaded", None)
+        return
+    try:
+        model = custom.load_uploaded(file.getvalue(), file.name)
+    except custom.ModelUploadError as exc:
+        st.session_state.model_problem = (exc.key, exc.values)
+    else:
+        st.session_state.uploaded = model_registry().add(model, file.name)
+
+
+def uploaded_model():
+    """The session's uploaded model, or None (none uploaded, or dropped to make room for newer ones)."""
+    handle = st.session_state.get("uploaded")
+    return None if handle is None else model_registry().get(handle)
+
+
+def uploaded_name() -> str:
+    """The session's uploaded file name, for labels."""
+    handle = st.session_state.get("uploaded")
+    return handle.filename if handle is not None else ""
+
+
+def model_label(name: str) -> str:
+    """A model's name on screen: the course model's, or the uploaded file's."""
+    return t("custom.label", name=uploaded_name()) if name == UPLOADED else t(f"model.name.{name}")
+
+
+def compared_models() -> dict[str, object]:
+    """The models a comparison shows: the five course models (name -> model, or its
+    `ModelFileError`) and the session's uploaded model under `UPLOADED`, if it has one."""
+    shipped = loaded_models()
+    out = {name: shipped[name] for name in COMPARED}
+    model = uploaded_model()
+    if model is not None:
+        out[UPLOADED] = model
+    return out
+
+
+def models_of(fits) -> dict[str, object]:
+    """The course models and the session's own model that `fits(model)` accepts, name -> model."""
+    out = {name: model for name, model in loaded_models().items()
+           if not isinstance(model, ModelFileError) and fits(model)}
+    model = uploaded_model()
+    if model is not None and fits(model):
+        out[UPLOADED] = model
+    return out
+
+
+def model_upload_ui() -> None:
+    """The sidebar's uploader for a student's own model: what to upload, and what became of it."""
+    st.file_uploader(t("custom.upload"), key="model_upload", on_change=_read_model_upload, help=t("custom.upload_help"))
+    if st.session_state.get("model_problem"):
+        key, values = st.session_state.model_problem
+        st.error(t(key, **values))
+    elif st.session_state.get("uploaded") is not None:
+        if uploaded_model() is None:
+            st.warning(t("custom.dropped", name=uploaded_name(), limit=custom.MAX_SESSIONS))
+        else:
+            st.caption(t("custom.loaded", name=uploaded_name(), params=f"{uploaded_model().count_params():,}"))
 
 
 @st.cache_resource(show_spinner=False)

@@ -341,3 +341,24 @@ def test_every_refusal_reason_has_a_message_in_both_languages():
     reasons = set(re.findall(r'ModelUploadError\(\s*"(\w+)"', (ROOT / "explain" / "custom.py").read_text()))
     for lang in i18n.LANGUAGES:
         assert {f"error.model.{r}" for r in reasons} <= i18n.strings(lang).keys()
+
+
+# ---- the server's registry of uploaded models --------------------------------------------------
+
+def test_the_registry_keeps_the_newest_models_and_drops_the_oldest_first():
+    registry = custom.ModelRegistry(capacity=2)
+    models = [keras.Sequential([L.Input((784,)), L.Dense(10, activation="softmax")]) for _ in range(3)]
+    handles = [registry.add(model, f"m{k}.keras") for k, model in enumerate(models)]
+    assert registry.get(handles[0]) is None
+    assert registry.get(handles[1]) is models[1] and registry.get(handles[2]) is models[2]
+    assert len(registry) == 2
+
+
+def test_a_model_is_forgotten_when_its_sessions_handle_is_gone():
+    import gc
+    registry = custom.ModelRegistry(capacity=4)
+    handle = registry.add(keras.Sequential([L.Input((784,)), L.Dense(10, activation="softmax")]), "m.keras")
+    keep = registry.add(keras.Sequential([L.Input((784,)), L.Dense(10, activation="softmax")]), "n.keras")
+    del handle
+    gc.collect()
+    assert len(registry) == 1 and registry.get(keep) is not None

@@ -1,4 +1,10 @@
 STRINGS = {
+    "custom.upload": "Your own model (.keras or .weights.h5)",
+    "custom.upload_help": "Upload the model you trained in the homework: the whole model saved with model.save(\"my_model.keras\"), or the weights file ModelCheckpoint(save_weights_only=True) wrote (NAME.weights.h5) for the course's LSTM, GRU, CNN or MLP. It must take a (28, 28) digit of floats in [0, 1], white on black, and end in Dense(10, activation=\"softmax\"). It stays in your browser session only; nothing in the file is run.",
+    "custom.loaded": "Your model {name} ({params} parameters) is compared on the Draw page and explained on every page whose views fit its layers.",
+    "custom.dropped": "Your model {name} was dropped: the server keeps the {limit} most recent uploads. Upload it again to keep using it.",
+    "custom.label": "yours: {name}",
+    "draw.fig.short.upload": "Yours",
     "error.model.file_too_big": "The model file is {size_mb} MB; uploads are limited to {limit_mb} MB.",
     "error.model.legacy_h5": "{name} is a legacy HDF5 (.h5) model. Keras loads those without its safe mode, so the app refuses them. Save the model with model.save(\"my_model.keras\"), or only its weights with model.save_weights(\"my_model.weights.h5\"), and upload that.",
     "error.model.file_type": "{name} is not a model file the app reads. Upload a whole model saved as .keras, or a weights file ending in .weights.h5.",

@@ -1,4 +1,10 @@
 STRINGS = {
+    "custom.upload": "你自己的模型（.keras 或 .weights.h5）",
+    "custom.upload_help": "上传你在作业中训练的模型：用 model.save(\"my_model.keras\") 保存的完整模型，或 ModelCheckpoint(save_weights_only=True) 为课程的 LSTM、GRU、CNN 或 MLP 写出的权重文件（NAME.weights.h5）。模型的输入必须是 (28, 28) 的数字图像，取值为 [0, 1] 的浮点数，黑底白字，并以 Dense(10, activation=\"softmax\") 结尾。模型只保存在你的浏览器会话中；文件中的任何内容都不会被执行。",
+    "custom.loaded": "你的模型 {name}（{params} 个参数）会在“手写数字”页与课程模型比较，并在所有适合其层结构的页面上讲解。",
+    "custom.dropped": "你的模型 {name} 已被移除：服务器只保留最近上传的 {limit} 个模型。请重新上传以继续使用。",
+    "custom.label": "你的模型：{name}",
+    "draw.fig.short.upload": "你的",
     "error.model.file_too_big": "模型文件大小为 {size_mb} MB，上传上限为 {limit_mb} MB。",
     "error.model.legacy_h5": "{name} 是旧式的 HDF5（.h5）完整模型。Keras 加载这种文件时不启用安全模式，所以本应用拒绝它。请用 model.save(\"my_model.keras\") 保存整个模型，或用 model.save_weights(\"my_model.weights.h5\") 只保存权重，再上传。",
     "error.model.file_type": "{name} 不是本应用能读取的模型文件。请上传以 .keras 保存的完整模型，或以 .weights.h5 结尾的权重文件。",
