@@ -5,6 +5,7 @@ STRINGS = {
     "custom.dropped": "Your model {name} was dropped: the server keeps the {limit} most recent uploads. Upload it again to keep using it.",
     "custom.label": "yours: {name}",
     "draw.fig.short.upload": "Yours",
+    "model.name.upload": "Your model",
     "error.model.file_too_big": "The model file is {size_mb} MB; uploads are limited to {limit_mb} MB.",
     "error.model.legacy_h5": "{name} is a legacy HDF5 (.h5) model. Keras loads those without its safe mode, so the app refuses them. Save the model with model.save(\"my_model.keras\"), or only its weights with model.save_weights(\"my_model.weights.h5\"), and upload that.",
     "error.model.file_type": "{name} is not a model file the app reads. Upload a whole model saved as .keras, or a weights file ending in .weights.h5.",

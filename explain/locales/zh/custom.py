@@ -5,6 +5,7 @@ STRINGS = {
     "custom.dropped": "你的模型 {name} 已被移除：服务器只保留最近上传的 {limit} 个模型。请重新上传以继续使用。",
     "custom.label": "你的模型：{name}",
     "draw.fig.short.upload": "你的",
+    "model.name.upload": "你的模型",
     "error.model.file_too_big": "模型文件大小为 {size_mb} MB，上传上限为 {limit_mb} MB。",
     "error.model.legacy_h5": "{name} 是旧式的 HDF5（.h5）完整模型。Keras 加载这种文件时不启用安全模式，所以本应用拒绝它。请用 model.save(\"my_model.keras\") 保存整个模型，或用 model.save_weights(\"my_model.weights.h5\") 只保存权重，再上传。",
     "error.model.file_type": "{name} 不是本应用能读取的模型文件。请上传以 .keras 保存的完整模型，或以 .weights.h5 结尾的权重文件。",
