@@ -1,11 +1,11 @@
-"""Check yourself: ten multiple-choice questions, each judged as soon as it is answered, with an
+"""Check yourself: multiple-choice questions, each judged as soon as it is answered, with an
 explanation and a link to the page that shows the idea; the score at the end."""
 from pathlib import Path
 
 import streamlit as st
 
-from explain.quiz import QUESTIONS, question_text, score
-from pages.shared import lang, t
+from explain.quiz import QUESTIONS, Question, askable, model_facts, question_text, score
+from pages.shared import lang, loaded_models, model_or_error, t
 from pages.style import secondary
 
 
@@ -13,10 +13,10 @@ def _key(question_id: str) -> str:
     return f"quiz.{question_id}"
 
 
-def question_ui(number: int, question) -> str | None:
+def question_ui(number: int, total: int, question: Question, facts: dict[str, str]) -> str | None:
     """One question with its feedback; returns the chosen option id (None until answered)."""
-    text = question_text(question, lang())
-    st.subheader(t("quiz.number", number=number, total=len(QUESTIONS)))
+    text = question_text(question, lang(), facts)
+    st.subheader(t("quiz.number", number=number, total=total))
     choice = st.radio(text.prompt, question.options, index=None, key=_key(question.id),
                       format_func=text.options.get)
     if choice is not None:
@@ -35,18 +35,24 @@ def _reset() -> None:
 
 
 st.title(t("nav.quiz"))
-st.write(t("quiz.intro", total=len(QUESTIONS)))
+models = loaded_models()
+questions = askable(models)
+for name in sorted({n for q in QUESTIONS for n in q.models}):
+    model_or_error(name)  # a damaged model file: say which, and how to rebuild it; its questions are left out
+facts = model_facts(models)
+total = len(questions)
+st.write(t("quiz.intro", total=total))
 answers = {}
-for number, question in enumerate(QUESTIONS, start=1):
-    choice = question_ui(number, question)
+for number, question in enumerate(questions, start=1):
+    choice = question_ui(number, total, question, facts)
     if choice is not None:
         answers[question.id] = choice
     st.divider()
 
-right = score(answers)
-st.metric(t("quiz.score"), t("quiz.score_value", right=right, total=len(QUESTIONS)),
-          help=t("quiz.score_help", answered=len(answers), total=len(QUESTIONS)))
-if right == len(QUESTIONS):
-    st.success(t("quiz.all_right", total=len(QUESTIONS)))
+right = score(answers, questions)
+st.metric(t("quiz.score"), t("quiz.score_value", right=right, total=total),
+          help=t("quiz.score_help", answered=len(answers), total=total))
+if right == total:
+    st.success(t("quiz.all_right", total=total))
 with secondary("quiz_reset"):
     st.button(t("quiz.reset"), on_click=_reset)

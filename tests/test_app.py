@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from explain.i18n import pick_language
 from tests.apptest import app_on_page
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -52,17 +51,9 @@ def test_every_page_runs_inside_the_frame_with_the_sidebar_in_its_language(monke
     assert has_chinese(title) == (lang == "zh"), title
 
 
-@pytest.mark.parametrize(("requested", "locale", "expected"), [
-    ("en", None, "en"), ("zh", "en-US", "zh"), ("en", "zh-CN", "en"),
-    (None, "en-US", "en"), (None, "en_GB", "en"), (None, "EN", "en"), (None, "zh-TW", "zh"),
-    (None, "fr-FR", "zh"), (None, None, "zh"), ("xx", None, "zh"), ("xx", "en-US", "en"), ("", "de", "zh"),
-])
-def test_pick_language_takes_the_url_then_the_browser_locale_then_chinese(requested, locale, expected):
-    assert pick_language(requested, locale) == expected
-
-
 @pytest.mark.parametrize(("locale", "expected"), [("en-US", "en"), ("fr-FR", "zh"), (None, "zh")])
 def test_an_unknown_url_language_falls_back_to_the_browsers_then_chinese(monkeypatch, locale, expected):
+    """Through the whole app (pick_language's own table is in test_i18n)."""
     at = app_on_page(monkeypatch, context={"locale": locale} if locale else None, lang="xx")
     assert at.session_state["lang"] == expected
     assert at.sidebar.radio(key="lang").value == expected

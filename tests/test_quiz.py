@@ -1,11 +1,15 @@
 """The self-check: one right answer per question in both languages, links to real pages, judged at once."""
 import re
+import string
 from pathlib import Path
 
+import keras
 import pytest
 
+from explain.architectures import attention as build_attention
 from explain.i18n import LANGUAGES, strings, t
-from explain.quiz import QUESTIONS, question_text, score
+from explain.quiz import QUESTIONS, askable, model_facts, question_text, score
+from explain.models import ModelFileError
 from tests.apptest import app_on_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,14 +26,36 @@ def test_each_question_has_exactly_one_correct_option(question):
     assert len(set(question.options)) == len(question.options) >= 3
 
 
+@pytest.fixture(scope="module")
+def facts(models):
+    return model_facts(models)
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.id)
-def test_each_question_is_written_out_in_both_languages_with_distinct_options(question, lang):
-    text = question_text(question, lang)
+def test_each_question_is_written_out_in_both_languages_with_distinct_options(question, lang, facts):
+    text = question_text(question, lang, facts)
     assert text.prompt and text.explanation
     assert set(text.options) == set(question.options)
     assert len(set(text.options.values())) == len(question.options)
     assert all(option.strip() for option in text.options.values())
+    if lang == "zh":
+        assert all(re.search(r"[\u4e00-\u9fff]", s) for s in (text.prompt, text.explanation)), text.prompt
+
+
+def fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.id)
+def test_both_languages_quote_the_same_model_facts_and_the_models_provide_them(question, facts):
+    keys = [f"quiz.{question.id}.{part}" for part in ("question", "explain")]
+    keys += [f"quiz.{question.id}.option.{o}" for o in question.options]
+    for key in keys:
+        assert fields(strings("zh")[key]) == fields(strings("en")[key]), key
+        assert fields(strings("en")[key]) <= set(facts), key
+    quoted = set().union(*(fields(strings("en")[key]) for key in keys))
+    assert bool(quoted) == bool(question.models), "a question quoting model facts names its models"
 
 
 def test_the_quiz_has_no_strings_that_no_question_uses():
@@ -58,11 +84,53 @@ def test_the_score_counts_right_answers_and_ignores_unanswered_ones():
     assert score({first.id: first.correct, second.id: wrong}) == 1
 
 
-def test_the_scaling_question_uses_this_models_key_dimension(models):
-    """The question says d_k = 16 and divides by 4: that is the shipped attention layer's key_dim."""
-    mha = models["attention"].get_layer("mha")
-    assert mha.get_config()["key_dim"] == 16
-    assert "16" in t("quiz.attention_scale.question", "en") and "4" in t("quiz.attention_scale.question", "en")
+def test_the_facts_of_the_shipped_models_are_their_keras_configs(models, facts):
+    mlp_dense, dropout = (models["mlp"].get_layer(n).get_config() for n in ("dense", "dropout"))
+    mha = models["attention"].get_layer("mha").get_config()
+    conv1 = models["cnn"].get_layer("conv1")
+    assert (facts["mlp_units"], float(facts["mlp_rate"])) == (str(mlp_dense["units"]), dropout["rate"])
+    assert float(facts["mlp_keep"]) == pytest.approx(1 - dropout["rate"])
+    assert (int(facts["d_k"]), int(facts["heads"])) == (mha["key_dim"], mha["num_heads"])
+    assert float(facts["root_d_k"]) ** 2 == pytest.approx(mha["key_dim"])
+    assert int(facts["conv_params"]) == conv1.count_params() == sum(w.size for w in conv1.get_weights())
+    assert int(facts["depth"]) == models["attention"].get_layer("posenc").output.shape[-1]
+
+
+def variants() -> dict[str, keras.Model]:
+    """Untrained models shaped unlike the shipped ones: the quiz must quote these numbers instead."""
+    def model(x, *layers):
+        inp = out = keras.Input(x)
+        for layer in layers:
+            out = layer(out)
+        return keras.Model(inp, out)
+    L = keras.layers
+    return {"mlp": model((28, 28), L.Flatten(), L.Dense(48, activation="relu"), L.Dropout(0.35), L.Dense(10)),
+            "cnn": model((28, 28, 1), L.Conv2D(4, 3), L.Flatten(), L.Dense(10)),
+            "lstm": model((14, 28), L.LSTM(8), L.Dense(10)),
+            "attention": build_attention(depth=36, heads=4)}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_questions_quote_the_loaded_models_numbers_in_both_languages(lang):
+    facts = model_facts(variants())
+    by_id = {q.id: question_text(q, lang, facts) for q in QUESTIONS}
+    dropout = by_id["dropout"]
+    assert "Dropout(0.35)" in dropout.prompt and "48" in dropout.prompt and "128" not in dropout.prompt
+    assert "35%" in dropout.options["a"] and "0.65" in dropout.options["b"] and "0.65" in dropout.explanation
+    scale = by_id["attention_scale"]
+    assert "d\u2096 = 9" in scale.prompt and scale.prompt.rstrip("?)\uff1f\uff09").endswith("3"), scale.prompt
+    assert "16" not in scale.prompt and "4" in scale.options["c"]
+    assert "36" in by_id["positional_encoding"].explanation and "36" in by_id["batch_norm"].explanation
+    assert "4 \u00d7 9 + 4 = 40" in by_id["cnn_vs_rnn"].explanation and "14" in by_id["cnn_vs_rnn"].options["b"]
+    assert not any("{" in s for q in by_id.values() for s in (q.prompt, q.explanation, *q.options.values()))
+
+
+def test_a_damaged_model_leaves_out_only_the_questions_that_quote_it(models):
+    broken = {**models, "mlp": ModelFileError("mlp", "damaged", "test")}
+    asked = askable(broken)
+    assert "dropout" not in {q.id for q in asked}
+    assert {q.id for q in asked} == {q.id for q in QUESTIONS if "mlp" not in q.models}
+    assert askable(models) == QUESTIONS
 
 
 def test_without_positional_encoding_the_attention_model_ignores_row_order(models):
@@ -85,7 +153,7 @@ def test_without_positional_encoding_the_attention_model_ignores_row_order(model
     assert not np.allclose(model(x).numpy(), model(shuffled).numpy(), atol=1e-3)
 
 
-def test_the_quiz_page_judges_an_answer_at_once_and_updates_the_score(monkeypatch):
+def test_the_quiz_page_judges_an_answer_at_once_and_updates_the_score(monkeypatch, facts):
     at = app_on_page(monkeypatch, "pages/quiz.py", lang="en")
     assert [r.key for r in at.main.radio] == [f"quiz.{q.id}" for q in QUESTIONS]
     first = QUESTIONS[0]
@@ -95,13 +163,15 @@ def test_the_quiz_page_judges_an_answer_at_once_and_updates_the_score(monkeypatc
     second = QUESTIONS[1]
     wrong = next(o for o in second.options if o != second.correct)
     at.radio(key=f"quiz.{second.id}").set_value(wrong).run()
-    assert t("quiz.wrong", "en", answer=question_text(second, "en").options[second.correct]) in at.error[0].value
+    assert t("quiz.wrong", "en", answer=question_text(second, "en", facts).options[second.correct]) in at.error[0].value
     assert at.metric[0].value == f"1 / {len(QUESTIONS)}"
     at.button[0].click().run()
     assert at.radio(key=f"quiz.{first.id}").value is None and at.metric[0].value == f"0 / {len(QUESTIONS)}"
 
 
-def test_the_quiz_page_speaks_chinese(monkeypatch):
+def test_the_quiz_page_speaks_chinese_with_the_shipped_models_facts(monkeypatch, facts):
     at = app_on_page(monkeypatch, "pages/quiz.py", lang="zh")
     assert at.title[0].value == t("nav.quiz", "zh")
-    assert at.radio(key=f"quiz.{QUESTIONS[0].id}").label == t(f"quiz.{QUESTIONS[0].id}.question", "zh")
+    for question in QUESTIONS:
+        assert at.radio(key=f"quiz.{question.id}").label == question_text(question, "zh", facts).prompt
+    assert f"Dropout({facts['mlp_rate']})" in at.radio(key="quiz.dropout").label
