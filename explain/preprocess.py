@@ -46,6 +46,12 @@ class Steps:
     box: tuple[int, int, int, int]
     inverted: bool
 
+    @property
+    def scale(self) -> float:
+        """The factor the crop was scaled by into the 20x20 box (its longer side becomes 20 px);
+        `fitted`'s sides are the crop's times this, rounded."""
+        return fit_scale(*self.crop.shape)
+
 
 def _shrunk_size(h: int, w: int) -> tuple[int, int] | None:
     """(width, height) that fits MAX_SIDE, or None when the image is small enough already."""
@@ -150,9 +156,14 @@ def _normalise(ink: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+def fit_scale(h: int, w: int) -> float:
+    """The factor that fits an h x w crop into the BOX x BOX box keeping its aspect ratio."""
+    return BOX / max(h, w)
+
+
 def _fit(crop: np.ndarray) -> np.ndarray:
     h, w = crop.shape
-    scale = BOX / max(h, w)
+    scale = fit_scale(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     img = Image.fromarray(crop.astype(np.float32), "F")
     # Lanczos widens its kernel when shrinking, so thin strokes are averaged (anti-aliased), not lost.

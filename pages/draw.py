@@ -8,9 +8,8 @@ import json
 import keras
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
-from explain.figures.draw import probabilities_figure, steps_figure
+from explain.figures.draw import probability_bars, steps_figure
 from explain.inference import probabilities
 from explain.models import COMPARED, MODELS_DIR, ModelFileError
 from explain.preprocess import EmptyDrawingError, Steps, preprocess_steps
@@ -18,30 +17,28 @@ from explain.upload import UploadError, read_upload
 from pages.style import secondary
 from pages.shared import (Digit, compared_models, current_digit, digit_description, lang, model_or_error,
                           projector, set_digit, set_sample, show_chart, t, test_split)
+from widgets.bars import probability_bars as bars_ui
+from widgets.pad import BRUSH, digit_pad
 
-CANVAS_PX = 260
-BRUSH = 20  # px on the 260 px canvas: after the fit into 20x20 about MNIST's 2-3 px strokes
+PAD_LABELS = ("undo", "clear", "undo_help", "clear_help", "canvas")
 
 
 def canvas_ui() -> bool:
-    """The canvas; False while it is blank. A new drawing (told apart from the last one by its
-    PNG's hash) becomes the current digit; a blank canvas (cleared, or remounted after a visit to
+    """The digit pad; False while it is blank. A new drawing (told apart from the last one by its
+    PNG's hash) becomes the current digit; a blank pad (cleared, or remounted after a visit to
     another page) leaves the current digit alone, so the other pages keep explaining it."""
     brush = st.session_state.get("brush", BRUSH)
-    # A sample or an upload replaces the drawing: a new key gives a fresh, empty canvas.
-    result = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
-                       fill_color="rgba(0, 0, 0, 0)", height=CANVAS_PX, width=CANVAS_PX,
-                       drawing_mode="freedraw", update_streamlit=True, return_image_data=True,
-                       key=f"canvas{st.session_state.get('canvas_round', 0)}")
-    png = result.image_bytes if (result.json_data or {}).get("objects") else None
-    if png is None:
+    # A sample or an upload replaces the drawing: a new key gives a fresh, empty pad.
+    drawing = digit_pad(f"pad{st.session_state.get('canvas_round', 0)}", brush,
+                        {label: t(f"draw.pad.{label}") for label in PAD_LABELS})
+    if drawing is None:
         return False
-    fingerprint = hashlib.md5(png).hexdigest()
+    fingerprint = hashlib.md5(drawing.png).hexdigest()
     if st.session_state.get("drawn_fingerprint") != fingerprint:
         st.session_state.drawn_fingerprint = fingerprint
         st.session_state.drawn_problem = None
         try:
-            steps = preprocess_steps(result.image_data)
+            steps = preprocess_steps(drawing.rgba())
         except EmptyDrawingError as exc:
             st.session_state.drawn_problem = exc.reason
         else:
@@ -115,10 +112,13 @@ def concepts_ui(steps: Steps | None, x28: np.ndarray) -> None:
             ys, xs = np.mgrid[0:28, 0:28]
             mass = float(x28.sum())
             st.markdown(t("draw.concept.preprocess.this", h=h, w=w, H=steps.ink.shape[0], W=steps.ink.shape[1],
-                          scale=steps.fitted.shape[0] / h, fh=steps.fitted.shape[0], fw=steps.fitted.shape[1],
+                          scale=steps.scale, fh=steps.fitted.shape[0], fw=steps.fitted.shape[1],
                           cy=float((x28 * ys).sum() / mass), cx=float((x28 * xs).sum() / mass)))
-    dropouts = [(name, layer) for name, model in compared_models().items() if not isinstance(model, ModelFileError)
+    models = {name: model for name, model in compared_models().items() if not isinstance(model, ModelFileError)}
+    dropouts = [(name, layer) for name, model in models.items()
                 for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    with_dropout = {name for name, _ in dropouts}
+    without = ("、" if lang() == "zh" else ", ").join(t(f"model.name.{name}") for name in models if name not in with_dropout)
     if dropouts:
         layers = "; ".join(t("draw.concept.dropout.layer", model=t(f"model.name.{name}"), layer=layer.name,
                              rate=layer.rate) for name, layer in dropouts)
@@ -126,7 +126,8 @@ def concepts_ui(steps: Steps | None, x28: np.ndarray) -> None:
         units = int(example.input.shape[-1])
         with st.expander(t("draw.concept.dropout.title")):
             st.markdown(t("draw.concept.dropout.body", layers=layers, model=t(f"model.name.{name}"),
-                          layer=example.name, rate=example.rate, units=units, kept=units * (1 - example.rate)))
+                          layer=example.name, rate=example.rate, units=units, kept=units * (1 - example.rate),
+                          without=without or "–"))
     accuracies = ", ".join(f"{t(f'model.name.{name}')} {acc:.1%}" for name, acc in _test_accuracies().items())
     with st.expander(t("draw.concept.probabilities.title")):
         st.markdown(t("draw.concept.probabilities.body", accuracies=accuracies))
@@ -163,6 +164,6 @@ with right:
         if name not in probs:
             model_or_error(name)
     if probs:
-        show_chart(probabilities_figure(probs, lang(), projector()), "probabilities", key="probs_chart")
+        bars_ui(probability_bars(probs, lang(), projector()), key="probs_bars")
 
 concepts_ui(digit.steps, digit.x28)

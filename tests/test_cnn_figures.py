@@ -8,7 +8,7 @@ import pytest
 
 from explain import conv
 from explain.figures import cnn as figures
-from explain.figures.draw import probabilities_figure, steps_figure
+from explain.figures.draw import probabilities_figure, probability_bars, steps_figure
 from explain.preprocess import preprocess_steps
 
 
@@ -97,6 +97,22 @@ def test_the_probability_bars_are_each_models_and_titled_with_its_answer(models,
         for bars, note, p in zip(fig.data, fig.layout.annotations, probs.values()):
             np.testing.assert_allclose(bars.y, p, atol=1e-7)
             assert f"<b>{int(np.argmax(p))}</b>" in note.text
+
+
+def test_the_in_place_bars_show_what_each_keras_model_outputs_and_its_answer(models, test_digits):
+    from explain.inference import probabilities
+    x, _ = test_digits
+    probs = probabilities(models, x[5])
+    for lang, projector in (("en", False), ("zh", True)):
+        data = probability_bars(probs, lang, projector)
+        assert [m["name"] for m in data["models"]] == list(probs) and data["projector"] is projector
+        for shown in data["models"]:
+            keras_p = np.asarray(models[shown["name"]](x[5][None], training=False))[0]
+            np.testing.assert_allclose(shown["p"], keras_p, atol=1e-5)
+            assert shown["answer"] == int(np.argmax(keras_p))
+            assert shown["answer_text"] == f"{keras_p.max():.0%}"
+            assert len(shown["hover"]) == 10 and f"{keras_p[3]:.2%}" in shown["hover"][3]
+    assert [tick["at"] for tick in data["ticks"]] == [0.0, 0.5, 1.0]
 
 
 def test_the_preprocessing_strip_boxes_the_crop_and_shows_the_model_input(test_digits):

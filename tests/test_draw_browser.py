@@ -11,7 +11,7 @@ from tests.test_draw_upload import phone_photo
 
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"
-RESET = "button[title='Reset canvas & history'], button[aria-label='Reset canvas & history']"
+CLEAR = "button[data-action='clear']"
 CHART = "[data-testid='stPlotlyChart'] .main-svg"
 UPLOAD = "[data-testid='stFileUploaderDropzoneInput']"
 
@@ -22,7 +22,7 @@ def expect_prediction(page, digit: int) -> None:
 
 
 def clear(page) -> None:
-    page.locator(RESET).first.click()
+    page.locator(CLEAR).first.click()
     settle(page)
 
 

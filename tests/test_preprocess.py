@@ -108,3 +108,14 @@ def test_moved_shrunk_or_thick_digits_are_read_as_well_as_untouched_ones(models,
                        ("third", lambda d: canvas_with(d, scale=1 / 3)),
                        ("thick", lambda d: canvas_with(d, thicken=9))]:
         assert accuracy(make) >= untouched - 0.02, name
+
+
+def test_the_scale_is_the_fit_of_the_longer_side_into_20_pixels_even_for_a_flat_digit():
+    # A 12x220 bar: its longer side, 220 px, becomes 20, so the scale is 20/220 = 0.0909; its 12 px
+    # side becomes round(12 * 20/220) = 1 px, which is why fitted height / crop height (1/12) is not it.
+    bar = np.zeros((260, 260), np.float32)
+    bar[120:132, 20:240] = 1.0
+    steps = preprocess_steps(bar)
+    assert steps.crop.shape == (12, 220)
+    assert steps.scale == pytest.approx(20 / 220)
+    assert steps.fitted.shape == (1, 20)

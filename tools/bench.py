@@ -336,7 +336,8 @@ def _p(stat: Stat) -> tuple[str, str]:
 
 # ---- 2-4. in the browser: stroke to repaint, cold start, memory --------------------------------
 
-RESET = "button[title='Reset canvas & history']"
+# The bare drawable-canvas page's toolbar reset, and the digit pad's Clear.
+RESET = "button[title='Reset canvas & history'], button[data-action='clear']"
 NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"  # the Draw page first
 CNN_LINK = "[data-testid='stSidebarNav'] a[href$='/cnn']"
 

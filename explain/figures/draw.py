@@ -80,3 +80,18 @@ def probabilities_figure(probabilities: dict[str, np.ndarray], lang: str, projec
     fig.update_layout(margin=dict(t=110 if projector else 72))
     fig.update_annotations(font=dict(size=20 if projector else 12))
     return fig
+
+
+def probability_bars(probabilities: dict[str, np.ndarray], lang: str, projector: bool) -> dict:
+    """What `widgets.bars` shows (the in-place twin of `probabilities_figure`): per model (name ->
+    (10,) probabilities) its short name, answer, the answer's probability as text, the ten
+    probabilities and their hover texts; the 0/50/100% ticks and the two bar colours."""
+    models = []
+    for name, p in probabilities.items():
+        p = [float(v) for v in p]
+        best = int(np.argmax(p))
+        models.append(dict(name=name, title=t(f"draw.fig.short.{name}", lang), answer=best,
+                           answer_text=f"{p[best]:.0%}", p=p,
+                           hover=[t("draw.bars.hover", lang, digit=d, p=v) for d, v in enumerate(p)]))
+    ticks = [dict(at=v, text=f"{v:.0%}") for v in (0.0, 0.5, 1.0)]
+    return dict(models=models, ticks=ticks, projector=projector, colors=dict(bar=CATEGORICAL[0], best=ACCENT))
