@@ -13,7 +13,7 @@ VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"
 CLEAR = "button[data-action='clear']"
 CHART = "[data-testid='stPlotlyChart'] .main-svg"
-UPLOAD = "[data-testid='stFileUploaderDropzoneInput']"
+UPLOAD = "[data-testid='stMain'] [data-testid='stFileUploaderDropzoneInput']"  # the sidebar has the model uploader
 
 
 def expect_prediction(page, digit: int) -> None:
