@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -22,7 +23,7 @@ from typing import Callable, Sequence
 import keras
 import numpy as np
 
-from explain import runs
+from explain import runs, training_events
 from explain.architectures import BUILDERS
 from explain.data import load_mnist, stratified_split
 from explain.preprocess import to_mnist_batch
@@ -33,7 +34,7 @@ MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 MODES = ("auto", "min", "max")
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 MARKER_KINDS = ("reduce_lr", "checkpoint", "early_stop")
-MAX_TRAIN_SAMPLES = 7000        # the whole training split of the bundled digits
+DEFAULT_TRAIN_SAMPLES = 7000    # the homework's subset of the training split (the most is `max_train_samples()`)
 MIN_TRAIN_SAMPLES = 100
 BATCH_EVERY_SECONDS = 0.2       # batch progress is reported at most this often (and at each epoch's end)
 
@@ -51,7 +52,7 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     optimizer: str = "adam"
-    train_samples: int = MAX_TRAIN_SAMPLES
+    train_samples: int = DEFAULT_TRAIN_SAMPLES
     validation_fraction: float = 0.2
     seed: int = 1
     early_stopping: bool = True
@@ -115,6 +116,22 @@ class TrainingBusy(RuntimeError):
     """A second training was requested while one runs: one training at a time per server."""
 
 
+class Stop(threading.Event):
+    """A request to end the run after the current batch. `reason` becomes the run's status:
+    "user_stop" (someone pressed Stop) or "interrupted" (the server that watched the run went away)."""
+
+    reason = "user_stop"
+
+    def request(self, reason: str = "user_stop") -> None:
+        self.reason = reason
+        self.set()
+
+
+def max_train_samples() -> int:
+    """The most digits a run may use: the whole training split of `explain.data.load_mnist()`."""
+    return len(load_mnist().train.y)
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -139,9 +156,9 @@ def validate(config: TrainConfig) -> None:
           value=c.epochs)
     check(_is_number(c.learning_rate) and c.learning_rate > 0, "learning_rate",
           "the learning rate must be a finite number > 0, got {value}", value=c.learning_rate)
-    check(_is_int(c.train_samples) and MIN_TRAIN_SAMPLES <= c.train_samples <= MAX_TRAIN_SAMPLES,
+    check(_is_int(c.train_samples) and MIN_TRAIN_SAMPLES <= c.train_samples <= max_train_samples(),
           "train_samples", "the training subset must hold {low} to {high} digits, got {value}",
-          value=c.train_samples, low=MIN_TRAIN_SAMPLES, high=MAX_TRAIN_SAMPLES)
+          value=c.train_samples, low=MIN_TRAIN_SAMPLES, high=max_train_samples())
     check(_is_number(c.validation_fraction) and 0.05 <= c.validation_fraction <= 0.5, "validation_fraction",
           "the validation fraction must be between 0.05 and 0.5, got {value}", value=c.validation_fraction)
     check(_is_int(c.batch_size) and c.batch_size >= 1, "batch_size",
@@ -214,9 +231,30 @@ def checkpoint_path(config: TrainConfig, run_dir: Path) -> Path:
     return run_dir / ("best.weights.h5" if config.checkpoint_weights_only else "best.keras")
 
 
+def staging_path(config: TrainConfig, run_dir: Path) -> Path:
+    """Where ModelCheckpoint writes before `PublishCheckpoint` renames the file over the last best."""
+    final = checkpoint_path(config, run_dir)
+    return final.with_name("saving." + final.name.removeprefix("best."))
+
+
+class PublishCheckpoint(keras.callbacks.Callback):
+    """Right after ModelCheckpoint: move the file it just wrote over the checkpoint in one rename.
+    h5py truncates the file it writes to, so saving in place would lose the last best if the disk
+    filled half-way; written aside and renamed, a failed save leaves the last best intact."""
+
+    def __init__(self, staging: Path, final: Path):
+        super().__init__()
+        self.staging, self.final = staging, final
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.staging.exists():
+            os.replace(self.staging, self.final)
+
+
 def keras_callbacks(config: TrainConfig, run_dir: Path) -> dict[str, keras.callbacks.Callback]:
     """The course's callbacks by role, in the order Keras calls them. ReduceLROnPlateau comes before
-    CSVLogger so that the log's `learning_rate` column (written by ReduceLROnPlateau) exists."""
+    CSVLogger so that the log's `learning_rate` column (written by ReduceLROnPlateau) exists; the
+    checkpoint is written aside and renamed into place (`PublishCheckpoint`)."""
     cb = keras.callbacks
     out = {"terminate_on_nan": cb.TerminateOnNaN()}
     if config.reduce_lr:
@@ -229,8 +267,9 @@ def keras_callbacks(config: TrainConfig, run_dir: Path) -> dict[str, keras.callb
             patience=config.early_stopping_patience, mode=config.early_stopping_mode,
             restore_best_weights=config.restore_best_weights)
     out["checkpoint"] = cb.ModelCheckpoint(
-        str(checkpoint_path(config, run_dir)), monitor=config.checkpoint_monitor,
+        str(staging_path(config, run_dir)), monitor=config.checkpoint_monitor,
         save_best_only=config.checkpoint_save_best_only, save_weights_only=config.checkpoint_weights_only)
+    out["publish_checkpoint"] = PublishCheckpoint(staging_path(config, run_dir), checkpoint_path(config, run_dir))
     if config.csv_log:
         out["csv_logger"] = cb.CSVLogger(str(run_dir / "log.csv"))
     return out
@@ -254,7 +293,7 @@ class Recorder(keras.callbacks.Callback):
         self.history: dict[str, list[float]] = {k: [] for k in (*METRICS, "learning_rate")}
         self.events: list[Event] = []
         self.nan_at: tuple[int, int] | None = None
-        self.user_stop_at: tuple[int, int] | None = None
+        self.stop_at: tuple[int, int] | None = None
         self._last_batch_report = 0.0
 
     def _lr(self) -> float:
@@ -273,7 +312,7 @@ class Recorder(keras.callbacks.Callback):
             self.nan_at = (self.epoch, batch + 1)
         if self.stop is not None and self.stop.is_set() and not self.model.stop_training:
             self.model.stop_training = True
-            self.user_stop_at = (self.epoch, batch + 1)
+            self.stop_at = (self.epoch, batch + 1)
         now = time.monotonic()
         if now - self._last_batch_report >= BATCH_EVERY_SECONDS:
             self._last_batch_report = now
@@ -301,7 +340,7 @@ class Recorder(keras.callbacks.Callback):
                           "value": float(logs.get(c.checkpoint_monitor, math.nan)),
                           "previous": None if self.best_before is None else float(self.best_before),
                           "save_best_only": c.checkpoint_save_best_only,
-                          "path": str(ckpt.filepath)})
+                          "path": str(checkpoint_path(c, Path(c.out_dir)))})
         es = self.cbs.get("early_stopping")
         if es is not None and es.stopped_epoch == epoch and epoch > 0 and self.model.stop_training:
             self._marker({"kind": "early_stop", "epoch": e, "stopped_epoch": es.stopped_epoch + 1,
@@ -338,7 +377,7 @@ class Evaluation:
 class TrainResult:
     """What a run did. `history` holds per-epoch lists (loss, accuracy, val_loss, val_accuracy, and
     the learning_rate used in that epoch); `events` the markers (each with 1-based "epoch" and
-    "kind" in MARKER_KINDS); `status` is "early_stop", "completed", "user_stop" or "nan"."""
+    "kind" in MARKER_KINDS); `status` is "early_stop", "completed", "user_stop", "interrupted" or "nan"."""
 
     config: TrainConfig
     run_dir: Path
@@ -383,37 +422,50 @@ ONE_RUN = threading.Lock()     # one training at a time in this process (the ser
 def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.Event | None = None,
           extra_callbacks: Sequence = ()) -> TrainResult:
     """Train `config.model` with the course's callbacks, calling `on_event` with every batch-progress,
-    epoch and marker event (and a final "end"). Setting `stop` ends the run after the current batch
-    (Keras still validates and runs the callbacks for that partial epoch) and keeps its files.
+    epoch and marker event (and a final "end"); all but the batch events also go to the run's
+    events.jsonl, so a server that restarts can show the run. Setting `stop` ends the run after the
+    current batch (Keras still validates and runs the callbacks for that partial epoch) and keeps
+    its files. A failed write (a full disk) raises its OSError and leaves the files written before.
     `extra_callbacks` run just before the recorder (tests spy on the optimizer with them)."""
     validate(config)
     if not ONE_RUN.acquire(blocking=False):
         raise TrainingBusy("a training run is already in progress in this process")
     try:
-        emit = on_event or (lambda event: None)
         run_dir = Path(config.out_dir) if config.out_dir else runs.new_run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
         config = replace(config, out_dir=str(run_dir))
         (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+        log = training_events.EventLog(run_dir / runs.EVENTS_FILE)
+
+        def emit(event: Event) -> None:
+            if event["kind"] != "batch":
+                log.append(event)
+            if on_event is not None:
+                on_event(event)
+
         (x_fit, y_fit), (x_val, y_val) = training_data(config.train_samples, config.validation_fraction, config.seed)
         keras.utils.set_random_seed(config.seed)
         model = build_model(config)
         batches = math.ceil(len(x_fit) / config.batch_size)
         cbs = keras_callbacks(config, run_dir)
-        recorder = Recorder(config, cbs, batches, on_event, stop)
+        recorder = Recorder(config, cbs, batches, emit, stop)
         emit({"kind": "begin", "epochs": config.epochs, "batches": batches, "fit_samples": len(x_fit),
-              "val_samples": len(x_val), "run_dir": str(run_dir), "initial_lr": config.learning_rate})
+              "val_samples": len(x_val), "run_dir": str(run_dir), "initial_lr": config.learning_rate,
+              "pid": os.getpid()})
         start = time.perf_counter()
-        model.fit(x_fit, y_fit, batch_size=config.batch_size, epochs=config.epochs, validation_data=(x_val, y_val),
-                  callbacks=[*cbs.values(), *extra_callbacks, recorder], verbose=0)
+        try:
+            model.fit(x_fit, y_fit, batch_size=config.batch_size, epochs=config.epochs,
+                      validation_data=(x_val, y_val), callbacks=[*cbs.values(), *extra_callbacks, recorder], verbose=0)
+        finally:
+            staging_path(config, run_dir).unlink(missing_ok=True)     # half a file, if a save failed
         seconds = time.perf_counter() - start
         es = cbs.get("early_stopping")
         restored = es.best_epoch + 1 if es is not None and es.restore_best_weights and es.best_weights is not None \
             else None
         if recorder.nan_at:
             status, stopped_at = "nan", recorder.nan_at
-        elif recorder.user_stop_at:
-            status, stopped_at = "user_stop", recorder.user_stop_at
+        elif recorder.stop_at:
+            status, stopped_at = stop.reason if isinstance(stop, Stop) else "user_stop", recorder.stop_at
         elif any(e["kind"] == "early_stop" for e in recorder.events):
             status, stopped_at = "early_stop", None
         else:
@@ -423,8 +475,7 @@ def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.
         evaluation = None
         if weights.exists() and saves and math.isfinite(saves[-1]["value"]):
             evaluation = evaluate_checkpoint(config, weights)
-            np.savez_compressed(run_dir / "evaluation.npz", y_true=evaluation.y_true, y_pred=evaluation.y_pred,
-                                probabilities=evaluation.probabilities, confusion=evaluation.confusion)
+            save_evaluation(evaluation, run_dir)
         csv = run_dir / "log.csv"
         result = TrainResult(config, run_dir, recorder.history, recorder.events, status, seconds, restored, stopped_at,
                              weights if weights.exists() else None, csv if csv.exists() else None, evaluation, cbs)
@@ -434,6 +485,14 @@ def train(config: TrainConfig, on_event: OnEvent | None = None, stop: threading.
         return result
     finally:
         ONE_RUN.release()
+
+
+def save_evaluation(evaluation: Evaluation, run_dir: Path) -> Path:
+    """Write `evaluation` as the run's evaluation.npz (what `load_evaluation` reads)."""
+    path = run_dir / "evaluation.npz"
+    np.savez_compressed(path, y_true=evaluation.y_true, y_pred=evaluation.y_pred,
+                        probabilities=evaluation.probabilities, confusion=evaluation.confusion)
+    return path
 
 
 def load_evaluation(path: Path) -> Evaluation:

@@ -9,6 +9,7 @@ run's summary). A child that fails sends "error" (type, message, errno) before i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TextIO
 
 EVENT_PREFIX = "@netlens-event "
@@ -30,3 +31,26 @@ def write(out: TextIO, event: Event) -> None:
     """Send one event now (the reader shows progress as it arrives)."""
     out.write(encode(event))
     out.flush()
+
+
+class EventLog:
+    """A run's events.jsonl: every event but the batch progress, one JSON object a line, flushed at
+    once, so whatever ends the process, the file holds the run up to its last finished epoch."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def append(self, event: Event) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(event) + "\n")
+
+
+def read_log(path: Path) -> list[Event]:
+    """The events of an events.jsonl; a last line cut short (the process died writing it) is left out."""
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return out

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explain import training, training_process
-from explain.data import ROOT
+from explain import runs, training, training_process, training_report
 from explain.figures import training as figures
 from pages.shared import lang, loaded_models, projector, show_chart, t
 
@@ -22,7 +21,8 @@ KEYS = [f.name for f in fields(training.TrainConfig) if f.name != "out_dir"]
 
 @st.cache_resource(show_spinner=False)
 def trainer() -> training_process.Trainer:
-    """The server's one trainer: a run started from any session is the run every session sees."""
+    """The server's one trainer: a run started from any session is the run every session sees
+    (after a restart, at first, the newest run in the runs folder)."""
     return training_process.Trainer()
 
 
@@ -44,14 +44,6 @@ def curves_figure(run_key: str, epochs_done: int, markers: int, status: str, lan
 @st.cache_data(show_spinner=False, max_entries=4)
 def evaluation(path: str) -> training.Evaluation:
     return training.load_evaluation(Path(path))
-
-
-def shown_path(path: str) -> str:
-    """A run folder as students should see it: relative to the project (runs/<time-stamp>)."""
-    try:
-        return str(Path(path).relative_to(ROOT))
-    except ValueError:
-        return path
 
 
 def fmt(value: float) -> str:
@@ -99,7 +91,7 @@ def settings_ui(disabled: bool) -> None:
     c[0].number_input(t("training.learning_rate"), step=0.001, format="%g", key="train.learning_rate",
                       help=t("training.learning_rate_help"), disabled=disabled)
     c[1].number_input(t("training.train_samples"), step=500, key="train.train_samples",
-                      help=t("training.train_samples_help", high=training.MAX_TRAIN_SAMPLES), disabled=disabled)
+                      help=t("training.train_samples_help", high=training.max_train_samples()), disabled=disabled)
     c[2].number_input(t("training.validation_fraction"), step=0.05, format="%.2f", key="train.validation_fraction",
                       help=t("training.validation_fraction_help"), disabled=disabled)
     c[3].number_input(t("training.seed"), step=1, key="train.seed", help=t("training.seed_help"), disabled=disabled)
@@ -143,11 +135,12 @@ def settings_ui(disabled: bool) -> None:
 
 # ---- start / stop -----------------------------------------------------------------------------------
 
-def controls_ui(run: training_process.LiveRun | None) -> None:
-    """Preset, Start and Stop. Start is refused (with the reason) while any session's run is active;
-    Stop belongs to the session that started the run and ends it after the current batch."""
+def controls_ui(run: training_process.LiveRun | training_process.FolderRun | None) -> None:
+    """Preset, Start and Stop. Start is refused (with the reason) while any session's run is active,
+    or when the runs folder cannot take a run; Stop belongs to the session that started the run and
+    ends it after the current batch, but anyone may end a run that stopped answering."""
     active = run is not None and run.active
-    mine = run is not None and run.owner == st.session_state["train.owner"]
+    mine = run is not None and (run.owner == st.session_state["train.owner"] or run.snapshot().hung)
     c = st.columns([3, 1.4, 1.4, 2])
     c[0].button(t("training.preset"), on_click=apply_preset, disabled=active, help=t("training.preset_help"),
                 width="stretch")
@@ -165,6 +158,8 @@ def controls_ui(run: training_process.LiveRun | None) -> None:
             if "name" in values:
                 values["name"] = t(f"training.field.{values['name']}")
             st.error(t(f"training.error.{exc.problem}", **values))
+        except runs.FolderError as exc:
+            st.error(training_report.folder_message(exc, lang()))
         except training.TrainingBusy:
             st.warning(t("training.busy"))
     if stop and run is not None:
@@ -194,6 +189,8 @@ def status_ui(snap: training_process.Snapshot) -> None:
     """Progress by epoch and batch while running; afterwards, why the run ended."""
     end = snap.end or {}
     if snap.active:
+        if snap.hung:
+            st.warning(training_report.hung_message(snap, lang(), training_process.KILL_GRACE))
         total = max(snap.config.epochs * max(snap.batches, 1), 1)
         done = max(snap.epoch - 1, 0) * snap.batches + snap.batch if snap.batches else 0
         text = t("training.progress.starting") if snap.status == "starting" else t(
@@ -215,28 +212,35 @@ def status_ui(snap: training_process.Snapshot) -> None:
     elif status == "user_stop":
         epoch, batch = end["stopped_at"]
         st.info(t("training.done.user_stop", epoch=epoch, batch=batch, batches=snap.batches,
-                  folder=shown_path(end["run_dir"])))
+                  folder=training_report.shown_path(end["run_dir"])))
     elif status == "nan":
         epoch, batch = end["stopped_at"]
         st.error(t("training.done.nan", epoch=epoch, batch=batch, lr=f"{snap.config.learning_rate:g}",
                    optimizer=t(f"training.optimizer.{snap.config.optimizer}")))
+    elif status == "interrupted":
+        st.warning(training_report.interrupted_message(snap, lang()))
     else:
-        st.error(t("training.done.error", message=snap.error or ""))
+        st.error(training_report.failure_message(snap, lang()))
+        if snap.output:
+            with st.expander(t("training.failed.details"), expanded=False):
+                st.code(snap.output, language=None)
 
 
-def live_ui(run: training_process.LiveRun | None) -> None:
-    """Progress, curves and the callback log, redrawn every second while a run is active. When the
-    run ends the whole page reruns once, which shows the results and stops the timer."""
-    active_at_start = run is not None and run.active
+def live_ui(run: training_process.LiveRun | training_process.FolderRun | None) -> None:
+    """Progress, curves and the callback log, redrawn every second while a run (or its homework
+    step) is active. When that ends, or the run stops answering, the whole page reruns once, which
+    shows the results (or enables Stop for everyone) and stops the timer."""
+    first = run.snapshot() if run is not None else None
+    watching = first is not None and (first.active or first.evaluating)
 
-    @st.fragment(run_every=1.0 if active_at_start else None)
+    @st.fragment(run_every=1.0 if watching else None)
     def live() -> None:
         current = trainer().run
         if current is None:
             st.info(t("training.no_run"))
             return
         snap = current.snapshot()
-        if active_at_start and (current is not run or not snap.active):
+        if watching and (current is not run or not (snap.active or snap.evaluating) or snap.hung != first.hung):
             st.rerun()
         status_ui(snap)
         fig = curves_figure(f"{id(current)}-{snap.run_dir}", len(snap.history["loss"]), len(snap.events),
@@ -252,20 +256,30 @@ def live_ui(run: training_process.LiveRun | None) -> None:
 # ---- afterwards: the homework's last step -----------------------------------------------------------
 
 def results_ui(snap: training_process.Snapshot) -> None:
-    """Fresh model + load_weights(checkpoint) + predict on the validation set (done by the run), shown
-    as accuracy, confusion matrix and the most confident mistakes; the run's files to download."""
-    end = snap.end or {}
+    """Fresh model + load_weights(checkpoint) + predict on the validation set (done by the run, or
+    on request for a run that ended before it), shown as accuracy, confusion matrix and the most
+    confident mistakes; the run's files to download."""
+    kept = snap.kept()
     st.subheader(t("training.results"))
-    if not end.get("evaluation"):
+    if snap.evaluating:
+        st.info(t("training.evaluating"))
+    elif kept.evaluation is None and kept.checkpoint is not None and math.isfinite(kept.save["value"]):
+        if st.button(t("training.evaluate"), help=t("training.evaluate_help")):
+            try:
+                trainer().evaluate()
+                st.rerun()      # the live view follows the homework step and shows its results
+            except training.TrainingBusy:
+                st.warning(t("training.busy"))
+    elif kept.evaluation is None:
         st.info(t("training.no_evaluation"))
     else:
-        ev = evaluation(end["evaluation"])
+        ev = evaluation(str(kept.evaluation))
         c = st.columns(3)
         c[0].metric(t("training.val_accuracy_reloaded"), f"{ev.accuracy:.2%}")
         c[1].metric(t("training.val_digits"), f"{len(ev.y_true)}")
         c[2].metric(t("training.wrong"), f"{int((ev.y_true != ev.y_pred).sum())}")
         st.caption(t("training.results_caption", model=t(f"training.model.{snap.config.model}"),
-                     file=Path(end["checkpoint"]).name))
+                     file=kept.checkpoint.name if kept.checkpoint else ""))
         left, right = (st.container(), st.container()) if projector() else st.columns([2, 3])
         with left:
             show_chart(figures.confusion(ev.confusion, lang(), projector()), "confusion-matrix", key="train.confusion")
@@ -282,13 +296,13 @@ def results_ui(snap: training_process.Snapshot) -> None:
             else:
                 st.caption(t("training.no_mistakes"))
     c = st.columns(3)
-    files = ((c[0], end.get("csv_log"), "training.download_csv", "text/csv"),
-             (c[1], end.get("checkpoint"), "training.download_weights", "application/octet-stream"))
-    for col, name, label, mime in files:
-        if name and Path(name).exists():
-            col.download_button(t(label), Path(name).read_bytes(), file_name=Path(name).name, mime=mime,
+    files = ((c[0], kept.csv_log, "training.download_csv", "text/csv"),
+             (c[1], kept.checkpoint, "training.download_weights", "application/octet-stream"))
+    for col, path, label, mime in files:
+        if path is not None and path.exists():
+            col.download_button(t(label), path.read_bytes(), file_name=path.name, mime=mime,
                                 on_click="ignore", width="stretch")
-    c[2].caption(t("training.folder", folder=shown_path(end.get("run_dir", ""))))
+    c[2].caption(t("training.folder", folder=training_report.shown_path(snap.run_dir or "")))
 
 
 # ---- concepts ---------------------------------------------------------------------------------------
@@ -341,6 +355,6 @@ controls_ui(run)
 run = trainer().run            # Start may have begun a new run in this very rerun
 live_ui(run)
 snap = run.snapshot() if run is not None else None
-if snap is not None and not snap.active and snap.status != "error":
+if snap is not None and not snap.active and snap.run_dir:
     results_ui(snap)
 concepts_ui(config_from_settings(), snap)

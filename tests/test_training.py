@@ -300,13 +300,15 @@ def test_one_training_per_server_and_stop_twice(tmp_path):
 
 
 def test_a_run_that_fails_in_its_process_reports_the_reason_and_frees_the_server(tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    run = training_process.Trainer().start(tiny(blocker / "run"), owner="teacher")
+    """The folder can be written (Start's check passes), but the run's config.json is a folder:
+    the child's first write raises, and the page is told which error it was, not the traceback."""
+    (tmp_path / "run" / "config.json").mkdir(parents=True)
+    run = training_process.Trainer(root=tmp_path).start(tiny(tmp_path / "run"), owner="teacher")
     assert run.wait(120)
     snap = run.snapshot()
-    assert snap.status == "error" and not snap.active
-    assert "FileExistsError" in snap.error or "NotADirectoryError" in snap.error
+    assert snap.status == "failed" and not snap.active
+    assert snap.failure.how == "error" and snap.failure.error_type == "IsADirectoryError"
+    assert "Traceback" in snap.output and "Traceback" not in snap.failure.message
     assert training.ONE_RUN.acquire(blocking=False)
     training.ONE_RUN.release()
 
