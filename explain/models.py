@@ -15,6 +15,12 @@ MODEL_NAMES = ("mlp", "cnn", "lstm", "gru", "attention", "rnn", "cnn_bn")
 COMPARED = MODEL_NAMES[:5]
 # NETLENS_MODELS_DIR points the app at another folder, e.g. to rehearse a broken or missing model file.
 MODELS_DIR = Path(os.environ.get("NETLENS_MODELS_DIR") or Path(__file__).resolve().parent.parent / "models")
+# What reading a damaged .keras archive raises: zipfile's BadZipFile (a bad CRC, a cut-off archive),
+# KeyError (an entry missing; h5py: an object missing or corrupt), OSError (h5py: not, or no longer,
+# an HDF5 file), RuntimeError (h5py: a corrupt HDF5 structure), ValueError (bad JSON; Keras: weights
+# that do not fit), TypeError (JSON of the wrong shape). Anything else (MemoryError, a library change)
+# is not the file's fault and surfaces rather than reading "damaged, rebuild it".
+DAMAGED_ARCHIVE = (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError, TypeError)
 
 
 class ModelFileError(RuntimeError):
@@ -60,12 +66,14 @@ def load_model(name: str) -> keras.Model:
     model = architectures.BUILDERS[name]()
     try:
         stored = _stored_layers(path)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ModelFileError(name, "damaged", f"could not be read from models/{path.name} ({type(exc).__name__})") from exc
+    except DAMAGED_ARCHIVE as exc:
+        raise ModelFileError(name, "damaged",
+                             f"could not be read from models/{path.name} ({type(exc).__name__})") from exc
     if stored != [(layer.name, type(layer).__name__) for layer in model.layers]:
         raise ModelFileError(name, "architecture", f"file models/{path.name} holds a different architecture")
     try:
         model.load_weights(path)
-    except Exception as exc:  # h5py and keras raise many types for a damaged archive
-        raise ModelFileError(name, "damaged", f"weights could not be read from models/{path.name} ({type(exc).__name__})") from exc
+    except DAMAGED_ARCHIVE as exc:
+        raise ModelFileError(name, "damaged",
+                             f"weights could not be read from models/{path.name} ({type(exc).__name__})") from exc
     return model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 
 from PIL import Image, ImageOps
 
@@ -13,6 +14,12 @@ MAX_BYTES = 5 * 1024 * 1024  # the same 5 MB as `server.maxUploadSize` in .strea
 MAX_PIXELS = 40_000_000      # a 20000x20000 "image" in a tiny file is a decompression bomb; Pillow itself
                              # only warns above 89M pixels and refuses above 179M
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+# What Pillow raises for a file it cannot read: OSError (its UnidentifiedImageError, "image file is
+# truncated", decoder errors) and the errors its own format probing treats as "not this format"
+# (SyntaxError, IndexError, TypeError, struct.error, in Image.open), which its plugins and EXIF parser
+# also raise from a damaged file; ValueError and EOFError for bad values and missing frames. Anything
+# else (MemoryError, a bug, a library change) is not the file's fault and surfaces.
+BAD_FILE = (OSError, SyntaxError, IndexError, TypeError, struct.error, ValueError, EOFError)
 
 # Formats people upload that are not in FORMATS, told apart by their first bytes, so the message can say
 # "HEIC is not supported, use PNG or JPEG" instead of "not an image". (offset, magic, format name)
@@ -56,7 +63,7 @@ def read_upload(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # the warning, if made an error
         raise UploadError("too_large", f"The image claims too many pixels ({exc}).",
                           limit_mp=MAX_PIXELS // 10**6) from exc
-    except Exception as exc:  # Pillow raises UnidentifiedImageError, SyntaxError, struct.error ...
+    except BAD_FILE as exc:
         other = _sniff(data)
         if other:
             raise UploadError("unsupported", f"{other} images are not supported; use PNG or JPEG.",
@@ -71,5 +78,5 @@ def read_upload(data: bytes) -> Image.Image:
         image.seek(0)
         image.load()
         return ImageOps.exif_transpose(image)
-    except Exception as exc:  # truncated data, a broken chunk, a bad frame
+    except BAD_FILE as exc:  # truncated data, a broken chunk, a bad frame, broken EXIF
         raise UploadError("damaged", "The image file is damaged or incomplete.") from exc

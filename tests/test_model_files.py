@@ -3,11 +3,14 @@ which command rebuilds it; in the app, that model's views say so while the other
 keep working. Only the fixed names in MODEL_NAMES ever reach the file system."""
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -57,6 +60,58 @@ def test_bytes_that_are_not_an_archive_are_damaged(tmp_path, monkeypatch):
     with pytest.raises(ModelFileError) as info:
         load_model("gru")
     assert info.value.problem == "damaged"
+
+
+def rezipped(archive: bytes, **entries: bytes | None) -> bytes:
+    """`archive` (a .keras zip) with some entries replaced (None: removed), written with valid CRCs, so
+    the damage reaches h5py and Keras instead of stopping at zipfile's checksum."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as source:
+        parts = {info.filename: source.read(info.filename) for info in source.infolist()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for entry, data in {**parts, **entries}.items():
+            if data is not None:
+                target.writestr(entry, data)
+    return buffer.getvalue()
+
+
+def damaged_weights(archive: bytes) -> list[bytes]:
+    """Seeded damage inside the weights file: cut off, emptied, removed, or 1-10 bytes overwritten
+    (mostly in the first 20 kB, where HDF5 keeps its superblock, object headers and symbol tables)."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as source:
+        h5 = source.read("model.weights.h5")
+    rng = np.random.default_rng(67)
+    variants = [None, b"", b"not hdf5", *(h5[:n] for n in (8, 2048, len(h5) // 2, len(h5) - 10))]
+    for k in range(40):
+        damaged = bytearray(h5)
+        for at in rng.integers(0, 20_000 if k % 4 else len(h5), rng.integers(1, 11)):
+            damaged[at] = int(rng.integers(0, 256))
+        variants.append(bytes(damaged))
+    return [rezipped(archive, **{"model.weights.h5": v}) for v in variants]
+
+
+def test_weights_damaged_inside_a_valid_archive_are_damaged_and_never_another_exception(tmp_path, monkeypatch):
+    """h5py and Keras raise OSError, KeyError, RuntimeError, ValueError for these: all mean "damaged"."""
+    monkeypatch.setattr("explain.models.MODELS_DIR", tmp_path)
+    problems = []
+    for data in damaged_weights((MODELS_DIR / "mlp.keras").read_bytes()):
+        (tmp_path / "mlp.keras").write_bytes(data)
+        try:
+            load_model("mlp")
+        except ModelFileError as exc:
+            problems.append((exc.problem, type(exc.__cause__).__name__))
+    assert {problem for problem, _ in problems} == {"damaged"}
+    assert len(problems) >= 10 and len({cause for _, cause in problems}) >= 3, problems
+
+
+@pytest.mark.parametrize("error", [MemoryError, AttributeError, ImportError])
+@pytest.mark.parametrize("where", ["zipfile.ZipFile.read", "keras.Model.load_weights"])
+def test_an_error_that_is_not_the_files_fault_surfaces_instead_of_asking_for_a_rebuild(monkeypatch, where, error):
+    def fail(*args, **kwargs):
+        raise error("not the file's fault")
+    monkeypatch.setattr(where, fail)
+    with pytest.raises(error, match="not the file's fault"):
+        load_model("mlp")
 
 
 @pytest.mark.parametrize("name", ["../etc/passwd", "/etc/passwd", "cnn/../../etc/passwd", "cnn.keras", "CNN", "",

@@ -120,6 +120,53 @@ def test_a_truncated_png_is_damaged(ink):
     assert reason_of(data[:len(data) // 2]).reason == "damaged"
 
 
+def corrupted(data: bytes, seed: int) -> list[bytes]:
+    """Seeded damage to one good file: 40 truncations, and 160 copies with 1-8 bytes overwritten
+    (half of them within the first 200 bytes, where the headers and EXIF are)."""
+    rng = np.random.default_rng(seed)
+    out = [data[:n] for n in np.linspace(1, len(data) - 1, 40).astype(int)]
+    for k in range(160):
+        damaged = bytearray(data)
+        span = min(200, len(data)) if k % 2 else len(data)
+        for at in rng.integers(0, span, rng.integers(1, 9)):
+            damaged[at] = int(rng.integers(0, 256))
+        out.append(bytes(damaged))
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])
+def test_a_damaged_file_of_every_format_gives_an_upload_error_and_never_another_exception(fmt):
+    """Pillow raises OSError, SyntaxError, struct.error, TypeError ... for damaged files (its EXIF parser
+    too): each must become an UploadError, whichever one it is."""
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 255, (60, 40, 3), np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = 6  # orientation: rotated, so exif_transpose parses it
+    options = {"save_all": True, "append_images": [image.rotate(90)]} if fmt == "GIF" else {}
+    good = encode(image, fmt, **({"exif": exif.tobytes()} if fmt in ("PNG", "JPEG", "WEBP") else {}), **options)
+    assert read_upload(good).size in ((60, 40), (40, 60))
+    reasons = []
+    for data in corrupted(good, seed=len(fmt)):
+        try:
+            read_upload(data)
+        except UploadError as exc:
+            reasons.append(exc.reason)
+    assert reasons and set(reasons) <= {"not_image", "damaged", "too_large"}
+
+
+@pytest.mark.parametrize("stage", ["open", "load"])
+@pytest.mark.parametrize("error", [MemoryError, RuntimeError, AttributeError])
+def test_an_error_that_is_not_the_files_fault_surfaces_instead_of_blaming_the_file(monkeypatch, ink, stage, error):
+    """Out of memory or a library change is not "not an image" / "damaged": it is raised as it is."""
+    def fail(*args, **kwargs):
+        raise error("not the file's fault")
+    if stage == "open":
+        monkeypatch.setattr(Image, "open", fail)
+    else:
+        monkeypatch.setattr(ImageFile.ImageFile, "load", fail)
+    with pytest.raises(error, match="not the file's fault"):
+        read_upload(encode(Image.fromarray(ink), "PNG"))
+
+
 def _png_header_claiming(width: int, height: int) -> bytes:
     """A 100-byte PNG whose header claims width x height 8-bit grey pixels and whose data is a few rows."""
     def chunk(kind: bytes, body: bytes) -> bytes:
