@@ -17,7 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from explain.activations import softmax
 from explain.data import Split
+from explain.gradients import check_label
 from explain.preprocess import to_mnist_batch
 
 CLASSES = 10
@@ -39,12 +41,6 @@ class LossGradients:
     cross_entropy_gradient: np.ndarray
 
 
-def _check_label(label: int) -> int:
-    if not (isinstance(label, (int, np.integer)) and 0 <= label < CLASSES):
-        raise ValueError(f"label must be an integer class 0-{CLASSES - 1}; received {label!r}")
-    return int(label)
-
-
 def loss_gradients(probabilities: np.ndarray, label: int) -> LossGradients:
     """The losses and their logit gradients for `probabilities` (10,) = softmax(z) and class `label`.
 
@@ -56,7 +52,7 @@ def loss_gradients(probabilities: np.ndarray, label: int) -> LossGradients:
     if p.shape != (CLASSES,) or not np.isfinite(p).all() or (p < 0).any() or abs(p.sum() - 1) > 1e-4:
         raise ValueError(f"probabilities must be {CLASSES} non-negative numbers summing to 1; "
                          f"received shape {p.shape}, sum {p.sum() if p.size else 0:.6g}")
-    y = np.eye(CLASSES)[_check_label(label)]
+    y = np.eye(CLASSES)[check_label(label)]
     error = p - y
     return LossGradients(square_error=float((error ** 2).sum()),
                          cross_entropy=float(-np.log(p[label])),
@@ -175,6 +171,37 @@ def initial_weights(model: keras.Model, seed: int) -> list[np.ndarray]:
     return out
 
 
+@dataclass(frozen=True)
+class Run:
+    """What a page shows of one SGD run, without every step's weights: `requested` steps, of which
+    `len(losses)` were done (fewer when the weights overflowed); per step done, the mini-batch
+    `losses` before it (penalty included), the `penalties` and `penalty_shares`; the loss of the
+    `held_out` digits and of the `probe` digit(s) after 0..done steps; the `first` step in full, the
+    `start` weights and the first layer's `kernel` after the last step."""
+
+    requested: int
+    losses: np.ndarray
+    penalties: np.ndarray
+    penalty_shares: np.ndarray
+    held_out: np.ndarray
+    probe: np.ndarray
+    first: SGDStep | None
+    start: list[np.ndarray]
+    kernel: np.ndarray
+
+
+def run(model: keras.Model, x_batches: list, y_batches: list, learning_rate: float, steps: int, l1: float,
+        l2: float, start: list[np.ndarray], held_out: tuple[np.ndarray, np.ndarray],
+        probe: tuple[np.ndarray, np.ndarray]) -> Run:
+    """`sgd_steps` from `start` over the given mini-batches, reduced to a `Run`; `held_out` and
+    `probe` are (x (n, 28, 28), y (n,)) pairs whose loss is measured after every step."""
+    done = sgd_steps(model, x_batches, y_batches, learning_rate, steps, l1=l1, l2=l2, start=start)
+    along = [start] + [s.weights for s in done]
+    return Run(steps, np.array([s.loss for s in done]), np.array([s.penalty for s in done]),
+               np.array([s.penalty_share for s in done]), losses_along(model, along, *held_out),
+               losses_along(model, along, *probe), done[0] if done else None, start, along[-1][0])
+
+
 # ---- epochs, batches, iterations ---------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -211,3 +238,35 @@ def mini_batches(split: Split, batch_size: int, steps: int, seed: int = 0) -> tu
     picks = [orders[k // per_epoch][(k % per_epoch) * batch_size:(k % per_epoch + 1) * batch_size]
              for k in range(steps)]
     return [to_mnist_batch(split.x[i]) for i in picks], [split.y[i] for i in picks]
+
+
+# ---- a confidently wrong model --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WrongLogitSweep:
+    """Both losses while the logit of one `wrong` class takes each of `values` (n,), the other logits
+    fixed: `square_error`, `cross_entropy` (n,), and their logit gradients (n, 10) each."""
+
+    label: int
+    wrong: int
+    values: np.ndarray
+    square_error: np.ndarray
+    cross_entropy: np.ndarray
+    square_error_gradient: np.ndarray
+    cross_entropy_gradient: np.ndarray
+
+
+def wrong_logit_sweep(logits: np.ndarray, label: int, wrong: int, values: np.ndarray) -> WrongLogitSweep:
+    """`loss_gradients` of softmax(z) for target `label` as z[wrong] runs through `values`: the higher
+    it goes, the more confidently wrong the model is."""
+    if check_label(wrong) == check_label(label):
+        raise ValueError(f"the wrong class must differ from the target; received both = {label}")
+    rows = []
+    for value in np.asarray(values, np.float64):
+        z = np.array(logits, np.float64)
+        z[wrong] = value
+        rows.append(loss_gradients(softmax(z), label))
+    return WrongLogitSweep(label, wrong, np.asarray(values, np.float64),
+                           np.array([r.square_error for r in rows]), np.array([r.cross_entropy for r in rows]),
+                           np.array([r.square_error_gradient for r in rows]),
+                           np.array([r.cross_entropy_gradient for r in rows]))
