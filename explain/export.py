@@ -120,7 +120,7 @@ def explanation_html(models: Mapping[str, object], x28: np.ndarray, description:
             doc.figure(cnn_figures.feature_grid(maps, t("export.cnn_maps", lang, layer=layer, channels=maps.shape[2],
                                                           height=maps.shape[0], width=maps.shape[1]),
                                                 signed, cols, lang, False))
-            if layer in conv.CONVS:
+            if layer in conv.plan(cnn).convs:
                 doc.figure(cnn_figures.kernel_grid(cnn.get_layer(layer).get_weights()[0], cols, lang, False))
         doc.figure(cnn_figures.softmax_figure(tr.logits, tr.probabilities, lang, False))
         data["cnn"] = {"logits": tr.logits.tolist(),

@@ -1,6 +1,7 @@
-"""The CNN page: LeNet-5 on the current digit. Every feature map before and after ReLU with its
-kernels, each layer's size and parameter count, the arithmetic of any one convolution value, any
-pooling window, and the softmax, all from one compiled trace of the digit."""
+"""The CNN page: a convolutional network on the current digit, the course's LeNet-5 or the session's
+own model. Every feature map before and after its activation with its kernels, each layer's size and
+parameter count, the arithmetic of any one convolution value, any pooling window, and the softmax,
+all from one compiled trace of the digit; every size and count in the text is read from the model."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,10 +11,13 @@ from explain import conv
 from explain.activations import softmax
 from explain.figures.cnn import (conv_locator_figure, conv_numbers_figure, feature_grid, kernel_grid, pool_figure,
                                  softmax_figure)
-from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
+from pages.shared import (UPLOADED, current_digit, digit_description, lang, model_label, model_or_error, models_of,
+                          projector, show_chart, t, uploaded_model)
 
-KINDS = {"Reshape": "reshape", "Conv2D": "conv", "Activation": "relu", "MaxPooling2D": "pool",
-         "Flatten": "flatten", "Dense": "dense"}
+KINDS = {"Reshape": "reshape", "Conv2D": "conv", "MaxPooling2D": "pool", "AveragePooling2D": "avgpool",
+         "Flatten": "flatten", "Dense": "dense", "Dropout": "dropout", "BatchNormalization": "batchnorm",
+         "GlobalAveragePooling2D": "global", "GlobalMaxPooling2D": "global"}
+ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid", "custom": "f"}
 
 
 def _num(x: float, digits: int = 4) -> str:
@@ -29,107 +33,173 @@ def _sci(x: float) -> str:
     return rf"{mantissa} \times 10^{{{int(exponent)}}}"
 
 
+def _key(model) -> str:
+    """Widget keys per model object: two models' layers may share a name but not their sizes."""
+    return f"{model.name}{id(model)}"
+
+
+def _activation(name: str) -> str:
+    return ACTIVATION_NAMES.get(name, name)
+
+
+def _kind(model, info: conv.LayerInfo) -> str:
+    if info.kind in ("Activation", "ReLU"):
+        return t("cnn.kind.activation", name=_activation(conv.activation_name(model.get_layer(info.name))))
+    return t(f"cnn.kind.{KINDS[info.kind]}") if info.kind in KINDS else info.kind
+
+
+def model_ui():
+    """The network to explain: the course's CNN, or the session's own model when it has one that fits."""
+    fitting = models_of(conv.fits)
+    if uploaded_model() is not None and UPLOADED not in fitting:
+        st.info(t("cnn.unfit", model=model_label(UPLOADED)))
+    if len(fitting) <= 1:
+        return model_or_error("cnn") if "cnn" not in fitting else fitting["cnn"], "cnn"
+    name = st.radio(t("cnn.model"), list(fitting), horizontal=True, key="cnn_model", format_func=model_label)
+    return fitting[name], name
+
+
 def shapes_ui(model) -> None:
     rows = []
-    for info in conv.layer_table(model):
+    table = conv.layer_table(model)
+    for info in table:
         formula = "" if info.w is None else \
-            f"({info.w} − {info.f} + 2·{info.p}) / {info.s} + 1 = {info.size}"
+            f"({info.w} − {info.f} + 2·{info.p:g}) / {info.s} + 1 = {info.size}"
         rows.append({t("cnn.shapes.layer"): info.name,
-                     t("cnn.shapes.kind"): t(f"cnn.kind.{KINDS.get(info.kind, 'reshape')}"),
+                     t("cnn.shapes.kind"): _kind(model, info),
                      t("cnn.shapes.shape"): " × ".join(map(str, info.shape)),
                      t("cnn.shapes.formula"): formula,
                      t("cnn.shapes.params"): f"{info.params:,}",
                      t("cnn.shapes.param_formula"): info.param_formula or ""})
     st.table(rows)
-    total = sum(info.params for info in conv.layer_table(model))
+    total = sum(info.params for info in table)
     st.markdown(t("cnn.shapes.total", total=f"{total:,}", keras=f"{model.count_params():,}"))
 
 
 def feature_maps_ui(model, tr: conv.Trace) -> None:
-    p = projector()
-    tab1, tab2 = st.tabs([t("cnn.maps.tab", layer="conv1", relu="relu1", n=6, size=28),
-                          t("cnn.maps.tab", layer="conv2", relu="relu2", n=16, size=10)])
-    with tab1:
-        kernels = model.get_layer("conv1").get_weights()[0]
-        # Projector mode: the maps take the width, the kernels go below them in one row.
-        if p:
+    p = conv.plan(model)
+    labels = []
+    for layer in p.convs:
+        h, w, n = tr.before[layer].shape
+        after = p.activated.get(layer)
+        labels.append(t("cnn.maps.tab", layer=layer, relu=after, n=n, h=h, w=w) if after not in (None, layer)
+                      else t("cnn.maps.tab_plain", layer=layer, n=n, h=h, w=w))
+    for layer, tab in zip(p.convs, st.tabs(labels)):
+        with tab:
+            conv_maps_ui(model, tr, layer)
+    st.caption(t("cnn.maps.caption"))
+
+
+def conv_maps_ui(model, tr: conv.Trace, layer: str) -> None:
+    """One convolution's maps before and after its activation, and its kernels. A layer reading one
+    channel has one kernel per map, tiled like the maps (beside them; below them in projector mode);
+    a layer reading several has a grid of input x output channels, below."""
+    kernels = model.get_layer(layer).get_weights()[0]
+    channels, c_in = kernels.shape[3], kernels.shape[2]
+    cols = min(channels, 3 if channels <= 9 else 4)
+    if c_in == 1:
+        if projector():
             before, after = st.columns(2)
             below = st.container()
         else:
             below, before, after = st.columns([0.3, 0.35, 0.35])
         with below:
-            show_chart(kernel_grid(kernels, 6 if p else 3, lang(), p, 200 if p else 250), "conv1-kernels")
-        before_after_ui(tr, "conv1", "relu1", before, after, columns=3, height=250)
-    with tab2:
+            show_chart(kernel_grid(kernels, min(channels, 6) if projector() else cols, lang(), projector(),
+                                   200 if projector() else 250), f"{layer}-kernels")
+        before_after_ui(model, tr, layer, before, after, cols, 250)
+    else:
         before, after = st.columns(2)
-        before_after_ui(tr, "conv2", "relu2", before, after, columns=4, height=340)
-        show_chart(kernel_grid(model.get_layer("conv2").get_weights()[0], 16, lang(), p, 300), "conv2-kernels")
-    st.caption(t("cnn.maps.caption"))
+        before_after_ui(model, tr, layer, before, after, cols, 340)
+        show_chart(kernel_grid(kernels, channels, lang(), projector(), 300), f"{layer}-kernels")
 
 
-def before_after_ui(tr: conv.Trace, layer: str, relu: str, before, after, columns: int, height: int) -> None:
-    """A conv layer's maps before ReLU (diverging, centred on 0) and after it (sequential), side by side."""
-    for column, name, signed, key in ((before, layer, True, "cnn.maps.before"), (after, relu, False, "cnn.maps.after")):
-        with column:
-            show_chart(feature_grid(tr.maps[name], t(key, layer=name), signed, columns, lang(), projector(), height),
-                       f"{name}-maps")
+def before_after_ui(model, tr: conv.Trace, layer: str, before, after, columns: int, height: int) -> None:
+    """A conv layer's maps before its activation (diverging, centred on 0) and after it (sequential
+    from 0 unless the activation gives negative values), side by side."""
+    activation = conv.plan(model).activation[layer]
+    activated = conv.activated_map(model, tr, layer)
+    with before:
+        title = t("cnn.maps.before", layer=layer, activation=_activation(activation)) if activated is not None \
+            else t("cnn.maps.plain", layer=layer)
+        show_chart(feature_grid(tr.before[layer], title, True, columns, lang(), projector(), height), f"{layer}-maps")
+    if activated is not None:
+        with after:
+            name = conv.plan(model).activated[layer]
+            title = t("cnn.maps.after", layer=name, activation=_activation(activation))
+            show_chart(feature_grid(activated, title, bool((activated < 0).any()), columns, lang(), projector(),
+                                    height), f"{layer}-{name}-maps")
 
 
 def arithmetic_ui(model, tr: conv.Trace) -> None:
-    layer = st.radio(t("cnn.arith.layer"), conv.CONVS, horizontal=True, key="cnn_arith_layer")
-    h, w, channels = tr.maps[layer].shape
-    c_in = tr.maps[conv.INPUT_OF[layer]].shape[-1]
+    p = conv.plan(model)
+    layer = st.radio(t("cnn.arith.layer"), p.convs, horizontal=True, key=f"cnn_arith_layer_{_key(model)}")
+    h, w, channels = tr.before[layer].shape
+    c_in = tr.maps[p.source[layer]].shape[-1]
     cols = st.columns(4 if c_in > 1 else 3)
-    channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_arith_ch_{layer}")
+    key = f"{_key(model)}_{layer}"
+    channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_arith_ch_{key}")
     # Start at the channel's strongest response, where the products are not all zero.
-    best = np.unravel_index(int(np.argmax(np.abs(tr.maps[layer][:, :, channel]))), (h, w))
-    row = cols[1].slider(t("cnn.arith.row"), 0, h - 1, int(best[0]), key=f"cnn_arith_row_{layer}")
-    col = cols[2].slider(t("cnn.arith.col"), 0, w - 1, int(best[1]), key=f"cnn_arith_col_{layer}")
-    shown = cols[3].slider(t("cnn.arith.in_channel"), 0, c_in - 1, 0, key="cnn_arith_in") if c_in > 1 else 0
+    best = np.unravel_index(int(np.argmax(np.abs(tr.before[layer][:, :, channel]))), (h, w))
+    row = cols[1].slider(t("cnn.arith.row"), 0, h - 1, int(best[0]), key=f"cnn_arith_row_{key}")
+    col = cols[2].slider(t("cnn.arith.col"), 0, w - 1, int(best[1]), key=f"cnn_arith_col_{key}")
+    shown = cols[3].slider(t("cnn.arith.in_channel"), 0, c_in - 1, 0, key=f"cnn_arith_in_{key}") if c_in > 1 else 0
     step = conv.conv_step(model, tr, layer, channel, row, col)
-    input_map = tr.maps[conv.INPUT_OF[layer]][:, :, shown]
+    input_map = tr.maps[p.source[layer]][:, :, shown]
     # Side by side on a laptop; stacked in projector mode, where the printed numbers need the width.
     where, numbers = st.columns([0.3, 0.7]) if not projector() else (st.container(), st.container())
     with where:
-        show_chart(conv_locator_figure(step, input_map, tr.maps[layer][:, :, channel], lang(), projector()),
+        show_chart(conv_locator_figure(step, input_map, tr.before[layer][:, :, channel], lang(), projector()),
                    f"{layer}-position")
     with numbers:
         show_chart(conv_numbers_figure(step, input_map, shown, lang(), projector()), f"{layer}-arithmetic")
+    last = step.kernel.shape[0] - 1
     if c_in == 1:
-        st.latex(rf"z = \sum_{{i=0}}^{{4}}\sum_{{j=0}}^{{4}} x_{{{step.top}+i,\;{step.left}+j}}\, w_{{ij}} + b"
-                 rf" = {step.channel_sums[0]:.4f} + {_num(step.bias)} = {step.total:.4f}")
+        st.latex(rf"z = \sum_{{i=0}}^{{{last}}}\sum_{{j=0}}^{{{last}}} x_{{{step.top}+i,\;{step.left}+j}}\, w_{{ij}}"
+                 rf" + b = {step.channel_sums[0]:.4f} + {_num(step.bias)} = {step.total:.4f}")
     else:
-        st.markdown(t("cnn.arith.sum_channels", n=c_in, shown=shown))
+        st.markdown(t("cnn.arith.sum_channels", layer=layer, n=c_in, shown=shown, source=p.source[layer],
+                      f=step.kernel.shape[0]))
         # One term per input channel, labelled, three to a line so the sum fits a projector's width.
         terms = [r"\underbrace{%s}_{k=%d}" % (_num(v), k) for k, v in enumerate(step.channel_sums)]
         body = r" \\ &\quad + ".join(" + ".join(terms[i:i + 3]) for i in range(0, len(terms), 3))
         st.latex(r"\begin{aligned} z &= \sum_{k=0}^{%d}\sum_{i,j} x^{(k)}_{%d+i,\;%d+j}\, w^{(k)}_{ij} + b \\"
                  r" &= %s \\ &\quad + \underbrace{%s}_{b} = %.4f \end{aligned}"
                  % (c_in - 1, step.top, step.left, body, _num(step.bias), step.total))
-    st.latex(rf"\mathrm{{ReLU}}(z) = \max(0,\ {step.total:.4f}) = {step.relu:.4f}")
+    if step.activation == "relu":
+        st.latex(rf"\mathrm{{ReLU}}(z) = \max(0,\ {step.total:.4f}) = {step.activated:.4f}")
+    elif step.activation not in ("linear", "custom"):
+        st.latex(rf"\mathrm{{{step.activation}}}(z) = \mathrm{{{step.activation}}}({step.total:.4f})"
+                 rf" = {step.activated:.4f}")
     st.success(t("cnn.arith.check", layer=layer, row=row, col=col, channel=channel, value=step.map_value,
                  diff=abs(step.total - step.map_value)))
 
 
-def pooling_ui(model, tr: conv.Trace) -> None:
-    layer = st.radio(t("cnn.pool.layer"), conv.POOLS, horizontal=True, key="cnn_pool_layer")
+def pooling_ui(model, tr: conv.Trace, label: str) -> None:
+    p = conv.plan(model)
+    if not p.pools:
+        st.info(t("cnn.pool.none", model=label))
+        return
+    layer = st.radio(t("cnn.pool.layer"), p.pools, horizontal=True, key=f"cnn_pool_layer_{_key(model)}")
     h, w, channels = tr.maps[layer].shape
     cols = st.columns(3)
-    channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_pool_ch_{layer}")
-    before = tr.maps[conv.INPUT_OF[layer]][:, :, channel]
+    channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_pool_ch_{_key(model)}_{layer}")
+    before = tr.maps[p.source[layer]][:, :, channel]
     # Default to the window holding the channel's strongest response: the one worth looking at.
     best = np.unravel_index(int(np.argmax(tr.maps[layer][:, :, channel])), (h, w))
-    row = cols[1].slider(t("cnn.pool.row"), 0, h - 1, int(best[0]), key=f"cnn_pool_row_{layer}")
-    col = cols[2].slider(t("cnn.pool.col"), 0, w - 1, int(best[1]), key=f"cnn_pool_col_{layer}")
+    row = cols[1].slider(t("cnn.pool.row"), 0, h - 1, int(best[0]), key=f"cnn_pool_row_{_key(model)}_{layer}")
+    col = cols[2].slider(t("cnn.pool.col"), 0, w - 1, int(best[1]), key=f"cnn_pool_col_{_key(model)}_{layer}")
     window = conv.pool_window(model, tr, layer, channel, row, col)
     show_chart(pool_figure(before, tr.maps[layer][:, :, channel], window, lang(), projector()), f"{layer}-window")
     values = ", ".join(f"{v:.4f}" for v in window.window.ravel())
-    st.latex(rf"\max({values}) = {window.value:.4f}")
-    st.caption(t("cnn.pool.caption", source=conv.INPUT_OF[layer], layer=layer, row=row, col=col, channel=channel,
-                 top=window.top, top_end=window.top + 1, left=window.left, left_end=window.left + 1))
+    operation = r"\max" if window.kind == "max" else r"\mathrm{mean}"
+    st.latex(rf"{operation}({values}) = {window.value:.4f}")
+    size = window.window.shape[0]
+    st.caption(t(f"cnn.pool.caption.{window.kind}", source=p.source[layer], layer=layer, row=row, col=col,
+                 channel=channel, f=size, count=window.window.size, top=window.top, top_end=window.top + size - 1,
+                 left=window.left, left_end=window.left + size - 1))
 
 
-def softmax_ui(tr: conv.Trace) -> None:
+def softmax_ui(model, tr: conv.Trace) -> None:
     chart, table = st.columns([0.58, 0.42])
     with chart:
         show_chart(softmax_figure(tr.logits, tr.probabilities, lang(), projector()), "softmax")
@@ -143,38 +213,70 @@ def softmax_ui(tr: conv.Trace) -> None:
     st.latex(rf"g(z_{{{best}}}) = \frac{{e^{{z_{{{best}}}}}}}{{\sum_{{k=0}}^{{9}} e^{{z_k}}}}"
              rf" = \frac{{e^{{{tr.logits[best]:.3f}}}}}{{{_sci(total)}}} = \frac{{{_sci(exps[best])}}}{{{_sci(total)}}}"
              rf" = {softmax(tr.logits.astype(np.float64))[best]:.6f}")
-    st.caption(t("cnn.softmax.caption"))
+    st.caption(t("cnn.softmax.caption", layer=conv.plan(model).output))
 
 
 def weights_concept_ui(model) -> None:
+    """How much a convolution saves over a dense layer, with this network's own numbers."""
+    p = conv.plan(model)
     table = {info.name: info for info in conv.layer_table(model)}
+    first, *later = (conv.dense_equivalent(model, name) for name in p.convs)
+    layer = model.get_layer(first.layer)
+    h, w, c = (int(d) for d in layer.output.shape[1:])
+    more = "".join(t("cnn.concept.weights.more", layer=e.layer, params=f"{e.params:,}", dense=f"{e.dense:,}")
+                   for e in later)
+    dense = [info for info in table.values() if info.kind == "Dense"]
+    biggest = max(dense, key=lambda info: info.params) if dense else None
+    total = model.count_params()
     with st.expander(t("cnn.concept.weights.title")):
-        dense1, dense2 = conv.dense_equivalent(model, "conv1"), conv.dense_equivalent(model, "conv2")
-        st.markdown(t("cnn.concept.weights.body", conv1=table["conv1"].params, dense1=f"{dense1:,}",
-                      ratio1=f"{dense1 / table['conv1'].params:,.0f}", conv2=f"{table['conv2'].params:,}",
-                      dense2=f"{dense2:,}", total=f"{model.count_params():,}", fc1=f"{table['fc1'].params:,}",
-                      share=table["fc1"].params / model.count_params()))
+        st.markdown(t("cnn.concept.weights.body", layer=first.layer, filters=layer.filters, f=layer.kernel_size[0],
+                      c_in=int(layer.input.shape[-1]), formula=table[first.layer].param_formula,
+                      biases=t("cnn.concept.weights.biases", filters=layer.filters) if layer.use_bias else "",
+                      params=f"{first.params:,}", n_in=f"{first.inputs:,}", n_out=f"{first.outputs:,}", h=h, w=w,
+                      c=c, dense=f"{first.dense:,}", ratio=f"{first.dense / max(first.params, 1):,.0f}", more=more,
+                      biggest="" if biggest is None else t("cnn.concept.weights.biggest", total=f"{total:,}",
+                                                            layer=biggest.name, params=f"{biggest.params:,}",
+                                                            share=biggest.params / total)))
 
 
-def sharing_concept_ui() -> None:
+def sharing_concept_ui(model) -> None:
+    """Receptive fields, read from the network: the first convolution's window, and how far deeper layers see."""
+    p = conv.plan(model)
+    table = {info.name: info for info in conv.layer_table(model)}
+    first = model.get_layer(p.convs[0])
+    f, c_in = first.kernel_size[0], int(first.input.shape[-1])
+    h, w = (int(d) for d in first.output.shape[1:3])
+    deeper = [name for name in p.chain[p.chain.index(first.name) + 1:] if name in p.convs + p.pools]
+    items = ("，" if lang() == "zh" else "; ").join(
+        t("cnn.concept.sharing.item", layer=name, r=table[name].receptive) for name in deeper)
     with st.expander(t("cnn.concept.sharing.title")):
-        st.markdown(t("cnn.concept.sharing.body"))
+        st.markdown(t("cnn.concept.sharing.body", layer=first.name, f=f, weights=f * f * c_in, h=h, w=w)
+                    + (t("cnn.concept.sharing.deeper", items=items) if deeper else ""))
 
 
-def pooling_concept_ui(tr: conv.Trace) -> None:
+def pooling_concept_ui(model, tr: conv.Trace) -> None:
+    p = conv.plan(model)
+    if not p.pools:
+        return
+    sentences = []
+    for name in p.pools:
+        layer = model.get_layer(name)
+        (h, w, c), (h2, w2, _) = tr.maps[p.source[name]].shape, tr.maps[name].shape
+        sentences.append(t("cnn.concept.pooling.layer", layer=name, kind=t(f"cnn.kind.{KINDS[type(layer).__name__]}"),
+                           f=layer.pool_size[0], s=layer.strides[0], h=h, w=w, c=c, h2=h2, w2=w2,
+                           before=f"{h * w * c:,}", after=f"{h2 * w2 * c:,}"))
     with st.expander(t("cnn.concept.pooling.title")):
-        n1, n2 = tr.maps["relu1"].size, tr.maps["pool1"].size
-        st.markdown(t("cnn.concept.pooling.body", before=f"{n1:,}", after=f"{n2:,}",
-                      before2=f"{tr.maps['relu2'].size:,}", after2=f"{tr.maps['pool2'].size:,}"))
+        st.markdown(t("cnn.concept.pooling.body", layers=("；" if lang() == "zh" else "; ").join(sentences)))
 
 
 st.title(t("cnn.title"))
-model = model_or_error("cnn")
+model, name = model_ui()
 if model is not None:
     digit = current_digit()
     tr = conv.trace(model, digit.x28)
     best = int(np.argmax(tr.probabilities))
-    st.caption(t("cnn.showing", description=digit_description(digit), digit=best, p=float(tr.probabilities[best])))
+    st.caption(t("cnn.showing", description=digit_description(digit), model=model_label(name), digit=best,
+                 p=float(tr.probabilities[best])))
     st.subheader(t("cnn.maps.header"))
     feature_maps_ui(model, tr)
     st.subheader(t("cnn.shapes.header"))
@@ -182,9 +284,9 @@ if model is not None:
     weights_concept_ui(model)
     st.subheader(t("cnn.arith.header"))
     arithmetic_ui(model, tr)
-    sharing_concept_ui()
+    sharing_concept_ui(model)
     st.subheader(t("cnn.pool.header"))
-    pooling_ui(model, tr)
-    pooling_concept_ui(tr)
+    pooling_ui(model, tr, model_label(name))
+    pooling_concept_ui(model, tr)
     st.subheader(t("cnn.softmax.header"))
-    softmax_ui(tr)
+    softmax_ui(model, tr)

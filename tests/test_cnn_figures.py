@@ -54,7 +54,7 @@ def test_conv2_kernels_are_laid_out_input_channel_by_output_channel(cnn):
 def test_the_arithmetic_figures_print_the_patch_kernel_products_and_box_the_position(cnn, trace, layer, channel,
                                                                                       row, col, shown):
     step = conv.conv_step(cnn, trace, layer, channel, row, col)
-    input_map = trace.maps[conv.INPUT_OF[layer]][:, :, shown]
+    input_map = trace.maps[conv.plan(cnn).source[layer]][:, :, shown]
     numbers = figures.conv_numbers_figure(step, input_map, shown, "en", False)
     for trace_, values in zip(numbers.data, (step.patch, step.kernel, step.products)):
         np.testing.assert_allclose(np.asarray(trace_.z, dtype=float), values[:, :, shown], atol=1e-6)

@@ -247,7 +247,7 @@ def server_rows(n: int, n_naive: int) -> list[Row]:
          "`model.predict` per model", 0.015),
         ("CNN: every feature map, pooled map and logit (`conv.trace`)",
          lambda x: conv.trace(cnn, x), lambda x: [_predict(m, x) for m in cnn_layers],
-         f"a `predict` per layer sub-model ({len(conv.LAYERS) + 1})", 0.010),
+         f"a `predict` per layer sub-model ({len(conv.plan(cnn).chain)})", 0.010),
         ("Recurrent: every gate of both LSTM and GRU layers (`recurrent.gate_trace` x2)",
          lambda x: [recurrent.gate_trace(m, x) for m in (lstm, gru)],
          lambda x: [_predict(m, x) for m in recurrent_layers],
@@ -267,7 +267,7 @@ def server_rows(n: int, n_naive: int) -> list[Row]:
     cleanup = cleanup_row(n)  # the server's heap now: models frozen, every page's compiled path not
     # The naive way's sub-models, built after that measurement (the server never builds them).
     att_tokens = keras.Model(att.input, att.get_layer("posenc").output)
-    cnn_layers = [keras.Model(cnn.input, cnn.get_layer(name).output) for name in conv.LAYERS + ("output",)]
+    cnn_layers = [keras.Model(cnn.input, cnn.get_layer(name).output) for name in conv.plan(cnn).chain]
     recurrent_layers = [keras.Model(m.input, m.get_layer(name).output)
                         for m, names in ((lstm, ("lstm1", "lstm2")), (gru, ("gru1", "gru2"))) for name in names]
 

@@ -81,7 +81,7 @@ def kernel_grid(kernel: np.ndarray, cols: int, lang: str, projector: bool, heigh
     channel's slice for input channel i (columns are output channels)."""
     f, _, c_in, c_out = kernel.shape
     if c_in == 1:
-        fig = feature_grid(kernel[:, :, 0, :], t("cnn.fig.kernels", lang), True, cols, lang, projector, height)
+        fig = feature_grid(kernel[:, :, 0, :], t("cnn.fig.kernels", lang, f=f), True, cols, lang, projector, height)
         fig.data[0].hovertemplate = t("cnn.fig.hover_kernel1", lang) + "<extra></extra>"
         return fig
     gap = 1
@@ -93,7 +93,7 @@ def kernel_grid(kernel: np.ndarray, cols: int, lang: str, projector: bool, heigh
                    hovertemplate=t("cnn.fig.hover_kernel", lang) + "<extra></extra>", **_scale(True, kernel, projector))
     centres = [(f - 1) / 2 + k * (f + gap) for k in range(max(c_in, c_out))]
     plain = dict(showgrid=False, zeroline=False, constrain="domain")
-    layout = dict(title=t("cnn.fig.kernels_multi", lang, c_in=c_in, c_out=c_out),
+    layout = dict(title=t("cnn.fig.kernels_multi", lang, f=f, c_in=c_in, c_out=c_out),
                   xaxis=dict(tickvals=centres[:c_out], ticktext=[str(k) for k in range(c_out)], side="top",
                              title=dict(text=t("cnn.fig.out_channel", lang)), **plain),
                   yaxis=dict(tickvals=centres[:c_in], ticktext=[str(k) for k in range(c_in)], autorange="reversed",
@@ -102,8 +102,11 @@ def kernel_grid(kernel: np.ndarray, cols: int, lang: str, projector: bool, heigh
 
 
 def _input_scale(step: ConvStep, input_map: np.ndarray, projector: bool) -> dict:
-    """conv1 reads the digit itself (grey, 0..1); conv2 reads ReLU-ed pool1 values (sequential)."""
-    return dict(colorscale=DIGIT, zmin=0, zmax=1) if step.layer == "conv1" else _scale(False, input_map, projector)
+    """The first convolution reads the digit itself (grey, 0..1); later ones read feature maps
+    (sequential from 0, or diverging when they hold negative values, e.g. after tanh)."""
+    if step.reads_digit:
+        return dict(colorscale=DIGIT, zmin=0, zmax=1)
+    return _scale(bool((input_map < 0).any()), input_map, projector)
 
 
 def conv_locator_figure(step: ConvStep, input_map: np.ndarray, output_map: np.ndarray, lang: str,
@@ -113,9 +116,9 @@ def conv_locator_figure(step: ConvStep, input_map: np.ndarray, output_map: np.nd
     size = step.patch.shape[0]
     layout = panels.row([1, 1], [t("cnn.fig.input", lang), t("cnn.fig.map", lang)], 0.06, image=True)
     # A 'same'-padded input is drawn with room for its border of zeros, so the window never leaves the chart.
-    pad = (size - 1) // 2 if step.layer == "conv1" else 0
-    layout["xaxis"]["range"] = [-pad - 0.5, input_map.shape[1] + pad - 0.5]
-    layout["yaxis"].update(range=[input_map.shape[0] + pad - 0.5, -pad - 0.5], autorange=False)
+    before, after = step.pad
+    layout["xaxis"]["range"] = [-before - 0.5, input_map.shape[1] + after - 0.5]
+    layout["yaxis"].update(range=[input_map.shape[0] + after - 0.5, -before - 0.5], autorange=False)
     layout["shapes"] = [_box(1, step.top, step.left, size, projector), _box(2, step.row, step.col, 1, projector)]
     hover = "%{z:.4f}<extra></extra>"
     data = [dict(type="heatmap", z=input_map, showscale=False, hovertemplate=hover,
@@ -151,14 +154,14 @@ def conv_numbers_figure(step: ConvStep, input_map: np.ndarray, in_channel: int, 
 
 
 def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang: str, projector: bool) -> go.Figure:
-    """Max pooling of one channel: the ReLU map `before` (H, W) with its 2x2 windows drawn, the
-    chosen window boxed and its winner starred, beside the pooled map `after` (H/2, W/2) with the
-    resulting cell boxed. Values are printed where they stay legible."""
+    """Pooling of one channel: the layer's input `before` (H, W) with its F x F windows drawn, the
+    chosen window boxed (and, for max pooling, its winner starred), beside the pooled map `after`
+    (H/F, W/F) with the resulting cell boxed. Values are printed where they stay legible."""
     size = window.window.shape[0]
     layout = panels.row([before.shape[1], after.shape[1] * 1.6],
                         [t("cnn.fig.pool_before", lang, h=before.shape[0], w=before.shape[1]),
                          t("cnn.fig.pool_after", lang, h=after.shape[0], w=after.shape[1])], 0.08, image=True)
-    scale = _scale(False, before, projector)
+    scale = _scale(bool((before < 0).any()), before, projector)
     legible = after.shape[0] <= 7  # 5x5 pooled maps (and their 10x10 inputs) can carry every number
 
     def text(a):
@@ -169,10 +172,11 @@ def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang:
     data = [dict(type="heatmap", z=before, showscale=False, hovertemplate="%{z:.4f}<extra></extra>",
                  **text(before), **scale),
             dict(type="heatmap", z=after, hovertemplate="%{z:.4f}<extra></extra>", colorbar=COLORBAR,
-                 xaxis="x2", yaxis="y2", **text(after), **scale),
-            dict(type="scatter", x=[c], y=[r], mode="markers", hoverinfo="skip", showlegend=False,
-                 marker=dict(symbol="star", size=16 if projector else 12, color=ACCENT,
-                             line=dict(color="white", width=1)))]
+                 xaxis="x2", yaxis="y2", **text(after), **scale)]
+    if window.kind == "max":  # an average has no winner
+        data.append(dict(type="scatter", x=[c], y=[r], mode="markers", hoverinfo="skip", showlegend=False,
+                         marker=dict(symbol="star", size=16 if projector else 12, color=ACCENT,
+                                     line=dict(color="white", width=1))))
     grid = dict(color="rgba(255,255,255,0.55)", width=1)
     edge = before.shape[0] - 0.5
     lines = [dict(type="line", x0=-0.5, x1=edge, y0=k - 0.5, y1=k - 0.5, line=grid, **panels.refs(1))
