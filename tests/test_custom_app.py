@@ -2,7 +2,6 @@
 course models, with the probabilities its own Keras call gives; another session never sees it."""
 from __future__ import annotations
 
-import base64
 import json
 
 import keras
@@ -30,17 +29,12 @@ def with_upload(monkeypatch, model, page="pages/draw.py", **query):
     return at
 
 
-def values(y) -> np.ndarray:
-    """A plotly trace's values: a list, or plotly's typed-array form {"dtype", "bdata"}."""
-    return np.frombuffer(base64.b64decode(y["bdata"]), y["dtype"]) if isinstance(y, dict) else np.asarray(y)
-
-
 def probability_bars(at) -> list[dict]:
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    bars = [c for c in charts if c["data"] and all(trace.get("type") == "bar" for trace in c["data"])
-            and len(c["data"]) >= 5]
+    """The models the Draw page's probability bars show: name, title, answer and p (10,) each."""
+    bars = [json.loads(e.proto.json) for e in at.get("bidi_component")
+            if e.proto.component_name == "netlens_probability_bars"]
     assert len(bars) == 1
-    return bars[0]["data"]
+    return bars[0]["models"]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -49,10 +43,11 @@ def test_the_draw_page_shows_the_uploaded_models_probabilities_beside_the_five(m
     from explain.preprocess import to_mnist
     at = with_upload(monkeypatch, student_model, lang=lang)
     bars = probability_bars(at)
-    assert len(bars) == 6
+    assert [bar["name"] for bar in bars] == ["mlp", "cnn", "lstm", "gru", "attention", "upload"]
     x = to_mnist(load_mnist().test.x[0])
     want = student_model(x[None, ..., None], training=False).numpy()[0]
-    np.testing.assert_allclose(values(bars[-1]["y"]), want, atol=1e-6)
+    np.testing.assert_allclose(bars[-1]["p"], want, atol=1e-6)
+    assert bars[-1]["answer"] == int(want.argmax()) and bars[-1]["title"] == ("你的" if lang == "zh" else "Yours")
 
 
 def test_a_session_without_an_upload_shows_only_the_five(monkeypatch):
