@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from explain import inference
+from explain.chain import chain
 
 
 @dataclass(frozen=True)
@@ -33,22 +34,12 @@ class DropoutLayer:
     shape: tuple[int, ...]
 
 
-def _chain(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's layers after its input, checked to form a chain."""
-    layers = model.layers[1:]
-    for prev, layer in zip(model.layers, layers):
-        if layer.input is not prev.output:
-            raise ValueError(f"{model.name}: layer {layer.name!r} does not read {prev.name!r}; "
-                             "only models whose layers form a chain are supported")
-    return layers
-
-
 def dropout_layers(model: keras.Model) -> list[DropoutLayer]:
     """Every Dropout layer of `model`, in order, with its rate and neighbours read from the model."""
-    chain = [model.layers[0], *_chain(model)]
-    return [DropoutLayer(layer.name, float(layer.rate), chain[k - 1].name, chain[k + 1].name,
+    layers = [model.layers[0], *chain(model)]
+    return [DropoutLayer(layer.name, float(layer.rate), layers[k - 1].name, layers[k + 1].name,
                          tuple(layer.output.shape[1:]))
-            for k, layer in enumerate(chain) if isinstance(layer, keras.layers.Dropout) and k + 1 < len(chain)]
+            for k, layer in enumerate(layers) if isinstance(layer, keras.layers.Dropout) and k + 1 < len(layers)]
 
 
 def _dropout(model: keras.Model, name: str | None) -> DropoutLayer:
@@ -84,8 +75,8 @@ def _apply(layers: list[keras.layers.Layer], x) -> np.ndarray:
 
 
 def _after(model: keras.Model, name: str) -> list[keras.layers.Layer]:
-    chain = _chain(model)
-    return chain[[layer.name for layer in chain].index(name) + 1:]
+    layers = chain(model)
+    return layers[[layer.name for layer in layers].index(name) + 1:]
 
 
 @dataclass(frozen=True)
@@ -141,12 +132,12 @@ def thinned_networks(model: keras.Model, x28: np.ndarray, n: int, seed: int,
 class SGDStep:
     """One plain SGD step of a copy of the model on one mini-batch, with one dropout mask for the
     whole mini-batch (the slides' thinned network; Keras's Dropout(noise_shape=(1, units)) does the
-    same). `mask` bool (units,) holds the kept units; `gradients` and `changes` map each weight's path ("dense/kernel", ...) to its
-    gradient and to new minus old value; `unit_change` (units,) is the size (L2 norm) of the change
-    of every weight attached to each hidden unit (its incoming column, its bias, its outgoing row);
-    `active` bool (units,) marks the units whose ReLU output is above 0 for at least one digit of
-    the batch. `loss_before` / `loss_after` are the batch's mean cross-entropy through this thinned
-    network before and after the step."""
+    same). `mask` bool (units,) holds the kept units; `gradients` and `changes` map each weight's
+    path ("dense/kernel", ...) to its gradient and to new minus old value; `unit_change` (units,)
+    is the size (L2 norm) of the change of every weight attached to each hidden unit (its incoming
+    column, its bias, its outgoing row); `active` bool (units,) marks the units whose ReLU output is
+    above 0 for at least one digit of the batch. `loss_before` / `loss_after` are the batch's mean
+    cross-entropy through this thinned network before and after the step."""
 
     mask: np.ndarray
     gradients: dict[str, np.ndarray]
@@ -172,12 +163,12 @@ def _copy(model: keras.Model) -> keras.Model:
     return copy
 
 
-def _loss(chain: list[keras.layers.Layer], x: tf.Tensor, y: tf.Tensor, name: str,
+def _loss(layers: list[keras.layers.Layer], x: tf.Tensor, y: tf.Tensor, name: str,
           scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Mean cross-entropy of the chain with the Dropout layer `name` replaced by `* scale`, and the
+    """Mean cross-entropy of `layers` with the Dropout layer `name` replaced by `* scale`, and the
     (batch, units) values that layer received."""
     received = None
-    for layer in chain:
+    for layer in layers:
         if layer.name == name:
             received = x
             x = x * scale
@@ -204,7 +195,7 @@ def sgd_steps(model: keras.Model, batches: list[tuple[np.ndarray, np.ndarray]], 
     where = _dropout(model, layer)
     _neighbours(model, where)
     copy = _copy(model)
-    chain = _chain(copy)
+    layers = chain(copy)
     before, after = copy.get_layer(where.after), copy.get_layer(where.before)
     variables = copy.trainable_variables
     optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
@@ -215,10 +206,10 @@ def sgd_steps(model: keras.Model, batches: list[tuple[np.ndarray, np.ndarray]], 
         scale = tf.constant(mask / np.float32(1.0 - where.rate), tf.float32)
         old = [v.numpy() for v in variables]
         with tf.GradientTape() as tape:
-            loss, received = _loss(chain, xb, yb, where.name, scale)
+            loss, received = _loss(layers, xb, yb, where.name, scale)
         grads = tape.gradient(loss, variables)
         optimizer.apply(grads, variables)
-        loss_after, _ = _loss(chain, xb, yb, where.name, scale)
+        loss_after, _ = _loss(layers, xb, yb, where.name, scale)
         changes = {v.path: v.numpy() - o for v, o in zip(variables, old)}
         kernel_in, bias_in, kernel_out = (changes[v.path] for v in (before.kernel, before.bias, after.kernel))
         unit_change = np.sqrt((kernel_in ** 2).sum(0) + bias_in ** 2 + (kernel_out ** 2).sum(1))

@@ -1,20 +1,27 @@
 """Dropout and batch normalisation, the layers that act differently in training and at inference: the
-thinned networks dropout samples for the current digit, one real SGD step through one of them, and
-where dropout sits in the homework LSTM. Every SGD step runs on a copy of the model."""
+thinned networks dropout samples for the current digit, one real SGD step through one of them, where
+dropout sits in the homework LSTM; batch normalisation's formula with the digit's numbers, and the
+digit in a mini-batch of test digits in training mode against alone in inference mode. Every SGD
+step runs on a copy of the model, and batch norm's training mode never touches the moving averages."""
 import json
 
+import keras
 import numpy as np
 import streamlit as st
 
-from explain import dropout
+from explain import batchnorm, dropout, inference
 from explain.data import load_mnist
+from explain.figures import batchnorm as bn_figures
 from explain.figures import dropout as figures
 from explain.models import MODELS_DIR
 from explain.preprocess import to_mnist_batch
-from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
+from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t, test_split
 from pages.style import secondary
 
 LEARNING_RATES = (0.01, 0.05, 0.1, 0.5)
+BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128)
+MATES = ("random", "class", "copies")
+SWEEP_REPEATS = 5
 
 
 def concept(name: str, **values) -> None:
@@ -57,7 +64,8 @@ def sgd(_model, model_name: str, batch_size: int, steps: int, seed: int, learnin
 # ---- dropout --------------------------------------------------------------------------------------
 
 def answer_text(tn: dropout.ThinnedNetworks) -> str:
-    votes = t("layers.list_sep").join(t("layers.thinned.vote", digit=d, count=int(c)) for d, c in enumerate(tn.votes) if c)
+    votes = t("layers.list_sep").join(t("layers.thinned.vote", digit=d, count=int(c))
+                                      for d, c in enumerate(tn.votes) if c)
     mean, inf = int(tn.average.argmax()), int(tn.inference.argmax())
     return t("layers.thinned.answers", n=len(tn.masks), votes=votes, mean=mean, p_mean=float(tn.average[mean]),
              inf=inf, p_inf=float(tn.inference[inf]), gap=float(np.abs(tn.average - tn.inference).max()),
@@ -171,7 +179,146 @@ def dropout_section(x28: np.ndarray) -> None:
     lstm_ui(x28, len(tn.masks), int(st.session_state.get("layers_mask_seed", 0)))
 
 
+# ---- batch normalisation -------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False)
+def prepared_test() -> tuple[np.ndarray, np.ndarray]:
+    """The test digits as the models read them, (1500, 28, 28), and their labels."""
+    split = test_split()
+    return to_mnist_batch(split.x), split.y
+
+
+def mini_batch(x28: np.ndarray, kind: str, label: int, size: int, seed: int) -> np.ndarray:
+    """(size, 28, 28): the digit first, then random test digits, test digits of class `label`, or copies."""
+    x, y = prepared_test()
+    if kind == "copies":
+        mates = np.repeat(np.asarray(x28, np.float32)[None], size - 1, axis=0)
+    else:
+        mates = x[batchnorm.choose_mates(y, size - 1, seed, label if kind == "class" else None)]
+    return batchnorm.mini_batch(x28, mates, size)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def bn_runs(_model, x28: np.ndarray, kind: str, label: int, size: int, seed: int):
+    """The digit alone in inference mode, and first in its mini-batch in training mode."""
+    return batchnorm.bn_run(_model, x28), batchnorm.bn_run(_model, x28, mini_batch(x28, kind, label, size, seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def sweep(_model, x28: np.ndarray, seed: int) -> np.ndarray:
+    x, y = prepared_test()
+    return batchnorm.batch_size_sweep(_model, x28, x, y, BATCH_SIZES, SWEEP_REPEATS, seed)
+
+
+def _n(x: float) -> str:
+    """A number for a LaTeX formula: negative values in parentheses."""
+    return f"({x:.4f})" if x < 0 else f"{x:.4f}"
+
+
+def layer_ui(run: batchnorm.BNRun) -> tuple[int, int]:
+    """The BN layer (index into run.layers) and the channel the views below look at."""
+    names = [layer.layer_name for layer in run.layers]
+    left, right = st.columns([1, 2])
+    with left:
+        name = st.radio(t("layers.bn.layer"), names, horizontal=True, key="layers_bn_layer")
+    k = names.index(name)
+    with right:
+        channel = st.slider(t("layers.bn.channel"), 0, run.layers[k].channels - 1, 0, key=f"layers_bn_channel_{name}")
+    return k, channel
+
+
+def formula_ui(model, x28: np.ndarray, layer: batchnorm.BNLayer, channel: int) -> None:
+    """x-hat and y of one value of the digit, with the moving statistics, checked against the layer."""
+    values = layer.inputs[..., channel]
+    if values.ndim:      # a conv channel: the position where it responds most to this digit
+        row, col = np.unravel_index(int(np.argmax(np.abs(values))), values.shape)
+        where, index = t("layers.bn.position", row=row, col=col, channel=channel), (row, col, channel)
+    else:
+        where, index = t("layers.bn.unit", channel=channel), (channel,)
+    x, y, x_hat = (float(a[index]) for a in (layer.inputs, layer.outputs, layer.normalised))
+    mu, var, gamma, beta = (float(a[channel]) for a in (layer.mean, layer.variance, layer.gamma, layer.beta))
+    st.markdown(t("layers.bn.formula.intro", layer=layer.layer_name, where=where, eps=layer.epsilon,
+                  momentum=layer.momentum))
+    st.latex(rf"\hat x = \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{x:.4f} - {_n(mu)}}}"
+             rf"{{\sqrt{{{var:.4f} + {layer.epsilon:g}}}}} = {x_hat:.4f}")
+    st.latex(rf"y = \gamma \hat x + \beta = {gamma:.4f} \times {_n(x_hat)} + {_n(beta)} = {y:.4f}")
+    own = inference.outputs([inference.submodel(model, [layer.layer_name])], x28)[0][index]
+    st.success(t("layers.bn.formula.check", layer=layer.layer_name, value=float(own), diff=abs(float(own) - y)))
+
+
+def batch_controls_ui() -> tuple[str, int, int, int]:
+    cols = st.columns([2, 2, 1, 1])
+    size = cols[0].select_slider(t("layers.bn.batch"), BATCH_SIZES, card_batch_size("cnn_bn"), key="layers_bn_batch",
+                                 help=t("layers.bn.batch_help", batch=card_batch_size("cnn_bn")))
+    labels = {k: t(f"layers.bn.mates.{k}") for k in MATES}
+    kind = cols[1].radio(t("layers.bn.mates"), MATES, key="layers_bn_mates", format_func=labels.get)
+    label = cols[2].selectbox(t("layers.bn.class"), range(10), key="layers_bn_class", disabled=kind != "class")
+    seed = seed_ui("layers_bn_seed", cols[3])
+    return kind, int(label), int(size), seed
+
+
+def modes_text(alone: batchnorm.BNRun, batched: batchnorm.BNRun) -> str:
+    p_alone, p_batch = alone.probabilities[0], batched.probabilities[0]
+    a, b = int(p_alone.argmax()), int(p_batch.argmax())
+    return t("layers.bn.modes.text", alone=a, p_alone=float(p_alone[a]), batch=b, p_batch=float(p_batch[b]),
+             n=len(batched.probabilities), p_same=float(p_batch[a]))
+
+
+def modes_ui(model, x28: np.ndarray, alone: batchnorm.BNRun, k: int, channel: int) -> None:
+    st.subheader(t("layers.bn.modes.header"))
+    st.markdown(t("layers.bn.modes.intro"))
+    kind, label, size, seed = batch_controls_ui()
+    _, batched = bn_runs(model, x28, kind, label, size, seed)
+    charts, words = pair([3, 2])
+    with charts:
+        show_chart(bn_figures.modes_figure(alone.probabilities[0], batched.probabilities[0], size, lang(), projector()),
+                   "batchnorm-modes")
+    with words:
+        st.markdown(modes_text(alone, batched))
+    layer = batched.layers[k]
+    show_chart(bn_figures.statistics_figure(layer, lang(), projector()), f"batchnorm-{layer.layer_name}-statistics")
+    show_chart(bn_figures.histogram_figure(layer, channel, lang(), projector()),
+               f"batchnorm-{layer.layer_name}-histogram")
+    st.caption(t("layers.bn.histogram.caption", layer=layer.layer_name, channel=channel, n=size,
+                 values=layer.batch_inputs[..., channel].size, mu=float(layer.mean[channel]),
+                 var=float(layer.variance[channel]), moving_mu=float(layer.moving_mean[channel]),
+                 moving_var=float(layer.moving_variance[channel]),
+                 out_mean=float(layer.batch_outputs[..., channel].mean()),
+                 out_std=float(layer.batch_outputs[..., channel].std()), beta=float(layer.beta[channel]),
+                 gamma=float(layer.gamma[channel])))
+    st.subheader(t("layers.bn.sweep.header"))
+    probabilities = sweep(model, x28, seed)
+    show_chart(bn_figures.sweep_figure(BATCH_SIZES, probabilities, alone.probabilities[0], lang(), projector()),
+               "batchnorm-batch-size")
+    answer = int(alone.probabilities[0].argmax())
+    p = probabilities[:, :, answer]
+    st.markdown(t("layers.bn.sweep.text", repeats=SWEEP_REPEATS, digit=answer, small=BATCH_SIZES[0],
+                  low=float(p[0].min()), high=float(p[0].max()), large=BATCH_SIZES[-1], low2=float(p[-1].min()),
+                  high2=float(p[-1].max()), alone=float(alone.probabilities[0][answer])))
+
+
+def bn_section(x28: np.ndarray) -> None:
+    model = model_or_error("cnn_bn")
+    if model is None:
+        return
+    alone = batchnorm.bn_run(model, x28)
+    st.subheader(t("layers.bn.formula.header"))
+    names = [layer.name for layer in model.layers]
+    where = t("layers.list_sep").join(t("layers.bn.after", bn=bn.layer_name,
+                                        after=names[names.index(bn.layer_name) - 1]) for bn in alone.layers)
+    best = int(alone.probabilities[0].argmax())
+    st.markdown(t("layers.bn.intro", where=where, digit=best, p=float(alone.probabilities[0][best])))
+    k, channel = layer_ui(alone)
+    formula_ui(model, x28, alone.layers[k], channel)
+    modes_ui(model, x28, alone, k, channel)
+    conv1 = model.get_layer("conv1")
+    concept("bn_what", momentum=alone.layers[0].momentum,
+            bias=float(np.abs(keras.ops.convert_to_numpy(conv1.bias)).max()))
+    concept("bn_gradients", gradients=t("nav.gradients"))
+
+
 st.title(t("nav.layers"))
 digit = current_digit()
 st.caption(t("layers.showing", description=digit_description(digit)))
 dropout_section(digit.x28)
+bn_section(digit.x28)

@@ -16,17 +16,21 @@ def markdown(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def assert_shows_answer(at, model: keras.Model, x: np.ndarray, lang: str) -> None:
+    """The page prints the model's inference-mode answer for `x` as **digit** (probability)."""
+    probs = keras.ops.convert_to_numpy(model(x[None], training=False))[0]
+    best = int(np.argmax(probs))
+    bracket = "（{}）" if lang == "zh" else " ({})"
+    assert f"**{best}**" + bracket.format(f"{probs[best]:.1%}") in markdown(at)
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_page_shows_every_dropout_view_with_the_mlps_real_answer(monkeypatch, models, lang):
     at = app_on_page(monkeypatch, "pages/layers.py", lang=lang)
     headers = [h.value for h in at.subheader]
     for key in ("layers.thinned.header", "layers.sgd.header", "layers.lstm.header"):
         assert t(key, lang) in headers
-    x = to_mnist(load_mnist().test.x[0])
-    probs = keras.ops.convert_to_numpy(models["mlp"](x[None], training=False))[0]
-    best = int(np.argmax(probs))
-    bracket = "（{}）" if lang == "zh" else " ({})"
-    assert f"**{best}**" + bracket.format(f"{probs[best]:.1%}") in markdown(at)
+    assert_shows_answer(at, models["mlp"], to_mnist(load_mnist().test.x[0]), lang)
     assert any(t("layers.concept.minibatch.title", lang) == e.label for e in at.expander)
     assert at.slider(key="layers_masks").value == 16
 
@@ -40,11 +44,44 @@ def test_fewer_masks_and_another_seed_change_the_answers(monkeypatch):
     assert not at.exception and "The 3 thinned networks answer" in markdown(at)
 
 
-def test_the_quizs_dropout_numbers_are_the_shipped_mlps(models):
-    """The question and its explanation say Dropout(0.2), 128 hidden units and 2^128 masks."""
+def test_the_quizs_every_mini_batch_question_states_the_shipped_mlps_numbers(models):
+    """Dropout(rate) after a dense layer of units, and 2^units masks: read from the MLP's own layers."""
+    from explain.quiz import QUESTIONS, model_facts, question_text
+    question = next(q for q in QUESTIONS if q.id == "dropout_network")
+    assert question.page == "pages/layers.py"
     mlp = models["mlp"]
-    assert mlp.get_layer("dropout").rate == pytest.approx(0.2)
-    assert mlp.get_layer("dense").units == 128
+    rate, units = mlp.get_layer("dropout").rate, mlp.get_layer("dense").units
     for lang in ("en", "zh"):
-        assert "0.2" in t("quiz.dropout_network.question", lang)
-        assert "2^128" in t("quiz.dropout_network.explain", lang) and "128" in t("quiz.dropout_network.explain", lang)
+        text = question_text(question, lang, model_facts(models))
+        assert f"Dropout({rate:g})" in text.prompt and str(units) in text.prompt
+        assert f"2^{units}" in text.explanation
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_shows_the_batch_norm_views_with_keras_numbers(monkeypatch, models, lang):
+    at = app_on_page(monkeypatch, "pages/layers.py", lang=lang)
+    headers = [h.value for h in at.subheader]
+    for key in ("layers.bn.formula.header", "layers.bn.modes.header", "layers.bn.sweep.header"):
+        assert t(key, lang) in headers
+    x = to_mnist(load_mnist().test.x[0])
+    assert_shows_answer(at, models["cnn_bn"], x, lang)
+    # The formula's worked value: bn1, channel 0, where conv1's channel 0 is largest in size for this digit.
+    model = models["cnn_bn"]
+    conv1, bn1 = keras.Model(model.inputs[0], [model.get_layer("conv1").output, model.get_layer("bn1").output])(x[None])
+    row, col = np.unravel_index(int(np.argmax(np.abs(conv1.numpy()[0, :, :, 0]))), (28, 28))
+    assert any(f"{float(bn1.numpy()[0, row, col, 0]):.6f}" in s.value for s in at.success)
+    for label in ("layers.concept.bn_what.title", "layers.concept.bn_gradients.title"):
+        assert any(t(label, lang) == e.label for e in at.expander)
+
+
+def test_other_batch_mates_run_and_change_the_training_mode_answer(monkeypatch):
+    at = app_on_page(monkeypatch, "pages/layers.py", lang="en")
+    before = [m.value for m in at.markdown if m.value.startswith("Alone, in inference mode")]
+    at.radio(key="layers_bn_mates").set_value("copies").run()
+    assert not at.exception
+    at.radio(key="layers_bn_mates").set_value("class").run()
+    at.selectbox(key="layers_bn_class").set_value(1).run()
+    at.select_slider(key="layers_bn_batch").set_value(8).run()
+    assert not at.exception
+    after = [m.value for m in at.markdown if m.value.startswith("Alone, in inference mode")]
+    assert len(before) == len(after) == 1 and before != after and "mini-batch of 8" in after[0]

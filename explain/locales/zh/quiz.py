@@ -43,7 +43,7 @@ STRINGS = {
     "quiz.batch_norm.option.b": "训练时把每个特征在小批量上归一化为均值 0、方差 1，再用学到的 γ 和 β 缩放、平移；推理时改用训练中累计的均值和方差的滑动平均。",
     "quiz.batch_norm.option.c": "把输入图像缩放到 [0, 1] 区间。",
     "quiz.batch_norm.option.d": "把每个权重除以该层权重的范数。",
-    "quiz.batch_norm.explain": "和 Dropout 一样，它在训练和推理时的行为不同（小批量统计量与滑动平均）。让激活值保持在合适的范围内，梯度就能顺利传播，也能用更大的学习率。本应用的注意力模型使用相关的层归一化（LayerNormalization，即注意力块和前馈块之后的 norm1、norm2），它对每一行的 {depth} 个特征单独归一化，所以单独一个手写数字在训练和推理时的处理方式相同。",
+    "quiz.batch_norm.explain": "和 Dropout 一样，它在训练和推理时的行为不同（小批量统计量与滑动平均）。让激活值保持在合适的范围内，梯度就能顺利传播，也能用更大的学习率。本应用的注意力模型使用相关的层归一化（LayerNormalization，即注意力块和前馈块之后的 norm1、norm2），它对每一行的 {depth} 个特征单独归一化，所以单独一个手写数字在训练和推理时的处理方式相同。“随机失活与批归一化”页面在 cnn_bn 模型上展示批归一化本身：把你的数字放进一个小批量，比较小批量统计量与滑动平均。",
 
     "quiz.dropout.question": "多层感知机在 {mlp_units} 个单元的隐藏层之后有 Dropout({mlp_rate})。应用预测你的手写数字时，这一层做什么？",
     "quiz.dropout.option.a": "随机丢弃 {mlp_rate_pct}% 的单元，所以每次的预测都不一样。",
