@@ -57,6 +57,8 @@ TABLE = {a.name: a for a in (
     Activation("softplus", _softplus, _sigmoid),
 )}
 COURSE = tuple(TABLE)                           # the order of the course's table
+LABELS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "LeakyReLU", "elu": "ELU",
+          "softplus": "softplus", "linear": "linear"}   # as the course writes them
 LINEAR = Activation("linear", lambda z: np.asarray(z, dtype=float), lambda z: np.ones_like(z, dtype=float))
 
 

@@ -107,6 +107,20 @@ def mlp_backprop(model: keras.Model, x28: np.ndarray, label: int) -> list[DenseB
     return out
 
 
+def largest_difference_from_tape(model: keras.Model, x28: np.ndarray, label: int,
+                                 steps: list[DenseBackprop]) -> float:
+    """The largest |hand-computed - TensorFlow| over every weight and bias gradient in `steps`
+    (`mlp_backprop`'s result for the same digit and label): the page shows it as its proof."""
+    x = tf.constant(np.asarray(x28, dtype=np.float32)[None])
+    variables = [w for layer in _dense_chain(model) for w in (layer.kernel, layer.bias)]
+    with tf.GradientTape() as tape:
+        p = model(x, training=False)
+        loss = keras.losses.sparse_categorical_crossentropy(tf.constant([check_label(label)]), p)
+    tf_grads = [g.numpy() for g in tape.gradient(loss, variables)]
+    ours = [g for step in steps for g in (step.weight_gradient, step.bias_gradient)]
+    return float(max(np.abs(a - b).max() for a, b in zip(ours, tf_grads)))
+
+
 def row_gradients(model: keras.Model, x28: np.ndarray, label: int) -> np.ndarray:
     """(28,): for each image row t, the L2 norm of d(cross-entropy loss)/d(input row t), the model in
     inference mode (dropout off): how strongly the loss for `label` depends on what row t holds.

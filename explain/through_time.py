@@ -46,18 +46,23 @@ class _Chain:
 
 @dataclass(frozen=True)
 class LayerBackprop:
-    """One SimpleRNN layer for one digit: `inputs` (timesteps, input_dim) what it read, `z` and `h`
-    (timesteps, units) pre-activation and state after each row, `delta` (timesteps, units) dL/dz_t,
+    """One SimpleRNN layer for one digit: `activation` names f, `inputs` (timesteps, input_dim) what it
+    read, `z` and `h` (timesteps, units) pre-activation and state after each row, `delta` (timesteps, units) dL/dz_t,
     `jacobian_norms` (timesteps,) the spectral norm of J_t = dh_t/dh_{t-1} = diag(f'(z_t)) U^T
-    (row 0's J multiplies the zero initial state, so it is shown but moves nothing), and the
-    weight gradients in the kernels' shapes."""
+    (row 0's J multiplies the zero initial state, so it is shown but moves nothing),
+    `product_norms` (timesteps,) the spectral norm of dh_T/dh_k = J_T ... J_{k+1}, the course's
+    product, for each row k (1 at k = T: no factor), and the weight gradients in the kernels' shapes.
+    The product's norm can fall far below the product of the norms: the factors do not all
+    stretch the same direction."""
 
     layer_name: str
+    activation: str
     inputs: np.ndarray
     z: np.ndarray
     h: np.ndarray
     delta: np.ndarray
     jacobian_norms: np.ndarray
+    product_norms: np.ndarray
     kernel_gradient: np.ndarray
     recurrent_kernel_gradient: np.ndarray
     bias_gradient: np.ndarray
@@ -164,10 +169,15 @@ def rnn_backprop(model: keras.Model, x28: np.ndarray, label: int, recurrent_scal
             delta[t] = fprime[t] * (d_h_above[t] + carry)
             carry = u @ delta[t]
         previous = np.vstack([np.zeros_like(h[:1]), h[:-1]])
-        # J_t = diag(f'(z_t)) U^T: its spectral norm is that of U scaled row-wise by f'(z_t).
-        jacobians = np.linalg.norm(u[None] * fprime[:, None, :], ord=2, axis=(1, 2))
-        out.insert(0, LayerBackprop(layer.name, inputs, z, h, delta, jacobians, inputs.T @ delta,
-                                    previous.T @ delta, delta.sum(axis=0)))
+        # J_t = diag(f'(z_t)) U^T; its transpose is U with column i scaled by f'(z_t)_i.
+        transposed = u[None] * fprime[:, None, :]          # J_t^T, (timesteps, units, units)
+        jacobians = np.linalg.norm(transposed, ord=2, axis=(1, 2))
+        products, running = np.empty(steps), np.eye(u.shape[0])
+        for k in range(steps - 1, -1, -1):                  # running = (dh_T/dh_k)^T
+            products[k] = np.linalg.norm(running, ord=2)
+            running = transposed[k] @ running
+        out.insert(0, LayerBackprop(layer.name, layer.activation.name, inputs, z, h, delta, jacobians, products,
+                                    inputs.T @ delta, previous.T @ delta, delta.sum(axis=0)))
         d_h_above = delta @ layer.kernel.T      # dL/d(input rows) = dL/d(h of the layer below)
     return RNNBackprop(tuple(out), chain.output_name, p, float(-np.log(p[label])), d_h_above,
                        np.outer(last, d_logits), d_logits)

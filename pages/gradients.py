@@ -1,8 +1,280 @@
 """Gradients: backpropagation through the MLP number by number, the activation functions and their
-derivatives, vanishing gradients with depth, gradients through time, exploding and clipping."""
+derivatives, vanishing gradients with depth, gradients through time, exploding and clipping, all
+for the current digit and a chosen target label. Everything per input is cached (st.cache_data):
+the page reruns on every widget change, and only the views whose inputs changed recompute."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
 import streamlit as st
 
-from pages.shared import t
+from explain import gradients, through_time, vanishing
+from explain.activations import COURSE, LABELS, flat_share
+from explain.figures import gradients as figures
+from explain.inference import outputs
+from explain.models import MODELS_DIR
+from explain.preprocess import to_mnist_batch
+from pages.shared import current_digit, lang, loaded_models, model_or_error, projector, show_chart, t, test_split
+from pages.style import secondary
 
-st.title(t("nav.gradients"))
+THROUGH_TIME = ("rnn", "lstm", "gru")
+SCALES = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+SGD_RATE = 0.01         # the learning rate of the illustrated plain SGD step
+BATCH = 63              # test digits sent with the drawn one through the batch-normalised network
+IMAGE_UNITS = 4
+
+
+# ---- cached computations (per digit and target) --------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def mlp_backprop(x28: np.ndarray, label: int) -> tuple[list[gradients.DenseBackprop], float]:
+    """The MLP's backpropagation and its largest difference from TensorFlow's own gradients."""
+    model = loaded_models()["mlp"]
+    steps = gradients.mlp_backprop(model, x28, label)
+    return steps, gradients.largest_difference_from_tape(model, x28, label, steps)
+
+
+@st.cache_resource(show_spinner=False)
+def deep_networks() -> dict[str, object]:
+    return {variant: vanishing.deep_mlp(variant) for variant in vanishing.VARIANTS}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def depth_gradients(x28: np.ndarray, label: int) -> list[vanishing.DepthGradients]:
+    others = to_mnist_batch(test_split().x[:BATCH])
+    return [vanishing.layer_gradients(model, x28, label, others) for model in deep_networks().values()]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def row_norms(name: str, x28: np.ndarray, label: int) -> np.ndarray:
+    return gradients.row_gradients(loaded_models()[name], x28, label)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def rnn_backprop(x28: np.ndarray, label: int, scale: float) -> through_time.RNNBackprop:
+    return through_time.rnn_backprop(loaded_models()["rnn"], x28, label, recurrent_scale=scale)
+
+
+@st.cache_data(show_spinner=False)
+def test_accuracy(name: str) -> float | None:
+    card = MODELS_DIR / f"{name}.json"
+    return json.loads(card.read_text())["test_accuracy"] if card.exists() else None
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+def _tex(x: float) -> str:
+    r"""A number with three significant digits for a LaTeX table cell: 0.137, -4.32 \cdot 10^{-4}."""
+    if x == 0 or 1e-3 <= abs(x) < 1e4:
+        return f"{x:.3g}"
+    mantissa, exponent = f"{x:.2e}".split("e")
+    return rf"{mantissa}\!\cdot\!10^{{{int(exponent)}}}"
+
+
+def _num_tex(x: float) -> str:
+    """`_tex` in parentheses when negative, for a product."""
+    return f"({_tex(x)})" if x < 0 else _tex(x)
+
+
+def concept(name: str, **values) -> None:
+    with st.expander(t(f"gradients.concept.{name}.title")):
+        st.markdown(t(f"gradients.concept.{name}.body", **values))
+
+
+def target_ui(digit, prediction: int) -> int:
+    """The target label: the true label for a test digit, else the prediction, until changed; a new
+    digit resets it."""
+    default = digit.label if digit.label is not None else prediction
+    signature = hashlib.sha1(np.ascontiguousarray(digit.x28).tobytes()).hexdigest()
+    if st.session_state.get("gradients_digit") != signature:
+        st.session_state.gradients_digit = signature
+        st.session_state.gradients_label = default
+        st.session_state.pop("gradients_unit", None)
+        st.session_state.pop("gradients_units", None)
+    return int(st.segmented_control(t("gradients.target"), list(range(10)), key="gradients_label",
+                                    help=t("gradients.target_help"), required=True))
+
+
+# ---- 1. backpropagation through the MLP ------------------------------------------------------------
+
+def backprop_ui(steps: list[gradients.DenseBackprop], difference: float, label: int) -> None:
+    hidden, output = steps[0], steps[-1]
+    st.header(t("gradients.backprop.header"))
+    p = output.a
+    loss = gradients.cross_entropy(p, label)
+    left, right = st.columns([1, 1])
+    with left:
+        st.markdown(t("gradients.backprop.loss", label=label))
+        st.latex(rf"L = -\log p_{{{label}}} = -\log {p[label]:.4f} = {loss:.4f}")
+        st.markdown(t("gradients.backprop.output_error"))
+        st.latex(r"\delta^{(2)} = \frac{\partial L}{\partial z^{(2)}} = p - y")
+        st.caption(t("gradients.backprop.output_caption", label=label, delta=float(output.delta[label])))
+    with right:
+        show_chart(figures.output_error(p, label, lang(), projector()), "gradients-output-error")
+    by_size = [int(j) for j in np.argsort(-np.abs(hidden.delta))]
+    st.session_state.setdefault("gradients_unit", by_size[0])
+    with secondary("gradients_unit"):       # projector mode keeps the unit with the largest error term
+        unit = st.selectbox(t("gradients.backprop.unit"), range(len(hidden.z)), key="gradients_unit",
+                            help=t("gradients.backprop.unit_help", units=len(hidden.z), layer=hidden.layer_name))
+    hidden_ui(hidden, output, unit)
+    st.subheader(t("gradients.backprop.images_header", layer=hidden.layer_name))
+    st.session_state.setdefault("gradients_units", by_size[:IMAGE_UNITS])
+    with secondary("gradients_units"):
+        units = st.multiselect(t("gradients.backprop.units"), range(len(hidden.z)), key="gradients_units",
+                               max_selections=IMAGE_UNITS) or [unit]
+    show_chart(figures.unit_images(hidden.kernel, hidden.weight_gradient, hidden.delta, units, lang(), projector()),
+               "gradients-unit-images")
+    st.caption(t("gradients.backprop.images_caption", rate=SGD_RATE))
+    st.success(t("gradients.backprop.proof", difference=difference))
+
+
+def hidden_ui(hidden: gradients.DenseBackprop, output: gradients.DenseBackprop, unit: int) -> None:
+    st.subheader(t("gradients.backprop.hidden_header", unit=unit, layer=hidden.layer_name))
+    z, w, d = float(hidden.z[unit]), output.kernel[unit], output.delta
+    fprime = 1.0 if z > 0 else 0.0
+    classes = range(len(d))
+    cells = " & ".join
+    total = float(w @ d)
+    st.latex(r"\delta^{(1)}_j = f'(z^{(1)}_j)\,\sum_k W^{(2)}_{jk}\,\delta^{(2)}_k")
+    st.latex(rf"\begin{{array}}{{r|{'r' * len(d)}}} k & {cells(str(k) for k in classes)} \\ \hline "
+             rf"W^{{(2)}}_{{{unit}k}} & {cells(_tex(float(w[k])) for k in classes)} \\ "
+             rf"\delta^{{(2)}}_k & {cells(_tex(float(d[k])) for k in classes)} \\ "
+             rf"W \delta & {cells(_tex(float(w[k] * d[k])) for k in classes)} \end{{array}}")
+    st.latex(rf"z^{{(1)}}_{{{unit}}} = {z:.4f} \;\Rightarrow\; \operatorname{{ReLU}}'(z) = {fprime:.0f}, \qquad "
+             rf"\delta^{{(1)}}_{{{unit}}} = {fprime:.0f} \times \sum_k W^{{(2)}}_{{{unit}k}}\,\delta^{{(2)}}_k "
+             rf"= {fprime:.0f} \times {_num_tex(total)} = {_tex(float(hidden.delta[unit]))}")
+    pixel = int(np.argmax(hidden.inputs))
+    grad = float(hidden.weight_gradient[pixel, unit])
+    st.latex(rf"\frac{{\partial L}}{{\partial W^{{(1)}}_{{{pixel},{unit}}}}} = x_{{{pixel}}}\,\delta^{{(1)}}_{{{unit}}}"
+             rf" = {hidden.inputs[pixel]:.3f} \times {_num_tex(float(hidden.delta[unit]))} = {_tex(grad)}")
+    st.caption(t("gradients.backprop.hidden_caption", pixel=pixel, row=pixel // 28 + 1, col=pixel % 28 + 1,
+                 dead=int((hidden.z <= 0).sum()), units=len(hidden.z)))
+
+
+# ---- 2. activation functions ---------------------------------------------------------------------
+
+def activations_ui(steps: list[gradients.DenseBackprop], rnn: through_time.RNNBackprop | None) -> None:
+    st.header(t("gradients.act.header"))
+    sources = {f"{t('model.name.mlp')} · {steps[0].layer_name}": (steps[0].z, steps[0].activation)}
+    if rnn is not None:
+        sources.update({f"{t('model.name.rnn')} · {layer.layer_name}": (layer.z, layer.activation)
+                        for layer in rnn.layers})
+    with secondary("gradients_act_layer"):
+        name = st.radio(t("gradients.act.layer"), list(sources), horizontal=True, key="gradients_act_layer")
+    z, own = sources.get(name, next(iter(sources.values())))
+    show_chart(figures.activation_table(z, name, lang(), projector()), "gradients-activations")
+    shares = {f: flat_share(f, z) for f in COURSE}
+    st.markdown(t("gradients.act.flat", layer=name, count=z.size, own=LABELS[own],
+                  shares=" · ".join(f"{LABELS[f]} {share:.0%}" for f, share in shares.items())))
+    st.caption(t("gradients.act.caption"))
+    concept("relu")
+
+
+# ---- 3. vanishing with depth ---------------------------------------------------------------------
+
+def depth_ui(results: list[vanishing.DepthGradients]) -> None:
+    st.header(t("gradients.depth.header"))
+    st.markdown(t("gradients.depth.intro", depth=vanishing.DEPTH, width=vanishing.WIDTH, seed=vanishing.SEED,
+                  batch=BATCH))
+    show_chart(figures.depth_norms(results, lang(), projector()), "gradients-depth")
+    for column, result in zip(st.columns(len(results)), results):
+        with column:
+            st.metric(t(f"gradients.variant.{result.variant}"), f"{result.first_to_last:.2g}",
+                      help=t("gradients.depth.ratio_help", first=result.layer_names[0], last=result.layer_names[-1]),
+                      border=True)
+    st.caption(t("gradients.depth.caption", first=results[0].layer_names[0], last=results[0].layer_names[-1]))
+    concept("bn")
+
+
+# ---- 4. through time -------------------------------------------------------------------------------
+
+def through_time_ui(x28: np.ndarray, label: int, rnn: through_time.RNNBackprop | None) -> None:
+    st.header(t("gradients.time.header"))
+    models = loaded_models()
+    available = [name for name in THROUGH_TIME if not isinstance(models.get(name), Exception) and name in models]
+    norms = {name: row_norms(name, x28, label) for name in available}
+    fits = {name: through_time.fit_gamma(values) for name, values in norms.items() if np.all(values > 0)}
+    names = {name: t(f"model.name.{name}") for name in available}
+    show_chart(figures.row_norms(norms, fits, names, lang(), projector()), "gradients-rows")
+    rows = [{t("gradients.time.model"): names[name],
+             "γ": f"{fit.gamma:.4f}",
+             t("gradients.time.first_last"): f"{norms[name][0] / norms[name][-1]:.3g}",
+             t("gradients.time.accuracy"): "–" if test_accuracy(name) is None else f"{test_accuracy(name):.1%}"}
+            for name, fit in fits.items()]
+    st.table(rows)
+    st.caption(t("gradients.time.caption"))
+    if rnn is not None and "rnn" in fits:
+        formula_ui(rnn, fits["rnn"])
+    for name in THROUGH_TIME:
+        if name not in available:
+            model_or_error(name)
+    concept("gates")
+
+
+def formula_ui(rnn: through_time.RNNBackprop, fit: through_time.GeometricFit) -> None:
+    st.subheader(t("gradients.time.formula_header"))
+    st.latex(r"\delta_{T,k} = \prod_{i=k+1}^{T} \big(\operatorname{diag}(f'(z_i))\,U^\top\big)\,\delta_{T,T}"
+             r"\;\approx\; \gamma^{\,T-k}\,\delta_{T,T}")
+    steps = fit.steps
+    st.latex(rf"\gamma = {fit.gamma:.4f}: \quad \gamma^{{{steps - 1}}} = {_tex(fit.gamma ** (steps - 1))}"
+             rf"\qquad \frac{{\lVert\partial L/\partial x_1\rVert}}{{\lVert\partial L/\partial x_{{{steps}}}\rVert}}"
+             rf" = {_tex(rnn.row_norms[0] / rnn.row_norms[-1])}")
+    st.caption(t("gradients.time.formula_caption", gamma=fit.gamma, steps=steps, power=steps - 1))
+    show_chart(figures.jacobian_norms(list(rnn.layers), lang(), projector()), "gradients-jacobians")
+    means = " · ".join(f"{layer.layer_name} {float(np.exp(np.log(layer.jacobian_norms[1:]).mean())):.3f}"
+                       for layer in rnn.layers)
+    products = " · ".join(f"{layer.layer_name} {layer.product_norms[0]:.3g}" for layer in rnn.layers)
+    st.caption(t("gradients.time.jacobian_caption", means=means, products=products, steps=fit.steps))
+
+
+# ---- 5. exploding and clipping ---------------------------------------------------------------------
+
+def clipping_ui(x28: np.ndarray, label: int) -> None:
+    st.header(t("gradients.clip.header"))
+    st.markdown(t("gradients.clip.intro"))
+    scale = st.select_slider(t("gradients.clip.scale"), options=[s / 4 for s in range(2, 13)], value=1.0,
+                             key="gradients_scale", format_func=lambda s: f"× {s:g}")
+    by_scale = {s: rnn_backprop(x28, label, s).row_norms for s in sorted({*SCALES, scale})}
+    show_chart(figures.scaled_row_norms(by_scale, scale, lang(), projector()), "gradients-scaled")
+    result = rnn_backprop(x28, label, scale)
+    st.markdown(t("gradients.clip.ratio", scale=scale, ratio=float(result.row_norms[0] / result.row_norms[-1]),
+                  loss=result.loss))
+    rows = []
+    limits = dict(clipnorm=through_time.CLIPNORM, clipvalue=through_time.CLIPVALUE)
+    for c in through_time.clip(result.weight_gradients()):
+        raw, by_norm, by_value = c.norms
+        rows.append({t("gradients.clip.weight"): c.name, "‖g‖": f"{raw:.4g}",
+                     t("gradients.clip.by_norm", **limits): f"{by_norm:.4g}",
+                     t("gradients.clip.by_value", **limits): f"{by_value:.4g}",
+                     t("gradients.clip.share"): f"{c.clipped_share:.0%}", "cos": f"{c.by_value_cosine:.3f}",
+                     t("gradients.clip.step", **limits): f"{SGD_RATE * np.abs(c.raw).max():.3g} → "
+                                                        f"{SGD_RATE * np.abs(c.by_norm).max():.3g} / "
+                                                        f"{SGD_RATE * np.abs(c.by_value).max():.3g}"})
+    st.table(rows)
+    st.caption(t("gradients.clip.caption", clipnorm=through_time.CLIPNORM, clipvalue=through_time.CLIPVALUE,
+                 rate=SGD_RATE))
+    concept("regularisation")
+
+
+# ---- the page ----------------------------------------------------------------------------------------
+
+st.title(t("gradients.title"))
 st.caption(t("gradients.intro"))
+digit = current_digit()
+mlp = model_or_error("mlp")
+if mlp is None:
+    st.stop()
+prediction = int(np.argmax(outputs([mlp], digit.x28)[0]))
+label = target_ui(digit, prediction)
+steps, difference = mlp_backprop(digit.x28, label)
+rnn = rnn_backprop(digit.x28, label, 1.0) if not isinstance(loaded_models().get("rnn"), Exception) else None
+backprop_ui(steps, difference, label)
+activations_ui(steps, rnn)
+depth_ui(depth_gradients(digit.x28, label))
+through_time_ui(digit.x28, label, rnn)
+if rnn is not None:
+    clipping_ui(digit.x28, label)
+else:
+    model_or_error("rnn")

@@ -20,7 +20,7 @@ from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
 LATIN_TERMS = {"netlens", "prediction", "keras", "relu", "softmax", "sigmoid", "tanh", "dense", "dropout",
                "flatten", "argmax", "max", "min", "sin", "cos", "exp", "log", "xavier", "png", "html", "csv",
                "lenet", "logits", "adam", "sgd", "rmsprop", "monitor", "patience", "mode", "factor", "cooldown",
-               "verbose", "true", "false", "none",
+               "verbose", "true", "false", "none", "softplus",
                # layer names of the shipped models (explain/architectures.py)
                "digit", "image", "embed", "posenc", "mha", "pool", "output", "norm", "residual"}
 # A word not inside another, and not code: no `\cmd`, `model.predict`, `models/`, `name=` or `f(`.

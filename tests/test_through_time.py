@@ -87,20 +87,25 @@ def test_row_norms_equal_row_gradients(digit):
                                gradients.row_gradients(model, *digit), atol=TOL)
 
 
-def test_recurrent_jacobian_norms_are_those_of_keras_cells_own_jacobian(digit):
+def test_recurrent_jacobian_norms_and_their_products_are_those_of_keras_cells_own_jacobians(digit):
     model = tiny_rnn(seed=6)
     layer = model.get_layer("rnn1")
     ours = through_time.rnn_backprop(model, *digit).layers[0]
     h = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], layer.output)(digit[0][None]))[0]
     previous = np.vstack([np.zeros_like(h[:1]), h[:-1]])
     np.testing.assert_allclose(ours.h, h, atol=TOL)
-    for t in (0, 5, 14, 27):
+    jacobians = []
+    for t in range(28):
         h_prev = tf.constant(previous[t][None])
         with tf.GradientTape() as g:
             g.watch(h_prev)
             out, _ = layer.cell(tf.constant(digit[0][t][None].astype(np.float32)), [h_prev])
-        jacobian = g.batch_jacobian(out, h_prev).numpy()[0]        # (units out, units in)
-        assert ours.jacobian_norms[t] == pytest.approx(np.linalg.norm(jacobian, 2), abs=TOL)
+        jacobians.append(g.batch_jacobian(out, h_prev).numpy()[0].astype(np.float64))   # (units out, units in)
+        assert ours.jacobian_norms[t] == pytest.approx(np.linalg.norm(jacobians[t], 2), abs=TOL)
+    product = np.eye(len(h[0]))
+    for k in range(27, -1, -1):         # product = dh_28/dh_k (0-based rows), the chain rule's own order
+        assert ours.product_norms[k] == pytest.approx(np.linalg.norm(product, 2), abs=TOL)
+        product = product @ jacobians[k]
 
 
 def test_fit_gamma_recovers_a_geometric_sequence_and_agrees_with_lstsq():

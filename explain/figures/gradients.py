@@ -1,0 +1,180 @@
+"""Figures of the gradients page. Gradient norms span many orders of magnitude, so every norm is
+drawn on a log axis; signed arrays (weights, weight gradients) use the diverging scale centred on
+0, each panel on its own symmetric range (a gradient is thousands of times smaller than a weight)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explain import activations
+from explain.figures.theme import CATEGORICAL, DIVERGING, TEN_CLASSES, style, subplots
+from explain.i18n import t
+from explain.through_time import GeometricFit, LayerBackprop
+from explain.vanishing import DepthGradients
+
+ACCENT = CATEGORICAL[3]                 # vermillion: the target class, the chosen scale
+Z_RANGE = (-6.0, 6.0)                   # the activation curves' horizontal range
+MODEL_COLOURS = {"rnn": CATEGORICAL[3], "lstm": CATEGORICAL[0], "gru": CATEGORICAL[2]}
+VARIANT_COLOURS = {"sigmoid": CATEGORICAL[3], "relu": CATEGORICAL[0], "sigmoid_bn": CATEGORICAL[2]}
+
+
+def _hover(key: str, lang: str, **values) -> str:
+    return t(key, lang, **values) + "<extra></extra>"
+
+
+def output_error(probabilities: np.ndarray, label: int, lang: str, projector: bool = False) -> go.Figure:
+    """The ten probabilities p and the output error p - y (the softmax layer's delta) side by side,
+    the target class outlined."""
+    y = np.eye(len(probabilities))[label]
+    classes = [str(k) for k in range(len(probabilities))]
+    fig = go.Figure(data=[
+        dict(type="bar", x=classes, y=probabilities, name=t("gradients.fig.p", lang), marker_color=CATEGORICAL[5],
+             hovertemplate=_hover("gradients.fig.hover_p", lang)),
+        dict(type="bar", x=classes, y=probabilities - y, name=t("gradients.fig.delta_out", lang),
+             marker=dict(color=[ACCENT if k == label else CATEGORICAL[0] for k in range(len(classes))]),
+             hovertemplate=_hover("gradients.fig.hover_delta", lang)),
+    ], layout=dict(barmode="group", title=dict(text=t("gradients.fig.output_title", lang, label=label)),
+                   xaxis=dict(title=dict(text=t("gradients.fig.class", lang)), type="category"),
+                   yaxis=dict(range=[-1.05, 1.05], zeroline=True, zerolinecolor="#888888"),
+                   legend=dict(orientation="h", x=0, y=-0.25)))
+    return style(fig, projector, height=320)
+
+
+def unit_images(kernel: np.ndarray, weight_gradient: np.ndarray, delta: np.ndarray, units: list[int], lang: str,
+                projector: bool = False) -> go.Figure:
+    """For each chosen first-layer unit j: its weights W[:, j] and its weight gradient
+    dL/dW[:, j] = x * delta_j (`kernel` and `weight_gradient` are (784, units)), both shown as
+    28 x 28 images; the gradient is the digit itself scaled by delta_j, so one SGD step adds
+    (delta_j < 0) or subtracts (delta_j > 0) a faint copy of the digit to the unit's weights."""
+    cols = len(units)
+    titles = [t("gradients.fig.weights", lang, unit=j) for j in units] + \
+             [t("gradients.fig.weight_gradient", lang, unit=j, delta=float(delta[j])) for j in units]
+    fig = subplots(rows=2, cols=cols, subplot_titles=titles, horizontal_spacing=0.03, vertical_spacing=0.12)
+    for k, j in enumerate(units):
+        for row, values in ((1, kernel[:, j]), (2, weight_gradient[:, j])):
+            top = float(np.abs(values).max()) or 1.0
+            fig.add_trace(go.Heatmap(z=values.reshape(28, 28), colorscale=DIVERGING, zmin=-top, zmax=top, zmid=0,
+                                     showscale=False, hovertemplate=_hover("gradients.fig.hover_pixel", lang)),
+                          row=row, col=k + 1)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
+    for k in range(1, 2 * cols + 1):
+        fig.layout[f"yaxis{k if k > 1 else ''}"].scaleanchor = f"x{k if k > 1 else ''}"
+    return style(fig, projector, height=200 + 120 * (2 if cols <= 2 else 1) + 40)
+
+
+def activation_table(z: np.ndarray, layer: str, lang: str, projector: bool = False) -> go.Figure:
+    """The course's six activations: f(z) on top, f'(z) below, one column each, with this digit's
+    pre-activations `z` (any shape) of `layer` as ticks under each derivative (those outside the
+    plotted range drawn at its edge)."""
+    names = activations.COURSE
+    cols = 3 if projector else 6
+    rows = 2 * (len(names) // cols)
+    titles = []
+    for block in range(rows // 2):
+        chunk = names[block * cols:(block + 1) * cols]
+        titles += [f"f = {activations.LABELS[name]}" for name in chunk]
+        titles += [f"f′ ({activations.LABELS[name]})" for name in chunk]
+    fig = subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.04, vertical_spacing=0.1)
+    grid = np.linspace(*Z_RANGE, 241)
+    values = np.clip(np.asarray(z, dtype=float).ravel(), *Z_RANGE)
+    for k, name in enumerate(names):
+        entry = activations.TABLE[name]
+        row, col = 2 * (k // cols) + 1, k % cols + 1
+        fig.add_trace(go.Scatter(x=grid, y=entry.f(grid), mode="lines", line=dict(color=CATEGORICAL[0]),
+                                 showlegend=False, hovertemplate=_hover("gradients.fig.hover_f", lang)),
+                      row=row, col=col)
+        fig.add_trace(go.Scatter(x=grid, y=entry.derivative(grid), mode="lines", line=dict(color=CATEGORICAL[1]),
+                                 showlegend=False, hovertemplate=_hover("gradients.fig.hover_fprime", lang)),
+                      row=row + 1, col=col)
+        fig.add_trace(go.Scatter(x=values, y=entry.derivative(values), mode="markers", showlegend=False,
+                                 marker=dict(color=ACCENT, size=8, opacity=0.4, symbol="line-ns-open"),
+                                 hovertemplate=_hover("gradients.fig.hover_unit_z", lang, layer=layer)),
+                      row=row + 1, col=col)
+    fig.update_yaxes(range=[-0.1, 1.15], row=2)
+    if rows == 4:
+        fig.update_yaxes(range=[-0.1, 1.15], row=4)
+    fig.update_xaxes(range=list(Z_RANGE), dtick=3)
+    return style(fig, projector, height=230 * rows)
+
+
+def depth_norms(results: list[DepthGradients], lang: str, projector: bool = False) -> go.Figure:
+    """|dL/dW| of every Dense layer of the deep MLP, input side on the left, one line per variant,
+    log axis: a line falling to the left is a vanishing gradient."""
+    data = [dict(type="scatter", x=list(r.layer_names), y=r.norms, mode="lines+markers",
+                 name=t(f"gradients.variant.{r.variant}", lang), line=dict(color=VARIANT_COLOURS[r.variant]),
+                 hovertemplate=_hover("gradients.fig.hover_layer_norm", lang)) for r in results]
+    fig = go.Figure(data=data, layout=dict(
+        title=dict(text=t("gradients.fig.depth_title", lang)),
+        xaxis=dict(title=dict(text=t("gradients.fig.layer", lang)), type="category"),
+        yaxis=dict(type="log", title=dict(text=t("gradients.fig.norm", lang)), exponentformat="power"),
+        legend=dict(orientation="h", x=0, y=-0.3)))
+    return style(fig, projector, height=380)
+
+
+def row_norms(norms: dict[str, np.ndarray], fits: dict[str, GeometricFit], labels: dict[str, str], lang: str,
+              projector: bool = False) -> go.Figure:
+    """Per-row input gradient norms (markers) and their fitted scale * gamma^(T - t) (dashed), one
+    colour per model, rows 1..T, log axis."""
+    data = []
+    for name, values in norms.items():
+        rows = np.arange(1, len(values) + 1)
+        colour = MODEL_COLOURS.get(name, CATEGORICAL[4])
+        data.append(dict(type="scatter", x=rows, y=values, mode="lines+markers", name=labels[name],
+                         line=dict(color=colour, width=1.5), marker=dict(size=6, color=colour),
+                         hovertemplate=_hover("gradients.fig.hover_row_norm", lang)))
+        if name in fits:
+            data.append(dict(type="scatter", x=rows, y=fits[name](rows), mode="lines", showlegend=False,
+                             line=dict(color=colour, dash="dash", width=2), hoverinfo="skip",
+                             name=t("gradients.fig.fit", lang, gamma=fits[name].gamma)))
+    fig = go.Figure(data=data, layout=dict(
+        title=dict(text=t("gradients.fig.rows_title", lang)),
+        xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
+        yaxis=dict(type="log", title=dict(text=t("gradients.fig.row_norm", lang)), exponentformat="power"),
+        legend=dict(orientation="h", x=0, y=-0.3)))
+    return style(fig, projector, height=400)
+
+
+def jacobian_norms(layers: list[LayerBackprop], lang: str, projector: bool = False) -> go.Figure:
+    """Per SimpleRNN layer: the spectral norm of each step's recurrent Jacobian J_t = diag(f'(z_t)) U^T
+    at rows 2..T (solid; row 1's multiplies the zero initial state) and of the product
+    dh_T/dh_k = J_T ... J_{k+1} at rows k = 1..T (dashed), with the line at 1, log axis."""
+    data = []
+    for k, layer in enumerate(layers):
+        steps = len(layer.jacobian_norms)
+        data.append(dict(type="scatter", x=np.arange(2, steps + 1), y=layer.jacobian_norms[1:], mode="lines+markers",
+                         name=t("gradients.fig.step_jacobian", lang, layer=layer.layer_name),
+                         line=dict(color=CATEGORICAL[k]), hovertemplate=_hover("gradients.fig.hover_jacobian", lang)))
+        data.append(dict(type="scatter", x=np.arange(1, steps + 1), y=layer.product_norms, mode="lines",
+                         name=t("gradients.fig.product_jacobian", lang, layer=layer.layer_name, steps=steps),
+                         line=dict(color=CATEGORICAL[k], dash="dash"),
+                         hovertemplate=_hover("gradients.fig.hover_product", lang, steps=steps)))
+    fig = go.Figure(data=data, layout=dict(
+        title=dict(text=t("gradients.fig.jacobian_title", lang)),
+        xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
+        yaxis=dict(type="log", title=dict(text=t("gradients.fig.spectral", lang)), exponentformat="power"),
+        shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=1, y1=1, yref="y",
+                     line=dict(color="#888888", dash="dot", width=2))],
+        legend=dict(orientation="h", x=0, y=-0.3)))
+    return style(fig, projector, height=400)
+
+
+def scaled_row_norms(norms: dict[float, np.ndarray], chosen: float, lang: str, projector: bool = False) -> go.Figure:
+    """The SimpleRNN's per-row input gradient norms with its recurrent kernels scaled by each factor
+    in `norms` (a copy of the weights), the `chosen` factor drawn thick, log axis."""
+    data = []
+    for k, (scale, values) in enumerate(sorted(norms.items())):
+        picked = np.isclose(scale, chosen)
+        data.append(dict(type="scatter", x=np.arange(1, len(values) + 1), y=values, mode="lines",
+                         name=f"× {scale:g}", line=dict(color=ACCENT if picked else TEN_CLASSES[k % 10]),
+                         opacity=1.0 if picked else 0.6,
+                         hovertemplate=_hover("gradients.fig.hover_scaled", lang, scale=scale)))
+    fig = go.Figure(data=data, layout=dict(
+        title=dict(text=t("gradients.fig.scaled_title", lang)),
+        xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
+        yaxis=dict(type="log", title=dict(text=t("gradients.fig.row_norm", lang)), exponentformat="power"),
+        legend=dict(x=1.01, xanchor="left", y=0.5, title=dict(text="U ×"))))
+    style(fig, projector, height=400)
+    for trace, scale in zip(fig.data, sorted(norms)):   # after the projector style, which thickens every line
+        trace.line.width = (7 if projector else 4) if np.isclose(scale, chosen) else (2.5 if projector else 1.5)
+    return fig

@@ -1,0 +1,48 @@
+"""The gradients page through app.py (AppTest) in both languages: every view renders, and the γ it
+prints for each recurrent model is the fit of the per-row gradient norms TensorFlow computes."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from explain.i18n import t
+from tests.apptest import app_on_page
+
+
+def tape_row_norms(model: keras.Model, x28: np.ndarray, label: int) -> np.ndarray:
+    x = tf.constant(x28[None].astype(np.float32))
+    with tf.GradientTape() as g:
+        g.watch(x)
+        loss = -tf.math.log(model(x, training=False)[0, label])
+    return np.linalg.norm(g.gradient(loss, x).numpy()[0], axis=1)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_view_renders_and_the_shown_gamma_is_the_fit_of_the_row_gradients(monkeypatch, models, test_digits,
+                                                                               lang):
+    at = app_on_page(monkeypatch, "pages/gradients.py", lang=lang, sample="3")
+    headers = [h.value for h in at.header]
+    for view in ("backprop", "act", "depth", "time", "clip"):
+        assert t(f"gradients.{view}.header", lang) in headers
+    assert len(at.get("plotly_chart")) == 7     # output error, unit images, activations, depth, rows, Jacobians, scaled
+    x, label = test_digits[0][3], int(test_digits[1][3])
+    assert at.segmented_control[0].value == label
+    table = at.table[0].value
+    for row, name in zip(range(len(table)), ("rnn", "lstm", "gru")):
+        norms = tape_row_norms(models[name], x, label)
+        distance = 28 - np.arange(1, 29)
+        (_, log_gamma), *_ = np.linalg.lstsq(np.column_stack([np.ones(28), distance]), np.log(norms), rcond=None)
+        assert float(table.iloc[row]["γ"]) == pytest.approx(np.exp(log_gamma), abs=1e-4)
+    proof = at.success[0].value
+    assert float(proof.rstrip("。.").split()[-1]) < 1e-5
+
+
+def test_a_new_target_label_recomputes_the_loss(monkeypatch, models, test_digits):
+    at = app_on_page(monkeypatch, "pages/gradients.py", lang="en", sample="3")
+    target = (int(test_digits[1][3]) + 1) % 10
+    at.segmented_control[0].set_value(target).run()
+    assert not at.exception
+    p = keras.ops.convert_to_numpy(models["mlp"](test_digits[0][3][None]))[0]
+    assert any(f"= {-np.log(p[target]):.4f}" in e.value for e in at.get("latex"))
