@@ -1,22 +1,9 @@
 """NetLens: the `st.navigation` frame. Sets the page up, writes the shared sidebar once, runs a page."""
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pages import shared
 from pages.shared import t
-
-
-def run_unknown_paths_as_draw(pages: list) -> None:
-    """Open the Draw page for /draw or an unknown path as if the address were /.
-
-    Streamlit answers an unknown path with a "page not found" message, after which the browser
-    sends its reruns for the app script rather than the page, and the canvas ignores strokes.
-    Forgetting the requested name before `st.navigation` resolves it runs the default page cleanly.
-    """
-    ctx = get_script_run_ctx()
-    intent = ctx.pages_manager if ctx else None
-    if intent and not intent.intended_page_script_hash and intent.intended_page_name not in {p.url_path for p in pages}:
-        intent.set_script_intent("", "")
+from pages.streamlit_internals import run_unknown_paths_as_default
 
 
 st.set_page_config(page_title="NetLens", page_icon=":material/visibility:", layout="wide")
@@ -34,7 +21,7 @@ PAGES = [
     st.Page("pages/training.py", title=t("nav.training"), icon=":material/monitoring:", url_path="training"),
     st.Page("pages/quiz.py", title=t("nav.quiz"), icon=":material/quiz:", url_path="quiz"),
 ]
-run_unknown_paths_as_draw(PAGES)
+run_unknown_paths_as_default(PAGES)
 page = st.navigation(PAGES)
 sidebar = st.sidebar.container()  # filled after the page ran: it then shows the digit the page just set
 shared.freeze_heap_once()

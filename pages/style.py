@@ -26,7 +26,6 @@ _SMALL_ROLES = ", ".join(f"{scope} {role}" for scope in ("[data-testid='stMain']
     "[data-testid='stExpander'] summary *", "[data-testid='stSliderTickBar'] *",
     "[data-testid='stTable'] *", "[data-testid='stAlertContainer'] *", "[data-testid='stTooltipIcon'] *",
     "[data-baseweb='tab'] *", "[data-baseweb='select'] *", "[data-testid='stSliderThumbValue']",
-    "[data-testid='stSliderTickBarMin']", "[data-testid='stSliderTickBarMax']",
     "[data-testid='stSidebarNav'] *", "[data-testid='stSidebarNavItems'] *", "button *", "label *",
     "[data-testid='stPageLink'] *", "code", "input", "textarea"))
 

@@ -12,7 +12,8 @@ def app_on_page(monkeypatch, page: str = "pages/draw.py", context: dict | None =
 
     AppTest starts every run as if the server were fresh, when Streamlit still takes our `pages/`
     folder for a legacy multipage folder and would run a switched-to page without app.py; the
-    app's own fix (pages/shared.py) acts once per process, so here that mode is switched off per run.
+    app's own fix (pages/streamlit_internals.py) acts once per process, so here that mode is switched
+    off per run (tests/test_streamlit_internals.py checks that AppTest still needs this).
     """
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest

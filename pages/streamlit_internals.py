@@ -1,0 +1,49 @@
+"""The Streamlit internals the app leans on, in one place. Each works around a behaviour of
+Streamlit 1.67 that tests/test_streamlit_internals.py checks is still there, so an upgrade that
+changes it fails that test instead of the app (the CSS on Streamlit's data-testids lives in
+pages/style.py, and the same test checks Streamlit still renders every one of them)."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+
+def _running_script() -> str:
+    """The file of the script Streamlit is executing (the outermost `__main__` frame)."""
+    frame, script = sys._getframe(1), ""
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "__main__":
+            script = frame.f_globals.get("__file__", "")
+        frame = frame.f_back
+    return script
+
+
+def leave_legacy_pages_mode() -> None:
+    """Until the first `st.navigation` call in a server process, Streamlit takes a folder named
+    `pages/` for a legacy multipage folder (`PagesManager.uses_pages_directory`): a bookmark such as
+    /cnn?lang=en opened first after a restart would run pages/cnn.py alone, without app.py's frame
+    and sidebar. Called once, on the first import of `pages`: switches that mode off and, when the
+    script running is a page rather than app.py, reruns the session, this time through app.py."""
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if Path(_running_script()).name != "app.py":
+            st.rerun()
+
+
+def run_unknown_paths_as_default(pages: Sequence[st.Page]) -> None:
+    """Open the default page for /draw or an unknown path as if the address were /.
+
+    Streamlit answers an unknown path with a "page not found" message, after which the browser
+    sends its reruns for the app script rather than the page, and the canvas ignores strokes.
+    Forgetting the requested name (the session's `PagesManager.set_script_intent`) before
+    `st.navigation` resolves it runs the default page cleanly. Call it just before `st.navigation`.
+    """
+    ctx = get_script_run_ctx()
+    intent = ctx.pages_manager if ctx else None
+    if intent and not intent.intended_page_script_hash and intent.intended_page_name not in {p.url_path for p in pages}:
+        intent.set_script_intent("", "")

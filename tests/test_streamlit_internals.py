@@ -1,0 +1,136 @@
+"""The Streamlit behaviours the app works around (pages/streamlit_internals.py, pages/style.py), each
+checked to be still there: when an upgrade changes one, its test here fails and says which workaround
+to revisit. And the workarounds themselves, on a fresh server whose first request is a deep link."""
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+import streamlit
+from playwright.sync_api import expect
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import ScriptRunContext
+from streamlit.testing.v1 import AppTest
+
+from pages import style
+from tests.browser import EXCEPTION, open_page
+from tests.conftest import free_port, start_app
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = Path(streamlit.__file__).parent / "static" / "static" / "js"
+
+
+# ---- legacy multipage mode (pages.streamlit_internals.leave_legacy_pages_mode) -------------------
+
+@pytest.fixture
+def fresh_pages_flag():
+    saved = PagesManager.uses_pages_directory
+    PagesManager.uses_pages_directory = None  # as in a server process before its first session
+    yield
+    PagesManager.uses_pages_directory = saved
+
+
+def test_streamlit_still_takes_a_pages_folder_beside_the_app_for_legacy_multipage_mode(fresh_pages_flag):
+    PagesManager(str(ROOT / "app.py"))
+    assert PagesManager.uses_pages_directory is True
+
+
+def test_apptest_still_runs_a_switched_to_page_without_app_py():
+    """Why tests/apptest.py switches the mode off for every AppTest run: AppTest resets the flag per run,
+    after the app's once-per-process fix, so switch_page would run the page bare, without the sidebar."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["lang"] = "en"
+    at.run()
+    assert at.sidebar.radio(key="lang").value == "en"  # the first run went through app.py
+    at.switch_page("pages/quiz.py").run()
+    assert not at.exception
+    assert [r.key for r in at.sidebar.radio] == [], "switch_page now runs app.py: drop tests/apptest.py's patch"
+
+
+# ---- unknown paths (pages.streamlit_internals.run_unknown_paths_as_default) ----------------------
+
+def test_the_session_intent_api_the_unknown_path_fix_calls_is_still_there():
+    assert "pages_manager" in {f.name for f in fields(ScriptRunContext)}
+    assert list(inspect.signature(PagesManager.set_script_intent).parameters) == ["self", "page_script_hash",
+                                                                                  "page_name"]
+    manager = PagesManager(str(ROOT / "app.py"))
+    manager.set_script_intent("", "nonexistent")
+    assert (manager.intended_page_script_hash, manager.intended_page_name) == ("", "nonexistent")
+
+
+PLAIN_NAVIGATION = '''
+import streamlit as st
+
+def home():
+    st.title("Home page")
+
+def other():
+    st.title("Other page")
+
+st.navigation([st.Page(home, url_path="home", default=True), st.Page(other, url_path="other")]).run()
+'''
+
+
+def test_streamlit_still_answers_an_unknown_path_with_page_not_found(browser, tmp_path):
+    """A plain st.navigation app (no pages/ folder, no fix) opened at /nonexistent shows Streamlit's
+    "Page not found" dialog: the fallback after which the Draw page's canvas ignored strokes."""
+    script = tmp_path / "plain_navigation.py"
+    script.write_text(PLAIN_NAVIGATION, encoding="utf-8")
+    port = free_port()
+    server = start_app(port, tmp_path / "server.log", script=str(script))
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    try:
+        tab = context.new_page()
+        open_page(tab, f"http://127.0.0.1:{port}/nonexistent")
+        expect(tab.get_by_text("Home page")).to_be_visible(timeout=30_000)
+        expect(tab.locator("[data-testid='stDialog']")).to_contain_text("Page not found")
+    finally:
+        context.close()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# ---- a fresh server whose first request is a deep link --------------------------------------------
+
+def test_a_fresh_servers_first_request_to_a_deep_link_runs_that_page_inside_the_frame(browser, tmp_path):
+    """The first session of a new server process opens /cnn?lang=en (a bookmark after a restart): the
+    CNN page, in English, with the app's navigation and sidebar, and no "page not found"."""
+    port = free_port()
+    server = start_app(port, tmp_path / "server.log")
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN")
+    try:
+        tab = context.new_page()
+        open_page(tab, f"http://127.0.0.1:{port}/cnn?lang=en")
+        expect(tab.locator("h1").first).to_have_text("Inside the CNN (LeNet-5)", timeout=60_000)
+        sidebar = tab.locator("[data-testid='stSidebar']")
+        expect(sidebar.get_by_text("Language", exact=True)).to_be_visible()
+        expect(sidebar.get_by_text("Projector mode")).to_be_visible()
+        nav = tab.locator("[data-testid='stSidebarNavLink']")
+        expect(nav.filter(has_text="Check yourself")).to_have_count(1)
+        assert "shared" not in nav.all_inner_texts()  # the legacy pages-folder listing is gone
+        assert tab.locator(EXCEPTION).count() == 0 and tab.locator("[data-testid='stDialog']").count() == 0
+        assert "/cnn?" in tab.url and "lang=en" in tab.url and "sample=0" in tab.url  # init_session ran
+    finally:
+        context.close()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# ---- the CSS on Streamlit's data-testids (pages/style.py) -----------------------------------------
+
+def styled_testids() -> set[str]:
+    css = style.PROJECTOR_CSS + style._SMALL_ROLES + " ".join(style._BUILT_IN_TEXT)
+    return set(re.findall(r"data-testid='(\w+)'", css))
+
+
+def test_every_data_testid_the_styles_name_is_still_rendered_by_streamlits_frontend():
+    """pages/style.py sizes and translates Streamlit's own elements by their data-testid; a renamed or
+    removed one would silently leave its text small (projector mode) or English."""
+    bundle = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in BUNDLE.glob("*.js"))
+    testids = styled_testids()
+    assert len(testids) >= 15
+    missing = sorted(i for i in testids if not re.search(rf"[\"'`]{i}[\"'`]", bundle))  # a string literal in the JS
+    assert missing == []
