@@ -134,11 +134,14 @@ def sgd_ui(model) -> None:
         if n_steps > 1 else 1
     step = steps[min(shown, n_steps) - 1]
     kept = int(np.argmax(np.where(step.mask, step.unit_change, -1)))
-    dropped = np.flatnonzero(~step.mask)
-    kernel = model.get_layer(where.after).kernel.path
-    show_chart(figures.step_figure(batches[shown - 1][0], step, kernel, kept, int(dropped[0]) if dropped.size else None,
-                                   lang(), projector()), "dropout-step")
-    st.caption(t("layers.sgd.step_caption", kept=kept, layer=where.after))
+    dropped = int(np.flatnonzero(~step.mask)[0]) if not step.mask.all() else None
+    kernel = model.get_layer(where.after).kernel
+    show_chart(figures.step_figure(batches[shown - 1][0], step, kernel.path, kept, dropped, lang(), projector()),
+               "dropout-step")
+    change = step.changes[kernel.path]
+    st.caption(t("layers.sgd.step_caption", kept=kept, total=change.shape[0],
+                 changed=int(np.count_nonzero(change[:, kept])), dropped=dropped if dropped is not None else "–",
+                 dropped_changed=int(np.count_nonzero(change[:, dropped])) if dropped is not None else 0))
 
 
 def lstm_ui(x28: np.ndarray, n: int, seed: int) -> None:

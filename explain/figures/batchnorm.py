@@ -41,7 +41,14 @@ def histogram_figure(layer: BNLayer, channel: int, lang: str, projector: bool) -
                  name=t("layers.bnfig.batch_mean", lang)),
             dict(type="scatter", x=[None], y=[None], mode="lines", line=dict(color=MOVING, width=2.5, dash="dash"),
                  name=t("layers.bnfig.moving_mean", lang))]
-    return style(go.Figure(data=data, layout=layout), projector, height=320)
+    return _panels(data, layout, projector)
+
+
+def _panels(data: list[dict], layout: dict, projector: bool) -> go.Figure:
+    """Two panels with their titles above them: room at the top for the titles."""
+    fig = style(go.Figure(data=data, layout=layout), projector, height=320)
+    fig.update_layout(margin=dict(t=64 if projector else 40))
+    return fig
 
 
 def statistics_figure(layer: BNLayer, lang: str, projector: bool) -> go.Figure:
@@ -65,7 +72,7 @@ def statistics_figure(layer: BNLayer, lang: str, projector: bool) -> go.Figure:
                       name=t("layers.bnfig.moving", lang), legendgroup="moving",
                       marker=dict(marker, color=MOVING, symbol="diamond-open", line=dict(width=2)),
                       hovertemplate="%{x}: %{y:.4f}<extra></extra>")]
-    return style(go.Figure(data=data, layout=layout), projector, height=320)
+    return _panels(data, layout, projector)
 
 
 def modes_figure(inference: np.ndarray, training: np.ndarray, size: int, lang: str, projector: bool) -> go.Figure:

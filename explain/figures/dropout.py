@@ -1,6 +1,6 @@
 """Figures of dropout: the thinned networks' masks and answers, and which weights an SGD step through
-one thinned network changed. Dropped values are drawn in one flat grey everywhere, apart from every
-colour scale, so "exactly zero because dropped" never looks like "small"."""
+one thinned network changed. Dropped values are left white (blank) everywhere: white is in neither
+the viridis nor the cividis scale, so "exactly zero because dropped" never looks like "small"."""
 from __future__ import annotations
 
 import math
@@ -13,20 +13,20 @@ from explain.figures import panels
 from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, sequential, style
 from explain.i18n import t
 
-DROPPED = "#8c8c8c"
+DROPPED = "#ffffff"
 ACCENT = CATEGORICAL[3]
 COLORBAR = dict(thickness=10, len=0.9)
 
 
 def _dropped_layer(dropped: np.ndarray, hover: str, **more) -> dict:
-    """A heatmap that paints the True cells of `dropped` grey and leaves the others transparent."""
+    """A heatmap that paints the True cells of `dropped` white and leaves the others transparent."""
     return dict(type="heatmap", z=np.where(dropped, 1.0, np.nan), colorscale=[[0, DROPPED], [1, DROPPED]],
                 showscale=False, hoverongaps=False, hovertemplate=hover + "<extra></extra>", **more)
 
 
 def masks_figure(tn: ThinnedNetworks, lang: str, projector: bool) -> go.Figure:
     """Row 0: the layer's input at inference (units,); row k: thinned network k's values, the kept
-    ones scaled by 1 / (1 - rate), the dropped ones grey. Columns are the hidden units."""
+    ones scaled by 1 / (1 - rate), the dropped ones white. Columns are the hidden units."""
     n, units = tn.masks.shape
     z = np.vstack([tn.activations[None], tn.hidden])
     dropped = np.vstack([np.zeros((1, units), bool), ~tn.masks])
@@ -62,14 +62,14 @@ def answers_figure(tn: ThinnedNetworks, lang: str, projector: bool) -> go.Figure
                  hovertemplate="%{y:.4f}<extra></extra>")]
     layout = dict(title=t("layers.fig.answers_title", lang, layer=tn.layer_name),
                   xaxis=dict(tickmode="linear", dtick=1),
-                  yaxis=dict(range=[0, 1.02], title=dict(text=t("layers.fig.probability", lang))),
+                  yaxis=dict(range=[0, 1.02]),
                   legend=dict(orientation="h", y=-0.12), bargap=0.35)
     return style(go.Figure(data=data, layout=layout), projector, height=340)
 
 
 def updates_figure(steps: list[SGDStep], lang: str, projector: bool) -> go.Figure:
     """Step k (rows) x hidden unit (columns): the size of the change of the unit's weights in step
-    k; units dropped in that step are grey (their change is exactly 0)."""
+    k; units dropped in that step are white (their change is exactly 0)."""
     change = np.stack([s.unit_change for s in steps])
     dropped = np.stack([~s.mask for s in steps])
     rows = [t("layers.fig.step_row", lang, k=k + 1) for k in range(len(steps))]
@@ -101,10 +101,7 @@ def step_figure(x_batch: np.ndarray, step: SGDStep, kernel: str, kept: int, drop
     change = step.changes[kernel]
     cols = min(8, len(x_batch))
     shown = [(kept, "layers.fig.kept_unit")] + ([(dropped, "layers.fig.dropped_unit")] if dropped is not None else [])
-    titles = [t("layers.fig.batch", lang, n=len(x_batch))]
-    for unit, key in shown:
-        column = change[:, unit]
-        titles.append(t(key, lang, unit=unit, changed=int(np.count_nonzero(column)), total=column.size))
+    titles = [t("layers.fig.batch", lang, n=len(x_batch))] + [t(key, lang, unit=unit) for unit, key in shown]
     layout = panels.row([1] * len(titles), titles, 0.05, image=True)
     data = [dict(type="heatmap", z=_montage(x_batch, cols), colorscale=DIGIT, zmin=0, zmax=1, showscale=False,
                  hoverinfo="skip")]
@@ -114,6 +111,9 @@ def step_figure(x_batch: np.ndarray, step: SGDStep, kernel: str, kept: int, drop
         data.append(dict(type="heatmap", z=change[:, unit].reshape(28, 28), colorscale=DIVERGING, zmid=0,
                          zmin=-top, zmax=top, xaxis=x, yaxis=y, showscale=k == 2, colorbar=COLORBAR,
                          hovertemplate=t("layers.fig.hover_delta", lang) + "<extra></extra>"))
+    # A frame around each weight image: the dropped unit's is all white (every change exactly 0).
+    layout["shapes"] = [dict(type="rect", x0=-0.5, x1=27.5, y0=-0.5, y1=27.5, line=dict(color="#999999", width=1),
+                             **panels.refs(k)) for k in range(2, len(titles) + 1)]
     fig = style(go.Figure(data=data, layout=layout), projector, height=300)
-    fig.update_layout(margin=dict(t=60 if projector else 40))
+    fig.update_layout(margin=dict(t=64 if projector else 40))
     return fig
