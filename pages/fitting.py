@@ -101,9 +101,10 @@ def graph_ui(model, x28: np.ndarray, label: int) -> None:
     st.caption(t("fitting.graph.caption", pixel=pixel, row=row, col=col, unit=unit, label=label))
     if revealed:
         backward_step_ui(nodes, len(nodes) - revealed, pixel, unit, label)
-    picture, text = st.columns([0.35, 0.65])
+    picture, text = st.columns([0.45, 0.55] if projector() else [0.35, 0.65])
     with picture:
         show_chart(figures.pixel_gradient_figure(pixel_gradient, pixel, lang(), projector()), "fitting-dL-dx")
+        st.caption(t("fitting.fig.pixel_gradient", inputs=pixel_gradient.size))
     with text:
         reverse, fwd = float(pixel_gradient[pixel]), float(forward["L"])
         st.markdown(t("fitting.modes.compare", pixel=pixel, forward=f"{fwd:+.6g}", reverse=f"{reverse:+.6g}",
@@ -112,7 +113,7 @@ def graph_ui(model, x28: np.ndarray, label: int) -> None:
         _, outputs = autodiff.pass_counts(model, model.outputs[0].shape[-1])
         st.markdown(t("fitting.modes.passes", inputs=inputs, forward=inputs, reverse=one, outputs=outputs))
     with st.expander(t("fitting.concept.modes.title")):
-        st.markdown(t("fitting.concept.modes.body", inputs=inputs))
+        st.markdown(t("fitting.concept.modes.body", inputs=inputs, weights=f"{model.count_params():,}"))
 
 
 def backward_step_ui(nodes: list[autodiff.Node], index: int, pixel: int, unit: int, label: int) -> None:
@@ -158,11 +159,13 @@ def losses_ui(nodes, label: int) -> None:
     z[wrong] = value
     probabilities = softmax(z)
     here = fitting.loss_gradients(probabilities, label)
-    st.latex(rf"L_{{\mathrm{{CE}}}} = -\log p_{{{label}}} = {tex(here.cross_entropy)},\quad"
-             rf"\frac{{\partial L_{{\mathrm{{CE}}}}}}{{\partial z}} = p - y")
-    st.latex(rf"L_{{\mathrm{{SE}}}} = \sum_k (p_k - y_k)^2 = {tex(here.square_error)},\quad"
-             rf"\frac{{\partial L_{{\mathrm{{SE}}}}}}{{\partial z_j}}"
-             rf" = 2p_j\Big((p_j - y_j) - \sum_k (p_k - y_k)\,p_k\Big)")
+    ce = (rf"L_{{\mathrm{{CE}}}} &= -\log p_{{{label}}} = {tex(here.cross_entropy)}",
+          r"\frac{\partial L_{\mathrm{CE}}}{\partial z} &= p - y")
+    se = (rf"L_{{\mathrm{{SE}}}} &= \sum_k (p_k - y_k)^2 = {tex(here.square_error)}",
+          r"\frac{\partial L_{\mathrm{SE}}}{\partial z_j} &= 2p_j\Big((p_j - y_j) - \sum_k (p_k - y_k)\,p_k\Big)")
+    # Loss and gradient side by side; one below the other on a projector, where the line would not fit.
+    rows = [*ce, *se] if projector() else [" & ".join(ce), " & ".join(se)]
+    st.latex(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")
     st.markdown(t("fitting.loss.reading", y=label, k=wrong, value=f"{value:.1f}", p=f"{probabilities[label]:.3g}",
                   ce=f"{here.cross_entropy_gradient[label]:+.4g}", se=f"{here.square_error_gradient[label]:+.4g}"))
     with secondary("fitting_loss_table"):
@@ -194,7 +197,7 @@ def sgd_ui(model, x28: np.ndarray, label: int) -> tuple[str, int, float, int]:
     run = sgd_run(model, x28, label, start, batch, rate, steps)
     done = len(run.losses)
     where = fitting.counters(max(done, 1), n, batch)
-    cols = st.columns(4)
+    cols = st.columns(4) if not projector() else st.columns(2) + st.columns(2)
     cols[0].metric(t("fitting.sgd.train_digits"), f"{n:,}")
     cols[1].metric(t("fitting.sgd.per_epoch"), f"{where.iterations_per_epoch:,}",
                    help=t("fitting.sgd.per_epoch_help", n=f"{n:,}", batch=batch, iterations=where.iterations_per_epoch))
@@ -264,8 +267,7 @@ def regularisation_ui(model, x28: np.ndarray, label: int, settings: tuple[str, i
         if near:
             rows[-1][t("fitting.reg.near_zero", near=number(near))] = f"{np.mean(np.abs(run.kernel) < near):.1%}"
     st.table(rows)
-    titles = {name: t(f"fitting.reg.title.{name}", n=len(run.losses), l1=number(l1), l2=number(l2))
-              for name, run in runs.items()}
+    titles = {name: t(f"fitting.reg.title.{name}", l1=number(l1), l2=number(l2)) for name in runs}
     show_chart(figures.histogram_figure(runs["none"].start[0], {k: r.kernel for k, r in runs.items()}, titles,
                                         lang(), projector()), "fitting-weights")
     st.caption(t("fitting.reg.caption", steps=steps, rate=number(rate), l1=number(l1), l2=number(l2),

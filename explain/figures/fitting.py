@@ -47,10 +47,13 @@ def graph_figure(nodes: list[Node], tangents: dict[str, np.ndarray], edges: list
         symbol = SYMBOL[node.name]
         shape = "" if index is None else f" ({node.value.size})"
         gradient = f"{_entry(node.gradient, index):+.4g}" if k >= first_shown else "?"
+        # The projector's large text leaves no room for the words: ∂L/∂(node) is reverse mode's by its form.
+        reverse, forward = ("", "") if projector else (f"{t('fitting.graph.reverse', lang)}: ",
+                                                        f"{t('fitting.graph.forward', lang)}: ")
         lines = [f"<b>{FORMULA[node.name]}</b>{shape}",
                  f"{symbol} = {_entry(node.value, index):.4g}",
-                 f"{t('fitting.graph.reverse', lang)}: ∂L/∂{symbol} = {gradient}",
-                 f"{t('fitting.graph.forward', lang)}: ∂{symbol}/∂x[i] = {_entry(tangents[node.name], index):+.4g}"]
+                 f"{reverse}∂L/∂{symbol} = {gradient}",
+                 f"{forward}∂{symbol}/∂x[i] = {_entry(tangents[node.name], index):+.4g}"]
         col, row = PLACE[node.name]
         annotations.append(dict(x=col, y=row, text="<br>".join(lines), showarrow=False, align="left",
                                 bgcolor="white", borderpad=6, borderwidth=3 if k >= first_shown else 1,
@@ -61,12 +64,12 @@ def graph_figure(nodes: list[Node], tangents: dict[str, np.ndarray], edges: list
         annotations.append(dict(x=x1 - dx, y=y1 - dy, ax=x0 + dx, ay=y0 + dy, xref="x", yref="y", axref="x",
                                 ayref="y", text="", showarrow=True, arrowhead=3, arrowwidth=3 if projector else 2,
                                 arrowcolor="#555"))
-        label = f"{EDGE[k]} = {edges[k]:+.4g}"
-        if y0 == y1:      # a horizontal arrow: its derivative above it
-            annotations.append(dict(x=(x0 + x1) / 2, y=y0, yshift=4, yanchor="bottom", text=label, showarrow=False))
+        if y0 == y1:      # a horizontal arrow: its derivative above it, in two short lines to fit the gap
+            annotations.append(dict(x=(x0 + x1) / 2, y=y0, yshift=4, yanchor="bottom", showarrow=False,
+                                    text=f"{EDGE[k]}<br>= {edges[k]:+.4g}"))
         else:             # a vertical one: beside it, away from the other column
-            annotations.append(dict(x=x0, y=(y0 + y1) / 2, xshift=10 if x0 == 0 else -10, showarrow=False, text=label,
-                                    xanchor="left" if x0 == 0 else "right"))
+            annotations.append(dict(x=x0, y=(y0 + y1) / 2, xshift=10 if x0 == 0 else -10, showarrow=False,
+                                    text=f"{EDGE[k]} = {edges[k]:+.4g}", xanchor="left" if x0 == 0 else "right"))
     fig = go.Figure(layout=dict(annotations=annotations, xaxis=dict(visible=False, range=[-0.5, 1.5]),
                                 yaxis=dict(visible=False, range=[-0.45, 2.45]), showlegend=False))
     style(fig, projector, height=560)
@@ -82,8 +85,7 @@ def pixel_gradient_figure(gradient: np.ndarray, pixel: int, lang: str, projector
     fig = go.Figure(go.Heatmap(z=image, colorscale=DIVERGING, zmid=0, zmin=-top, zmax=top,
                                colorbar=dict(thickness=10, len=0.9),
                                hovertemplate=t("fitting.fig.hover_pixel", lang) + "<extra></extra>"),
-                    layout=dict(title=dict(text=t("fitting.fig.pixel_gradient", lang)),
-                                xaxis=dict(visible=False, constrain="domain"),
+                    layout=dict(xaxis=dict(visible=False, constrain="domain"),
                                 yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
                                 shapes=[dict(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
                                              line=dict(color="black", width=3))]))
@@ -111,7 +113,7 @@ def losses_figure(sweep: WrongLogitSweep, current: float, model_value: float, la
                         for p in (1, 2) for x, dash, color in ((model_value, "dash", "#777"), (current, "dot", ACCENT))]
     layout["xaxis"].update(title=dict(text=axis))
     layout["xaxis2"].update(title=dict(text=axis))
-    layout["yaxis2"].update(type="log", exponentformat="power")
+    layout["yaxis2"].update(type="log", exponentformat="e")    # "power" draws its exponents below 20 px
     layout.update(legend=dict(orientation="h", yanchor="top", y=-0.25, x=0), hovermode="x unified")
     fig = style(go.Figure(data=data, layout=layout), projector, height=360)
     fig.update_layout(margin=dict(t=40))
@@ -155,6 +157,7 @@ def histogram_figure(start: np.ndarray, after: dict[str, np.ndarray], titles: di
                          line=dict(color="#666", width=2, shape="hvh"),
                          name=t("fitting.fig.before", lang), legendgroup="before", showlegend=k == 1, xaxis=x, yaxis=y,
                          hovertemplate="w ≈ %{x:.3f}: %{y}<extra></extra>"))
+        layout["xaxis" if k == 1 else f"xaxis{k}"].update(nticks=3 if projector else 5, tickangle=0)
     layout.update(bargap=0, legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
     fig = style(go.Figure(data=data, layout=layout), projector, height=330)
     fig.update_layout(margin=dict(t=40))

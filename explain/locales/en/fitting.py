@@ -1,8 +1,8 @@
 STRINGS = {
     "fitting.showing": "Explaining: {description}. The MLP answers {digit} with probability {p:.1%}.",
-    "fitting.reg.title.none": "no penalty, after {n} steps",
-    "fitting.reg.title.l1": "L1, λ = {l1}, after {n} steps",
-    "fitting.reg.title.l2": "L2, λ = {l2}, after {n} steps",
+    "fitting.reg.title.none": "no penalty",
+    "fitting.reg.title.l1": "L1, λ = {l1}",
+    "fitting.reg.title.l2": "L2, λ = {l2}",
     "fitting.target": "Target class y",
     "fitting.target_help": "The answer the loss measures against: the true label of a test-split sample, else the model's own prediction. Change it to see the gradients of a wrong answer.",
 
@@ -20,7 +20,7 @@ STRINGS = {
     "fitting.modes.compare": "**Forward mode** (`tf.autodiff.ForwardAccumulator`, one pass with the tangent of pixel {pixel}): ∂L/∂x[{pixel}] = {forward}.  \n**Reverse mode** (entry {pixel} of the one backward pass, computed by hand): ∂L/∂x[{pixel}] = {reverse}.  \nThe two differ by {diff}.",
     "fitting.modes.passes": "For the gradient over all **{inputs}** pixels, forward mode needs **{forward}** passes (one per pixel), reverse mode **{reverse}**. For the Jacobian of all {outputs} probabilities: {forward} forward passes against {outputs} backward ones.",
     "fitting.concept.modes.title": "Why networks are trained with reverse mode",
-    "fitting.concept.modes.body": "Forward mode computes, alongside each value, its derivative with respect to one chosen input; the cost of one pass is about that of the forward pass, and one pass gives one column of the Jacobian. Reverse mode first runs the forward pass and remembers the values, then sends ∂L/∂(node) backwards through the graph; one pass gives one row of the Jacobian, the gradient of one output with respect to every input. A network's loss is one number and its inputs and weights are many ({inputs} pixels here, over a hundred thousand weights), so reverse mode wins by a factor of the number of inputs. With few inputs and many outputs it would be the other way round. Backpropagation is reverse-mode automatic differentiation applied to the network's graph.",
+    "fitting.concept.modes.body": "Forward mode computes, alongside each value, its derivative with respect to one chosen input; the cost of one pass is about that of the forward pass, and one pass gives one column of the Jacobian. Reverse mode first runs the forward pass and remembers the values, then sends ∂L/∂(node) backwards through the graph; one pass gives one row of the Jacobian, the gradient of one output with respect to every input. A network's loss is one number and its inputs and weights are many ({inputs} pixels here, {weights} weights), so reverse mode wins by a factor of the number of inputs. With few inputs and many outputs it would be the other way round. Backpropagation is reverse-mode automatic differentiation applied to the network's graph.",
 
     "fitting.loss.header": "2 · Square error against cross-entropy",
     "fitting.loss.intro": "Both losses compare the ten probabilities p = softmax(z) with the one-hot target y. Move the logit of a wrong class upwards to make the model more and more confidently wrong: the cross-entropy's gradient p − y keeps pushing, the square error's fades, because it passes through the softmax's slope p(1 − p).",
@@ -74,10 +74,10 @@ STRINGS = {
     "fitting.concept.reg.title": "What weight regularisation does, and does not do, for gradients",
     "fitting.concept.reg.body": "It keeps weights small. Against **overfitting**, because a network with small weights cannot draw sharp, sample-specific boundaries. Against **exploding** gradients, because backpropagation multiplies by the weights layer after layer (and step after step in a recurrent network), and smaller weights keep those products from growing. It does **not** help against **vanishing** gradients: shrinking the weights makes the same products smaller still, and a gradient that dies in saturated sigmoids is not revived by it; ReLU, good initialisation, batch normalisation, residual connections and LSTM/GRU gates help there. In Keras the penalty lives in the layer (`kernel_regularizer`) and is added to the loss that `fit` minimises and prints.",
     "fitting.fig.hover_pixel": "row %{y}, column %{x}: ∂L/∂x = %{z:.3g}",
-    "fitting.fig.pixel_gradient": "∂L/∂x, all 784 pixels from one backward pass",
+    "fitting.fig.pixel_gradient": "∂L/∂x, all {inputs} pixels from one backward pass",
     "fitting.fig.wrong_logit": "logit z[{k}] of the wrong class",
     "fitting.fig.losses": "Loss",
-    "fitting.fig.push": "|∂L/∂z[{y}]|: the push on the target's logit",
+    "fitting.fig.push": "push on z[{y}]: |∂L/∂z[{y}]|",
     "fitting.fig.batch_loss": "mini-batch loss (before its step)",
     "fitting.fig.held_out_loss": "held-out loss",
     "fitting.fig.digit_loss": "this digit's loss",

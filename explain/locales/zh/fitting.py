@@ -1,8 +1,8 @@
 STRINGS = {
     "fitting.showing": "当前讲解：{description}。MLP 的答案是 {digit}，概率 {p:.1%}。",
-    "fitting.reg.title.none": "不加惩罚，{n} 步之后",
-    "fitting.reg.title.l1": "L1，λ = {l1}，{n} 步之后",
-    "fitting.reg.title.l2": "L2，λ = {l2}，{n} 步之后",
+    "fitting.reg.title.none": "不加惩罚",
+    "fitting.reg.title.l1": "L1，λ = {l1}",
+    "fitting.reg.title.l2": "L2，λ = {l2}",
     "fitting.target": "目标类别 y",
     "fitting.target_help": "损失所对照的答案：测试集样本用它的真实标签，否则用模型自己的预测。改成别的类别，可以看一个错误答案的梯度。",
 
@@ -20,7 +20,7 @@ STRINGS = {
     "fitting.modes.compare": "**前向模式**（`tf.autodiff.ForwardAccumulator`，以像素 {pixel} 的切向量跑一遍）：∂L/∂x[{pixel}] = {forward}。  \n**反向模式**（手算的那一次反向传播的第 {pixel} 个分量）：∂L/∂x[{pixel}] = {reverse}。  \n两者相差 {diff}。",
     "fitting.modes.passes": "要得到对全部 **{inputs}** 个像素的梯度，前向模式需要 **{forward}** 遍（每个像素一遍），反向模式只要 **{reverse}** 遍。若要全部 {outputs} 个概率的雅可比矩阵：前向 {forward} 遍，反向 {outputs} 遍。",
     "fitting.concept.modes.title": "为什么训练网络用反向模式",
-    "fitting.concept.modes.body": "前向模式在算每个值的同时，算出它对某一个选定输入的导数；一遍的代价和一次前向计算差不多，一遍得到雅可比矩阵的一列。反向模式先做前向计算并记住各个值，再把 ∂L/∂(节点) 沿着图往回传；一遍得到雅可比矩阵的一行，也就是一个输出对所有输入的梯度。网络的损失只是一个数，而输入和权重却很多（这里是 {inputs} 个像素，权重超过十万个），所以反向模式快了“输入个数”那么多倍。如果输入很少、输出很多，结论就反过来。反向传播就是把反向模式自动微分用在网络的计算图上。",
+    "fitting.concept.modes.body": "前向模式在算每个值的同时，算出它对某一个选定输入的导数；一遍的代价和一次前向计算差不多，一遍得到雅可比矩阵的一列。反向模式先做前向计算并记住各个值，再把 ∂L/∂(节点) 沿着图往回传；一遍得到雅可比矩阵的一行，也就是一个输出对所有输入的梯度。网络的损失只是一个数，而输入和权重却很多（这里是 {inputs} 个像素，权重有 {weights} 个），所以反向模式快了“输入个数”那么多倍。如果输入很少、输出很多，结论就反过来。反向传播就是把反向模式自动微分用在网络的计算图上。",
 
     "fitting.loss.header": "2 · 平方误差与交叉熵",
     "fitting.loss.intro": "两种损失都把十个概率 p = softmax(z) 和独热目标 y 作比较。把某个错误类别的 logits 分量往上调，让模型越来越自信地答错：交叉熵的梯度 p − y 一直在推，平方误差的梯度却逐渐消失，因为它要经过 softmax 的斜率 p(1 − p)。",
@@ -74,10 +74,10 @@ STRINGS = {
     "fitting.concept.reg.title": "权重正则化对梯度能做什么、不能做什么",
     "fitting.concept.reg.body": "它让权重保持较小。这能对抗**过拟合**，因为权重小的网络画不出尖锐的、只适合个别样本的分界线；也能对抗**梯度爆炸**，因为反向传播要一层又一层（在循环网络里是一个时间步又一个时间步）地乘以权重，权重小，这些乘积就不会越滚越大。它**不能**解决**梯度消失**：把权重缩小只会让同样的乘积更小，在饱和的 sigmoid 中消失的梯度也不会因此恢复；这时要靠 ReLU、合适的初始化、批归一化、残差连接和 LSTM/GRU 的门。在 Keras 中，惩罚项写在层里（`kernel_regularizer`），并加进 `fit` 最小化和打印的损失。",
     "fitting.fig.hover_pixel": "第 %{y} 行，第 %{x} 列：∂L/∂x = %{z:.3g}",
-    "fitting.fig.pixel_gradient": "∂L/∂x：一次反向传播得到全部 784 个像素",
+    "fitting.fig.pixel_gradient": "∂L/∂x：一次反向传播得到全部 {inputs} 个像素",
     "fitting.fig.wrong_logit": "错误类别的 logits 分量 z[{k}]",
     "fitting.fig.losses": "损失",
-    "fitting.fig.push": "|∂L/∂z[{y}]|：对目标 logits 分量的推力",
+    "fitting.fig.push": "对 z[{y}] 的推力 |∂L/∂z[{y}]|",
     "fitting.fig.batch_loss": "小批量损失（该步之前）",
     "fitting.fig.held_out_loss": "验证损失",
     "fitting.fig.digit_loss": "这个数字的损失",
