@@ -1,5 +1,5 @@
 """The floor for stroke-to-repaint with the Draw page's own digit pad: a Streamlit page holding only
-that pad (`digitpad.digit_pad`, the same arguments) and one metric, with no TensorFlow, no models
+that pad (`widgets.pad.digit_pad`, the same arguments) and one metric, with no TensorFlow, no models
 and no charts. `python -m tools.bench` draws the same strokes here, on the bare drawable-canvas page
 and on the app's pages; whatever the app takes beyond this page is ours to explain.
 
@@ -10,7 +10,8 @@ import hashlib
 
 import streamlit as st
 
-from digitpad import BRUSH, digit_pad
+from widgets import BRUSH
+from widgets.pad import digit_pad
 
 drawing = digit_pad("pad", BRUSH, {"undo": "Undo", "clear": "Clear", "undo_help": "Undo the last stroke",
                                    "clear_help": "Clear the pad", "canvas": "Digit pad"})

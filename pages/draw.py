@@ -17,8 +17,9 @@ from explain.upload import UploadError, read_upload
 from pages.style import secondary
 from pages.shared import (Digit, compared_models, current_digit, digit_description, lang, model_or_error,
                           projector, set_digit, set_sample, show_chart, t, test_split)
+from widgets import BRUSH
 from widgets.bars import probability_bars as bars_ui
-from widgets.pad import BRUSH, digit_pad
+from widgets.pad import digit_pad
 
 PAD_LABELS = ("undo", "clear", "undo_help", "clear_help", "canvas")
 

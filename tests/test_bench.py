@@ -42,12 +42,12 @@ def test_durations_read_in_their_best_unit():
     assert bench.duration(1.2345) == "1.23 s"
 
 
-def test_a_canvas_like_digit_is_what_the_draw_page_canvas_sends():
+def test_a_canvas_like_digit_is_what_the_draw_page_pad_sends():
     x28 = np.zeros((28, 28), np.uint8)
     x28[5:23, 13:15] = 255
     rgba = bench.canvas_like(x28)
-    assert rgba.shape == (280, 280, 4) and rgba.dtype == np.uint8
-    assert (rgba[..., 3] == 255).all() and rgba[..., 0].max() == 255 and rgba[0, 0, 0] == 0
+    assert rgba.shape == (260, 260, 4) and rgba.dtype == np.uint8  # the pad's size
+    assert (rgba[..., :3] == 255).all() and rgba[..., 3].max() == 255 and rgba[0, 0, 3] == 0  # white ink, clear paper
     np.testing.assert_array_equal(bench.decode_data_url(bench.png_data_url(rgba)), rgba)
 
 
@@ -59,6 +59,26 @@ def test_the_table_marks_missed_targets_and_failures():
     assert lines[2].endswith("| p50 <= 10 ms | met |")
     assert "**MISSED**" in lines[3]
     assert "FAILED" in lines[4] and "TimeoutError: no canvas" in lines[4]
+
+
+def test_the_report_explains_a_missed_target_with_the_numbers_this_run_measured():
+    def rows(draw_s: float, pad_s: float) -> list:
+        pad = bench.Row("stroke to repaint", "bare digit-pad page (...)", "x",
+                        parts={"p50": pad_s, "finished": pad_s / 2, "paint": pad_s / 4, "kib": 7.0})
+        draw = bench.Row("stroke to repaint", "Draw page: mouse-up -> answer", "x", met=False,
+                         parts={"p50": draw_s, "finished": draw_s / 2, "paint": draw_s / 4, "kib": 42.0})
+        return [pad, draw]
+
+    machine = bench.Machine(2, "cpu", "2026-12-01 10:00 UTC", "3.11", "versions", (1.0, 1.0, 1.0))
+    text = bench.report(rows(0.4, 0.2), machine, "python -m tools.bench", bench.QUICK)
+    note = next(line for line in text.splitlines() if line.startswith("- **Draw page: mouse-up"))
+    # The Draw page's server share (0.4 / 2) against the bare pad's (0.2 / 2), its paint share, its KiB.
+    assert "200 ms against 100 ms" in note and "100 ms against 50 ms" in note and "42 KiB" in note
+    other = bench.report(rows(0.6, 0.2), machine, "python -m tools.bench", bench.QUICK)
+    assert "300 ms against 100 ms" in other and "200 ms against 100 ms" not in other
+    # The method's counts are the plan's, not constants.
+    assert f"on each of {bench.QUICK.digits} test-split" in text
+    assert f"on each of {bench.FULL.digits} test-split" in bench.report([], machine, "c", bench.FULL)
 
 
 def quick_report(tmp_path, sections: list[str]) -> list[str]:
@@ -90,7 +110,8 @@ def test_quick_mode_runs_the_browser_section(tmp_path):
         if os.environ.get("NETLENS_REQUIRE_BROWSER"):
             pytest.fail(NO_CHROMIUM)
         pytest.skip(NO_CHROMIUM)
-    assert sections_of(quick_report(tmp_path, ["browser"])) == {"cold start", "memory", "stroke to repaint"}
+    assert sections_of(quick_report(tmp_path, ["browser"])) == {"cold start", "first visit", "memory",
+                                                                 "stroke to repaint", "while drawing"}
 
 
 @pytest.mark.parametrize("kwargs", [

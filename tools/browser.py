@@ -75,11 +75,13 @@ def canvas_box(page) -> dict:
     return max(boxes, key=lambda b: b["width"] * b["height"])
 
 
-def draw(page, strokes: list[list[tuple[float, float]]], steps: int = 12) -> None:
-    """Draw polylines given in canvas fractions (0..1, 0..1), one mouse-down..mouse-up per stroke."""
+def draw(page, strokes: list[list[tuple[float, float]]], steps: int = 12, pause_ms: float = 0) -> None:
+    """Draw polylines given in canvas fractions (0..1, 0..1), one mouse-down..mouse-up per stroke,
+    `steps` mouse moves per segment, `pause_ms` between moves (a hand's pace rather than at once)."""
     box = canvas_box(page)
-    # The canvas's toolbar lies invisible over the top of the canvas until the pointer hovers the
-    # canvas (then it slides up, after a short delay): a stroke starting there at once would press it.
+    # streamlit-drawable-canvas's toolbar lies invisible over the top of its canvas until the pointer
+    # hovers the canvas (then it slides up, after a short delay): a stroke starting there at once
+    # would press it.
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_timeout(400)
     for stroke in strokes:
@@ -89,6 +91,8 @@ def draw(page, strokes: list[list[tuple[float, float]]], steps: int = 12) -> Non
         for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
             for k in range(1, steps + 1):
                 page.mouse.move(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)
+                if pause_ms:
+                    page.wait_for_timeout(pause_ms)
         page.mouse.up()
 
 

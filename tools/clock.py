@@ -11,7 +11,8 @@ from dataclasses import dataclass
 # Runs in every tab before Streamlit's code: each WebSocket message is read, before Streamlit handles
 # it, for ForwardMsg field 6 (script_finished) = 0 (FINISHED_SUCCESSFULLY), and the tab's time of each
 # goes to window.__runs. It is the one sure sign that a rerun is over: Streamlit's status widget only
-# appears for runs longer than 0.5 s, and a fast rerun may never mark anything stale.
+# appears for runs longer than 0.5 s, and a fast rerun may never mark anything stale. The time of
+# each rerun request the tab sends (BackMsg field 11, rerun_script) goes to window.__sends.
 HOOK = """(() => {
   const finishStatus = bytes => {
     let i = 0;
@@ -32,9 +33,16 @@ HOOK = """(() => {
     return -1;
   };
   window.__runs = [];
+  window.__sends = [];
   window.__bytes = 0;
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
+    send(data) {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data)
+        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+      if (bytes && bytes.length && bytes[0] >>> 3 === 11) window.__sends.push(performance.now());
+      return super.send(data);
+    }
     constructor(...args) {
       super(...args);
       this.addEventListener("message", event => {
@@ -46,18 +54,32 @@ HOOK = """(() => {
   };
 })();"""
 
-# Installed just before an action: notes the time of its event (a mouse-up or a click reaches the
-# window first, in the capture phase), then checks every animation frame until a rerun has finished
-# since and nothing is stale (Streamlit marks the previous run's elements stale until the new run
-# re-sends them, and clears the rest when the finish message is handled). `done` is the next frame,
-# when that state is on screen. Times are the tab's `performance.now()` in ms.
+# Installed just before an action: notes the time of its event (it reaches the window first, in the
+# capture phase), then checks every animation frame until a rerun has finished after the tab's latest
+# rerun request (`finished` is when the last one did), that request was sent after the event, the digit pad (if the page has one) has had
+# its last drawing read (`window.__netlensPad`), and nothing is stale (Streamlit marks the previous
+# run's elements stale until the new run re-sends them). `done` is the next frame, when that state
+# is on screen. "mouseup" is timed from the pointerup of the same release, which comes first: the
+# pad sends its drawing then, streamlit-drawable-canvas 200 ms after the mouseup.
+# Times are the tab's `performance.now()` in ms.
 WATCH = """event => {
-  const state = {runs: window.__runs.length, start: null, finished: null, done: null, bytes: window.__bytes};
+  const type = event === "mouseup" ? "pointerup" : event;
+  const state = {start: null, sends: null, finished: null, done: null, bytes: window.__bytes};
   window.__bench = state;
-  window.addEventListener(event, () => { state.start = performance.now(); }, {capture: true, once: true});
+  window.addEventListener(type, () => { state.start = performance.now(); state.sends = window.__sends.length; },
+                          {capture: true, once: true});
+  const answered = () => {
+    if (state.start === null || window.__sends.length <= state.sends) return null;
+    const sent = window.__sends[window.__sends.length - 1];
+    const pad = window.__netlensPad;
+    if (pad && pad.read < pad.sent) return null;
+    const last = window.__runs[window.__runs.length - 1];
+    return last === undefined || last < sent || document.querySelector('[data-stale="true"]') ? null : last;
+  };
   const tick = () => {
-    if (state.start !== null && window.__runs.length > state.runs && !document.querySelector('[data-stale="true"]')) {
-      state.finished = window.__runs[state.runs];
+    const finished = answered();
+    if (finished !== null) {
+      state.finished = finished;
       state.bytes = window.__bytes - state.bytes;
       requestAnimationFrame(() => { state.done = performance.now(); });
     } else {

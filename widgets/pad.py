@@ -18,8 +18,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-SIZE = 260        # px, the drawing's side (the canvas's own pixels, whatever the screen's density)
-BRUSH = 20        # px on the 260 px pad: after the fit into 20x20 about MNIST's 2-3 px strokes
+from widgets import BRUSH, PAD_SIZE
+
 THROTTLE_MS = 100  # while the pen moves, at most one drawing sent per this many ms
 PNG_PREFIX = "data:image/png;base64,"
 
@@ -42,31 +42,37 @@ class Drawing:
     number: int
 
     def rgba(self) -> np.ndarray:
-        """The drawing as (SIZE, SIZE, 4) uint8 RGBA: white strokes on a clear background, the image
+        """The drawing as (PAD_SIZE, PAD_SIZE, 4) uint8 RGBA: white strokes on a clear background, the image
         streamlit-drawable-canvas gave `to_mnist` before (its opacity is the ink)."""
         return np.asarray(Image.open(io.BytesIO(self.png)).convert("RGBA"))
 
 
+def _number(value) -> int:
+    """How many drawings the pad had sent when it sent `value` ({"png": data URL or None, "n": int})."""
+    number = value.get("n") if isinstance(value, dict) else None
+    return number if isinstance(number, int) else 0
+
+
 def _drawing(value) -> Drawing | None:
-    """The pad's state value ({"png": data URL, "n": int} or None) as a Drawing; anything else
-    (a value this page did not write) is treated as a blank pad."""
-    if not isinstance(value, dict) or not str(value.get("png", "")).startswith(PNG_PREFIX):
+    """The pad's state value ({"png": data URL or None, "n": int}) as a Drawing, or None while the
+    pad is blank; anything else (a value the pad did not write) is taken for a blank pad."""
+    if not isinstance(value, dict) or not str(value.get("png") or "").startswith(PNG_PREFIX):
         return None
     try:
         png = base64.b64decode(value["png"][len(PNG_PREFIX):], validate=True)
         Image.open(io.BytesIO(png)).verify()
     except (binascii.Error, UnidentifiedImageError, OSError):
         return None
-    return Drawing(png, int(value.get("n", 0)))
+    return Drawing(png, _number(value))
 
 
 def digit_pad(key: str, brush: int, labels: dict[str, str]) -> Drawing | None:
     """Mount the pad under `key` (a new key gives a new, empty pad) and return its drawing, or None
     while it is blank. `labels`: "undo", "clear", their "undo_help" and "clear_help", and "canvas"
     (the pad's accessible name), in the user's language."""
-    previous = st.session_state.get(key)
-    read = _drawing(previous.get("drawing") if previous else None)
-    result = _pad(key=key, data={"size": SIZE, "brush": brush, "throttle": THROTTLE_MS, "labels": labels,
-                                 "read": read.number if read else 0},
+    # The pad sends its next drawing once it sees, in `read`, that this one was read.
+    state = st.session_state.get(key)
+    read = _number(state.get("drawing") if state else None)
+    result = _pad(key=key, data={"size": PAD_SIZE, "brush": brush, "throttle": THROTTLE_MS, "labels": labels, "read": read},
                   default={"drawing": None}, on_drawing_change=lambda: None, width="content")
     return _drawing(result.drawing)
