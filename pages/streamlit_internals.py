@@ -10,7 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner import get_script_run_ctx, script_runner
+
+STOCK_CLEANUP = script_runner._clean_problem_modules  # kept for the test that checks it still clears Keras
 
 
 def _running_script() -> str:
@@ -47,3 +49,20 @@ def run_unknown_paths_as_default(pages: Sequence[st.Page]) -> None:
     intent = ctx.pages_manager if ctx else None
     if intent and not intent.intended_page_script_hash and intent.intended_page_name not in {p.url_path for p in pages}:
         intent.set_script_intent("", "")
+
+
+def _cleanup_keeping_keras() -> None:
+    """Streamlit's cleanup after a rerun (`script_runner._clean_problem_modules`) without its
+    `keras.backend.clear_session()`: only matplotlib's figures are closed."""
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def keep_compiled_kernels() -> None:
+    """After every rerun of every session Streamlit calls `keras.backend.clear_session()`, which on
+    TensorFlow clears the eager context's kernel cache: the next call of each page's compiled
+    function (`explain.inference`) then builds its kernels again, a few hundred milliseconds to
+    seconds where a warm call takes milliseconds (`python -m tools.bench`, the server rows). The
+    app keeps no per-rerun Keras state to clear (models are loaded once per server, training runs
+    in child processes), so Streamlit's cleanup is replaced by the same without that call."""
+    script_runner._clean_problem_modules = _cleanup_keeping_keras

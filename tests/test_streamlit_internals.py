@@ -134,3 +134,34 @@ def test_every_data_testid_the_styles_name_is_still_rendered_by_streamlits_front
     assert len(testids) >= 15
     missing = sorted(i for i in testids if not re.search(rf"[\"'`]{i}[\"'`]", bundle))  # a string literal in the JS
     assert missing == []
+
+
+# ---- Keras's kernel cache (pages.streamlit_internals.keep_compiled_kernels) -----------------------
+
+@pytest.fixture
+def clear_session_calls(monkeypatch):
+    import keras
+    calls = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
+    return calls
+
+
+def test_streamlit_still_clears_keras_after_every_rerun(clear_session_calls):
+    from pages import streamlit_internals
+    streamlit_internals.STOCK_CLEANUP()
+    assert clear_session_calls == [1], "Streamlit no longer calls clear_session: drop keep_compiled_kernels"
+
+
+def test_streamlit_still_runs_its_cleanup_through_the_module_function_the_app_replaces():
+    from streamlit.runtime.scriptrunner import script_runner
+    assert "_log_if_error(_clean_problem_modules)" in inspect.getsource(script_runner.ScriptRunner._run_script)
+
+
+def test_the_app_s_reruns_keep_keras_and_its_compiled_kernels(clear_session_calls):
+    from streamlit.runtime.scriptrunner import script_runner
+
+    import pages  # noqa: F401  (its import installs the replacement)
+    from pages import streamlit_internals
+    assert script_runner._clean_problem_modules is streamlit_internals._cleanup_keeping_keras
+    script_runner._clean_problem_modules()
+    assert clear_session_calls == []
