@@ -79,6 +79,20 @@ def test_the_first_steps_weights_are_keras_sgds_on_a_copy(monkeypatch, models):
     assert f"{loss:.4f}" in next(m.value for m in at.markdown if m.value.startswith("**Step 1.**"))
 
 
+def test_steps_from_the_trained_weights_leave_the_served_model_and_its_file_unchanged(monkeypatch):
+    from explain.models import load_model
+    from pages.shared import loaded_models
+    before = sha256(model_path("mlp"))
+    at = app_on_page(monkeypatch, PAGE, lang="en")
+    at.radio(key="fitting_start").set_value("trained").run()
+    at.select_slider(key="fitting_rate").set_value(3.0).run()
+    assert not at.exception
+    served, fresh = loaded_models()["mlp"], load_model("mlp")
+    for w, f in zip(served.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(w, f)
+    assert sha256(model_path("mlp")) == before
+
+
 def test_a_learning_rate_far_too_large_gets_a_clear_message_and_no_nan(monkeypatch):
     at = app_on_page(monkeypatch, PAGE, lang="en")
     at.select_slider(key="fitting_rate").set_value(100.0).run()
