@@ -1,0 +1,24 @@
+"""The Dropout & BatchNorm page in headless Chromium follows a drawn digit and renders every view without
+an exception (in Chinese, the course's language; AppTest covers both)."""
+from __future__ import annotations
+
+from explain.i18n import t
+from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
+
+CHARTS = 9    # masks, answers, updates, one step, LSTM answers, modes, statistics, histogram, batch sizes
+
+
+def test_a_drawn_digit_renders_every_view_of_the_layers_page(page, app_url):
+    lang = "zh"
+    open_page(page, f"{app_url}/?lang={lang}")
+    draw(page, SEVEN)
+    settle(page)
+    page.locator("a[href*='layers']").first.click()     # a click keeps the session and its drawing
+    settle(page)
+    page.wait_for_selector(f".js-plotly-plot >> nth={CHARTS - 1}", timeout=90_000)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator(".js-plotly-plot").count() == CHARTS
+    for view in ("thinned", "sgd", "lstm", "bn.formula", "bn.modes", "bn.sweep"):
+        assert page.get_by_text(t(f"layers.{view}.header", lang), exact=True).count() == 1
+    assert page.get_by_text(t("digit.source.drawn", lang)).count() >= 1
+    assert page.locator(".katex").count() >= 2               # x-hat and y with this digit's numbers
