@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from explain import gradients, through_time, vanishing
-from explain.activations import COURSE, LABELS, flat_share
+from explain.activations import COURSE, LABELS, TABLE, flat_share
 from explain.figures import gradients as figures
 from explain.inference import outputs
 from explain.models import MODELS_DIR
@@ -104,7 +104,7 @@ def backprop_ui(steps: list[gradients.DenseBackprop], difference: float, label: 
     st.header(t("gradients.backprop.header"))
     p = output.a
     loss = gradients.cross_entropy(p, label)
-    left, right = st.columns([1, 1])
+    left, right = (st.container(), st.container()) if projector() else st.columns([1, 1])
     with left:
         st.markdown(t("gradients.backprop.loss", label=label))
         st.latex(rf"L = -\log p_{{{label}}} = -\log {p[label]:.4f} = {loss:.4f}")
@@ -133,18 +133,21 @@ def backprop_ui(steps: list[gradients.DenseBackprop], difference: float, label: 
 def hidden_ui(hidden: gradients.DenseBackprop, output: gradients.DenseBackprop, unit: int) -> None:
     st.subheader(t("gradients.backprop.hidden_header", unit=unit, layer=hidden.layer_name))
     z, w, d = float(hidden.z[unit]), output.kernel[unit], output.delta
-    fprime = 1.0 if z > 0 else 0.0
-    classes = range(len(d))
-    cells = " & ".join
+    fprime = float(TABLE[hidden.activation].derivative(np.array(z)))
     total = float(w @ d)
     st.latex(r"\delta^{(1)}_j = f'(z^{(1)}_j)\,\sum_k W^{(2)}_{jk}\,\delta^{(2)}_k")
-    st.latex(rf"\begin{{array}}{{r|{'r' * len(d)}}} k & {cells(str(k) for k in classes)} \\ \hline "
-             rf"W^{{(2)}}_{{{unit}k}} & {cells(_tex(float(w[k])) for k in classes)} \\ "
-             rf"\delta^{{(2)}}_k & {cells(_tex(float(d[k])) for k in classes)} \\ "
-             rf"W \delta & {cells(_tex(float(w[k] * d[k])) for k in classes)} \end{{array}}")
-    st.latex(rf"z^{{(1)}}_{{{unit}}} = {z:.4f} \;\Rightarrow\; \operatorname{{ReLU}}'(z) = {fprime:.0f}, \qquad "
-             rf"\delta^{{(1)}}_{{{unit}}} = {fprime:.0f} \times \sum_k W^{{(2)}}_{{{unit}k}}\,\delta^{{(2)}}_k "
-             rf"= {fprime:.0f} \times {_num_tex(total)} = {_tex(float(hidden.delta[unit]))}")
+    # The ten terms as rows, in two blocks side by side (one block in projector mode's large type):
+    # ten columns of numbers do not fit a screen.
+    half = len(d) if projector() else (len(d) + 1) // 2
+    head = rf"k & W^{{(2)}}_{{{unit}k}} & \delta^{{(2)}}_k & W^{{(2)}}_{{{unit}k}}\delta^{{(2)}}_k"
+    rows = [" && ".join(f"{k} & {_tex(float(w[k]))} & {_tex(float(d[k]))} & {_tex(float(w[k] * d[k]))}"
+                        for k in (r, r + half) if k < len(d)) for r in range(half)]
+    heads = f"{head} && {head}" if half < len(d) else head
+    st.latex(rf"\begin{{array}}{{rrrrcrrrr}} {heads} \\ \hline " + r" \\ ".join(rows) + r" \end{array}")
+    f = LABELS[hidden.activation]
+    st.latex(rf"z^{{(1)}}_{{{unit}}} = {z:.4f} \;\Rightarrow\; \operatorname{{{f}}}'(z) = {fprime:.4g}")
+    st.latex(rf"\delta^{{(1)}}_{{{unit}}} = {fprime:.4g} \times \sum_k W^{{(2)}}_{{{unit}k}}\,\delta^{{(2)}}_k "
+             rf"= {fprime:.4g} \times {_num_tex(total)} = {_tex(float(hidden.delta[unit]))}")
     pixel = int(np.argmax(hidden.inputs))
     grad = float(hidden.weight_gradient[pixel, unit])
     st.latex(rf"\frac{{\partial L}}{{\partial W^{{(1)}}_{{{pixel},{unit}}}}} = x_{{{pixel}}}\,\delta^{{(1)}}_{{{unit}}}"
@@ -244,14 +247,20 @@ def clipping_ui(x28: np.ndarray, label: int) -> None:
     rows = []
     limits = dict(clipnorm=through_time.CLIPNORM, clipvalue=through_time.CLIPVALUE)
     for c in through_time.clip(result.weight_gradients()):
+        if projector() and c.name.endswith("/bias"):     # the large type fits the weight matrices only
+            continue
         raw, by_norm, by_value = c.norms
-        rows.append({t("gradients.clip.weight"): c.name, "‖g‖": f"{raw:.4g}",
-                     t("gradients.clip.by_norm", **limits): f"{by_norm:.4g}",
-                     t("gradients.clip.by_value", **limits): f"{by_value:.4g}",
-                     t("gradients.clip.share"): f"{c.clipped_share:.0%}", "cos": f"{c.by_value_cosine:.3f}",
-                     t("gradients.clip.step", **limits): f"{SGD_RATE * np.abs(c.raw).max():.3g} → "
-                                                        f"{SGD_RATE * np.abs(c.by_norm).max():.3g} / "
-                                                        f"{SGD_RATE * np.abs(c.by_value).max():.3g}"})
+        row = {t("gradients.clip.weight"): c.name, "‖g‖": f"{raw:.4g}",
+               t("gradients.clip.by_norm", **limits): f"{by_norm:.4g}",
+               t("gradients.clip.by_value", **limits): f"{by_value:.4g}",
+               t("gradients.clip.share"): f"{c.clipped_share:.0%}", "cos": f"{c.by_value_cosine:.3f}",
+               t("gradients.clip.step", **limits): f"{SGD_RATE * np.abs(c.raw).max():.3g} → "
+                                                  f"{SGD_RATE * np.abs(c.by_norm).max():.3g} / "
+                                                  f"{SGD_RATE * np.abs(c.by_value).max():.3g}"}
+        if projector():
+            row.pop(t("gradients.clip.share"))
+            row.pop("cos")
+        rows.append(row)
     st.table(rows)
     st.caption(t("gradients.clip.caption", clipnorm=through_time.CLIPNORM, clipvalue=through_time.CLIPVALUE,
                  rate=SGD_RATE))

@@ -49,7 +49,7 @@ def unit_images(kernel: np.ndarray, weight_gradient: np.ndarray, delta: np.ndarr
     cols = len(units)
     titles = [t("gradients.fig.weights", lang, unit=j) for j in units] + \
              [t("gradients.fig.weight_gradient", lang, unit=j, delta=float(delta[j])) for j in units]
-    fig = subplots(rows=2, cols=cols, subplot_titles=titles, horizontal_spacing=0.03, vertical_spacing=0.12)
+    fig = subplots(rows=2, cols=cols, subplot_titles=titles, horizontal_spacing=0.03, vertical_spacing=0.2)
     for k, j in enumerate(units):
         for row, values in ((1, kernel[:, j]), (2, weight_gradient[:, j])):
             top = float(np.abs(values).max()) or 1.0
@@ -60,7 +60,9 @@ def unit_images(kernel: np.ndarray, weight_gradient: np.ndarray, delta: np.ndarr
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     for k in range(1, 2 * cols + 1):
         fig.layout[f"yaxis{k if k > 1 else ''}"].scaleanchor = f"x{k if k > 1 else ''}"
-    return style(fig, projector, height=200 + 120 * (2 if cols <= 2 else 1) + 40)
+    style(fig, projector, height=200 + 120 * (2 if cols <= 2 else 1) + 40)
+    fig.update_layout(margin=dict(t=80 if projector else 60))    # room for the two-line panel titles
+    return fig
 
 
 def activation_table(z: np.ndarray, layer: str, lang: str, projector: bool = False) -> go.Figure:
@@ -95,7 +97,9 @@ def activation_table(z: np.ndarray, layer: str, lang: str, projector: bool = Fal
     if rows == 4:
         fig.update_yaxes(range=[-0.1, 1.15], row=4)
     fig.update_xaxes(range=list(Z_RANGE), dtick=3)
-    return style(fig, projector, height=230 * rows)
+    style(fig, projector, height=230 * rows)
+    fig.update_layout(margin=dict(t=60 if projector else 40))     # the first row's panel titles
+    return fig
 
 
 def depth_norms(results: list[DepthGradients], lang: str, projector: bool = False) -> go.Figure:
@@ -107,7 +111,7 @@ def depth_norms(results: list[DepthGradients], lang: str, projector: bool = Fals
     fig = go.Figure(data=data, layout=dict(
         title=dict(text=t("gradients.fig.depth_title", lang)),
         xaxis=dict(title=dict(text=t("gradients.fig.layer", lang)), type="category"),
-        yaxis=dict(type="log", title=dict(text=t("gradients.fig.norm", lang)), exponentformat="power"),
+        yaxis=dict(type="log", title=dict(text=t("gradients.fig.norm", lang)), exponentformat="power", dtick=1),
         legend=dict(orientation="h", x=0, y=-0.3)))
     return style(fig, projector, height=380)
 
@@ -130,7 +134,7 @@ def row_norms(norms: dict[str, np.ndarray], fits: dict[str, GeometricFit], label
     fig = go.Figure(data=data, layout=dict(
         title=dict(text=t("gradients.fig.rows_title", lang)),
         xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
-        yaxis=dict(type="log", title=dict(text=t("gradients.fig.row_norm", lang)), exponentformat="power"),
+        yaxis=dict(type="log", title=dict(text=t("gradients.fig.row_norm", lang)), exponentformat="power", dtick=1),
         legend=dict(orientation="h", x=0, y=-0.3)))
     return style(fig, projector, height=400)
 
@@ -152,7 +156,7 @@ def jacobian_norms(layers: list[LayerBackprop], lang: str, projector: bool = Fal
     fig = go.Figure(data=data, layout=dict(
         title=dict(text=t("gradients.fig.jacobian_title", lang)),
         xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
-        yaxis=dict(type="log", title=dict(text=t("gradients.fig.spectral", lang)), exponentformat="power"),
+        yaxis=dict(type="log", title=dict(text=t("gradients.fig.spectral", lang)), exponentformat="power", dtick=1),
         shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=1, y1=1, yref="y",
                      line=dict(color="#888888", dash="dot", width=2))],
         legend=dict(orientation="h", x=0, y=-0.3)))
@@ -172,7 +176,7 @@ def scaled_row_norms(norms: dict[float, np.ndarray], chosen: float, lang: str, p
     fig = go.Figure(data=data, layout=dict(
         title=dict(text=t("gradients.fig.scaled_title", lang)),
         xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
-        yaxis=dict(type="log", title=dict(text=t("gradients.fig.row_norm", lang)), exponentformat="power"),
+        yaxis=dict(type="log", title=dict(text=t("gradients.fig.row_norm", lang)), exponentformat="power", dtick=1),
         legend=dict(x=1.01, xanchor="left", y=0.5, title=dict(text="U ×"))))
     style(fig, projector, height=400)
     for trace, scale in zip(fig.data, sorted(norms)):   # after the projector style, which thickens every line
