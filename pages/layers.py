@@ -72,6 +72,18 @@ def answer_text(tn: dropout.ThinnedNetworks) -> str:
              low=float(tn.probabilities[:, mean].min()), high=float(tn.probabilities[:, mean].max()))
 
 
+def _scientific(x: float) -> str:
+    """3.4 × 10^38 (to be turned into superscripts)."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa} × 10^{int(exponent)}"
+
+
+def _superscript(text: str) -> str:
+    """"2^128" -> "2¹²⁸": Streamlit's markdown has no superscript of its own."""
+    base, _, power = text.partition("^")
+    return base + power.translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))
+
+
 def seed_ui(key: str, column) -> int:
     with column, secondary(key):
         return int(st.number_input(t("layers.seed"), 0, 9999, 0, key=key, help=t("layers.seed_help")))
@@ -177,7 +189,8 @@ def dropout_section(x28: np.ndarray) -> None:
     tn = thinned_ui(model, x28)
     sgd_ui(model)
     units = tn.masks.shape[1]
-    concept("minibatch", units=units, rate=tn.rate, kept=units * (1 - tn.rate), networks=f"{2.0 ** units:.2e}",
+    concept("minibatch", units=units, rate=tn.rate, kept=units * (1 - tn.rate), power=_superscript(f"2^{units}"),
+            networks=_superscript(_scientific(2.0 ** units)),
             batch=card_batch_size("mlp"), per_epoch=len(training_split().y) // card_batch_size("mlp"))
     lstm_ui(x28, len(tn.masks), int(st.session_state.get("layers_mask_seed", 0)))
 
