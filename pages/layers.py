@@ -183,16 +183,16 @@ def lstm_ui(x28: np.ndarray, n: int, seed: int) -> None:
 
 
 def dropout_section(x28: np.ndarray) -> None:
+    """The MLP's views, then the LSTM's (each shown if its model loaded; the LSTM's uses the same K and seed)."""
     model = model_or_error("mlp")
-    if model is None:
-        return
-    tn = thinned_ui(model, x28)
-    sgd_ui(model)
-    units = tn.masks.shape[1]
-    concept("minibatch", units=units, rate=tn.rate, kept=units * (1 - tn.rate), power=_superscript(f"2^{units}"),
-            networks=_superscript(_scientific(2.0 ** units)),
-            batch=card_batch_size("mlp"), per_epoch=len(training_split().y) // card_batch_size("mlp"))
-    lstm_ui(x28, len(tn.masks), int(st.session_state.get("layers_mask_seed", 0)))
+    if model is not None:
+        tn = thinned_ui(model, x28)
+        sgd_ui(model)
+        units = tn.masks.shape[1]
+        concept("minibatch", units=units, rate=tn.rate, kept=units * (1 - tn.rate), power=_superscript(f"2^{units}"),
+                networks=_superscript(_scientific(2.0 ** units)),
+                batch=card_batch_size("mlp"), per_epoch=len(training_split().y) // card_batch_size("mlp"))
+    lstm_ui(x28, int(st.session_state.get("layers_masks", 16)), int(st.session_state.get("layers_mask_seed", 0)))
 
 
 # ---- batch normalisation -------------------------------------------------------------------------

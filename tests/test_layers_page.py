@@ -85,3 +85,16 @@ def test_other_batch_mates_run_and_change_the_training_mode_answer(monkeypatch):
     assert not at.exception
     after = [m.value for m in at.markdown if m.value.startswith("Alone, in inference mode")]
     assert len(before) == len(after) == 1 and before != after and "mini-batch of 8" in after[0]
+
+
+def test_a_missing_model_file_is_named_and_the_other_views_keep_working(monkeypatch, models):
+    from explain.models import ModelFileError
+    from pages import shared
+    broken = {**models, "mlp": ModelFileError("mlp", "missing", "is missing"),
+              "cnn_bn": ModelFileError("cnn_bn", "damaged", "is damaged")}
+    monkeypatch.setattr(shared, "loaded_models", lambda: broken)
+    at = app_on_page(monkeypatch, "pages/layers.py", lang="en")
+    errors = "\n".join(e.value for e in at.error)
+    assert "python -m explain.train mlp" in errors and "python -m explain.train cnn_bn" in errors
+    headers = [h.value for h in at.subheader]
+    assert t("layers.lstm.header", "en") in headers and t("layers.thinned.header", "en") not in headers
