@@ -7,10 +7,14 @@ on the page can be shown; tests check each against TensorFlow's own gradient (Gr
 Dropout is the identity at inference, so the gradients are those of the model in inference mode.
 
 `row_gradients` asks TensorFlow directly: it is the reference the through-time views build on.
+It is traced once per model into a `tf.function` (an eager backward pass through an LSTM runs its 28
+steps op by op, several times slower); building happens under a lock, calling is thread-safe.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 import keras
 import numpy as np
@@ -20,6 +24,7 @@ from explain import activations
 from explain.activations import softmax
 
 CLASSES = 10
+_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -121,19 +126,24 @@ def largest_difference_from_tape(model: keras.Model, x28: np.ndarray, label: int
     return float(max(np.abs(a - b).max() for a, b in zip(ours, tf_grads)))
 
 
+@lru_cache(maxsize=16)
+def _input_gradient(model: keras.Model):
+    @tf.function(input_signature=[tf.TensorSpec((1, 28, 28), tf.float32), tf.TensorSpec((1,), tf.int32)])
+    def gradient(x, label):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = keras.losses.sparse_categorical_crossentropy(label, model(x, training=False))
+        return tape.gradient(loss, x)
+    return gradient
+
+
 def row_gradients(model: keras.Model, x28: np.ndarray, label: int) -> np.ndarray:
     """(28,): for each image row t, the L2 norm of d(cross-entropy loss)/d(input row t), the model in
-    inference mode (dropout off): how strongly the loss for `label` depends on what row t holds.
-
-    One TensorFlow forward and backward pass (GradientTape), a few milliseconds for the recurrent models.
-    """
-    x = tf.constant(np.asarray(x28, dtype=np.float32)[None])
-    if x.shape[1:] != (28, 28):
-        raise ValueError(f"row_gradients expects one digit of shape (28, 28); received shape {tuple(x.shape[1:])}")
-    label = check_label(label)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        p = model(x, training=False)
-        loss = keras.losses.sparse_categorical_crossentropy(tf.constant([label]), p)
-    grad = tape.gradient(loss, x).numpy()[0]             # (rows, columns)
+    inference mode (dropout off): how strongly the loss for `label` depends on what row t holds."""
+    x = np.asarray(x28, dtype=np.float32)
+    if x.shape != (28, 28):
+        raise ValueError(f"row_gradients expects one digit of shape (28, 28); received shape {x.shape}")
+    with _LOCK:
+        gradient = _input_gradient(model)
+    grad = gradient(tf.constant(x[None]), tf.constant([check_label(label)], tf.int32)).numpy()[0]   # (rows, columns)
     return np.linalg.norm(grad.astype(np.float64), axis=1)

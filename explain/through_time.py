@@ -48,12 +48,9 @@ class _Chain:
 class LayerBackprop:
     """One SimpleRNN layer for one digit: `activation` names f, `inputs` (timesteps, input_dim) what it
     read, `z` and `h` (timesteps, units) pre-activation and state after each row, `delta` (timesteps, units) dL/dz_t,
-    `jacobian_norms` (timesteps,) the spectral norm of J_t = dh_t/dh_{t-1} = diag(f'(z_t)) U^T
-    (row 0's J multiplies the zero initial state, so it is shown but moves nothing),
-    `product_norms` (timesteps,) the spectral norm of dh_T/dh_k = J_T ... J_{k+1}, the course's
-    product, for each row k (1 at k = T: no factor), and the weight gradients in the kernels' shapes.
-    The product's norm can fall far below the product of the norms: the factors do not all
-    stretch the same direction."""
+    `jacobians` (timesteps, units, units) J_t = dh_t/dh_{t-1} = diag(f'(z_t)) U^T (row 0's J
+    multiplies the zero initial state, so it is shown but moves nothing), and the weight gradients
+    in the kernels' shapes."""
 
     layer_name: str
     activation: str
@@ -61,11 +58,25 @@ class LayerBackprop:
     z: np.ndarray
     h: np.ndarray
     delta: np.ndarray
-    jacobian_norms: np.ndarray
-    product_norms: np.ndarray
+    jacobians: np.ndarray
     kernel_gradient: np.ndarray
     recurrent_kernel_gradient: np.ndarray
     bias_gradient: np.ndarray
+
+    @property
+    def jacobian_norms(self) -> np.ndarray:
+        """(timesteps,): the spectral norm of each step's J_t."""
+        return np.linalg.norm(self.jacobians, ord=2, axis=(1, 2))
+
+    def product_norms(self) -> np.ndarray:
+        """(timesteps,): the spectral norm of dh_T/dh_k = J_T ... J_{k+1}, the course's product, for
+        each row k (1 at k = T: no factor). It can fall far below the product of the norms: the
+        factors do not all stretch the same direction. 28 small SVDs: computed only when asked."""
+        products, running = np.empty(len(self.jacobians)), np.eye(self.jacobians.shape[1])
+        for k in range(len(self.jacobians) - 1, -1, -1):       # running = dh_T/dh_k
+            products[k] = np.linalg.norm(running, ord=2)
+            running = running @ self.jacobians[k]
+        return products
 
 
 @dataclass(frozen=True)
@@ -169,14 +180,8 @@ def rnn_backprop(model: keras.Model, x28: np.ndarray, label: int, recurrent_scal
             delta[t] = fprime[t] * (d_h_above[t] + carry)
             carry = u @ delta[t]
         previous = np.vstack([np.zeros_like(h[:1]), h[:-1]])
-        # J_t = diag(f'(z_t)) U^T; its transpose is U with column i scaled by f'(z_t)_i.
-        transposed = u[None] * fprime[:, None, :]          # J_t^T, (timesteps, units, units)
-        jacobians = np.linalg.norm(transposed, ord=2, axis=(1, 2))
-        products, running = np.empty(steps), np.eye(u.shape[0])
-        for k in range(steps - 1, -1, -1):                  # running = (dh_T/dh_k)^T
-            products[k] = np.linalg.norm(running, ord=2)
-            running = transposed[k] @ running
-        out.insert(0, LayerBackprop(layer.name, layer.activation.name, inputs, z, h, delta, jacobians, products,
+        jacobians = fprime[:, :, None] * u.T[None]        # J_t = diag(f'(z_t)) U^T, (timesteps, units, units)
+        out.insert(0, LayerBackprop(layer.name, layer.activation.name, inputs, z, h, delta, jacobians,
                                     inputs.T @ delta, previous.T @ delta, delta.sum(axis=0)))
         d_h_above = delta @ layer.kernel.T      # dL/d(input rows) = dL/d(h of the layer below)
     return RNNBackprop(tuple(out), chain.output_name, p, float(-np.log(p[label])), d_h_above,

@@ -7,11 +7,14 @@ training, when a vanished gradient means the first layers cannot start learning.
 gets the same Dense kernels (one seed per layer), so the only difference is the activation and BN.
 Batch normalisation normalises over a mini-batch, so the digit is sent with `batch` other digits
 (training mode: the batch's own mean and variance); the loss is the digit's alone. TensorFlow
-computes the gradients (GradientTape); tests check them against a numpy backpropagation.
+computes the gradients (GradientTape, traced once per network into a `tf.function`); tests check them
+against a numpy backpropagation.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 import keras
 import numpy as np
@@ -21,6 +24,7 @@ from explain.gradients import check_label
 
 DEPTH, WIDTH, SEED = 8, 32, 0
 VARIANTS = ("sigmoid", "relu", "sigmoid_bn")
+_LOCK = threading.RLock()
 
 
 def deep_mlp(variant: str, depth: int = DEPTH, width: int = WIDTH, seed: int = SEED) -> keras.Model:
@@ -60,16 +64,28 @@ class DepthGradients:
         return float(self.norms[0] / self.norms[-1])
 
 
+def _kernels(model: keras.Model) -> list:
+    return [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+@lru_cache(maxsize=8)
+def _kernel_gradients(model: keras.Model):
+    @tf.function(input_signature=[tf.TensorSpec((None, 28, 28), tf.float32), tf.TensorSpec((1,), tf.int32)])
+    def gradients(x, label):
+        with tf.GradientTape() as tape:
+            p = model(x, training=True)
+            loss = keras.losses.sparse_categorical_crossentropy(label, p[:1])
+        return tape.gradient(loss, _kernels(model))
+    return gradients
+
+
 def layer_gradients(model: keras.Model, x28: np.ndarray, label: int, batch: np.ndarray) -> DepthGradients:
     """The gradient norms of the cross-entropy loss of the digit `x28` (28, 28) for `label`, sent
     through `model` (one of `deep_mlp`'s) in training mode together with `batch` (n, 28, 28)."""
-    label = check_label(label)
-    x = tf.constant(np.concatenate([np.asarray(x28, np.float32)[None], np.asarray(batch, np.float32)]))
-    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    with tf.GradientTape() as tape:
-        p = model(x, training=True)
-        loss = keras.losses.sparse_categorical_crossentropy(tf.constant([label]), p[:1])
-    grads = tape.gradient(loss, kernels)
+    x = np.concatenate([np.asarray(x28, np.float32)[None], np.asarray(batch, np.float32)])
+    with _LOCK:
+        gradients = _kernel_gradients(model)
+    grads = gradients(tf.constant(x), tf.constant([check_label(label)], tf.int32))
     names = tuple(layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense))
     return DepthGradients(model.name.removeprefix("deep_"), names,
                           np.array([np.linalg.norm(g.numpy().astype(np.float64)) for g in grads]))

@@ -57,6 +57,11 @@ def rnn_backprop(x28: np.ndarray, label: int, scale: float) -> through_time.RNNB
     return through_time.rnn_backprop(loaded_models()["rnn"], x28, label, recurrent_scale=scale)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def jacobian_products(x28: np.ndarray, label: int) -> list[np.ndarray]:
+    return [layer.product_norms() for layer in rnn_backprop(x28, label, 1.0).layers]
+
+
 @st.cache_data(show_spinner=False)
 def test_accuracy(name: str) -> float | None:
     card = MODELS_DIR / f"{name}.json"
@@ -209,14 +214,14 @@ def through_time_ui(x28: np.ndarray, label: int, rnn: through_time.RNNBackprop |
     st.table(rows)
     st.caption(t("gradients.time.caption"))
     if rnn is not None and "rnn" in fits:
-        formula_ui(rnn, fits["rnn"])
+        formula_ui(rnn, jacobian_products(x28, label), fits["rnn"])
     for name in THROUGH_TIME:
         if name not in available:
             model_or_error(name)
     concept("gates")
 
 
-def formula_ui(rnn: through_time.RNNBackprop, fit: through_time.GeometricFit) -> None:
+def formula_ui(rnn: through_time.RNNBackprop, products: list[np.ndarray], fit: through_time.GeometricFit) -> None:
     st.subheader(t("gradients.time.formula_header"))
     st.latex(r"\delta_{T,k} = \prod_{i=k+1}^{T} \big(\operatorname{diag}(f'(z_i))\,U^\top\big)\,\delta_{T,T}"
              r"\;\approx\; \gamma^{\,T-k}\,\delta_{T,T}")
@@ -225,11 +230,11 @@ def formula_ui(rnn: through_time.RNNBackprop, fit: through_time.GeometricFit) ->
              rf"\qquad \frac{{\lVert\partial L/\partial x_1\rVert}}{{\lVert\partial L/\partial x_{{{steps}}}\rVert}}"
              rf" = {_tex(rnn.row_norms[0] / rnn.row_norms[-1])}")
     st.caption(t("gradients.time.formula_caption", gamma=fit.gamma, steps=steps, power=steps - 1))
-    show_chart(figures.jacobian_norms(list(rnn.layers), lang(), projector()), "gradients-jacobians")
+    show_chart(figures.jacobian_norms(list(rnn.layers), products, lang(), projector()), "gradients-jacobians")
     means = " · ".join(f"{layer.layer_name} {float(np.exp(np.log(layer.jacobian_norms[1:]).mean())):.3f}"
                        for layer in rnn.layers)
-    products = " · ".join(f"{layer.layer_name} {layer.product_norms[0]:.3g}" for layer in rnn.layers)
-    st.caption(t("gradients.time.jacobian_caption", means=means, products=products, steps=fit.steps))
+    at_first = " · ".join(f"{layer.layer_name} {product[0]:.3g}" for layer, product in zip(rnn.layers, products))
+    st.caption(t("gradients.time.jacobian_caption", means=means, products=at_first, steps=fit.steps))
 
 
 # ---- 5. exploding and clipping ---------------------------------------------------------------------

@@ -72,10 +72,12 @@ def test_jacobian_and_scaled_figures_draw_the_backpropagations_numbers(test_digi
     from tests.test_through_time import tiny_rnn
     model = tiny_rnn()
     by_scale = {s: through_time.rnn_backprop(model, test_digits[0][2], 1, s) for s in (0.5, 2.0)}
-    fig = figures.jacobian_norms(list(by_scale[2.0].layers), "en")
-    layer = by_scale[2.0].layers[0]
-    np.testing.assert_array_equal(fig.data[0].y, layer.jacobian_norms[1:])
-    np.testing.assert_array_equal(fig.data[1].y, layer.product_norms)
+    layers = list(by_scale[2.0].layers)
+    products = [layer.product_norms() for layer in layers]
+    fig = figures.jacobian_norms(layers, products, "en")
+    np.testing.assert_array_equal(fig.data[0].y, layers[0].jacobian_norms[1:])
+    np.testing.assert_array_equal(fig.data[1].y, products[0])
+    np.testing.assert_array_equal(fig.data[3].y, products[1])
     fig = figures.scaled_row_norms({s: r.row_norms for s, r in by_scale.items()}, 2.0, "zh", projector=True)
     np.testing.assert_array_equal(fig.data[1].y, by_scale[2.0].row_norms)
     assert fig.data[1].line.width > fig.data[0].line.width

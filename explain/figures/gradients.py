@@ -139,17 +139,19 @@ def row_norms(norms: dict[str, np.ndarray], fits: dict[str, GeometricFit], label
     return style(fig, projector, height=400)
 
 
-def jacobian_norms(layers: list[LayerBackprop], lang: str, projector: bool = False) -> go.Figure:
+def jacobian_norms(layers: list[LayerBackprop], products: list[np.ndarray], lang: str,
+                   projector: bool = False) -> go.Figure:
     """Per SimpleRNN layer: the spectral norm of each step's recurrent Jacobian J_t = diag(f'(z_t)) U^T
-    at rows 2..T (solid; row 1's multiplies the zero initial state) and of the product
-    dh_T/dh_k = J_T ... J_{k+1} at rows k = 1..T (dashed), with the line at 1, log axis."""
+    at rows 2..T (solid; row 1's multiplies the zero initial state) and, from `products` (one
+    `LayerBackprop.product_norms()` per layer), of dh_T/dh_k = J_T ... J_{k+1} at rows k = 1..T
+    (dashed), with the line at 1, log axis."""
     data = []
-    for k, layer in enumerate(layers):
+    for k, (layer, product) in enumerate(zip(layers, products)):
         steps = len(layer.jacobian_norms)
         data.append(dict(type="scatter", x=np.arange(2, steps + 1), y=layer.jacobian_norms[1:], mode="lines+markers",
                          name=t("gradients.fig.step_jacobian", lang, layer=layer.layer_name),
                          line=dict(color=CATEGORICAL[k]), hovertemplate=_hover("gradients.fig.hover_jacobian", lang)))
-        data.append(dict(type="scatter", x=np.arange(1, steps + 1), y=layer.product_norms, mode="lines",
+        data.append(dict(type="scatter", x=np.arange(1, steps + 1), y=product, mode="lines",
                          name=t("gradients.fig.product_jacobian", lang, layer=layer.layer_name, steps=steps),
                          line=dict(color=CATEGORICAL[k], dash="dash"),
                          hovertemplate=_hover("gradients.fig.hover_product", lang, steps=steps)))
