@@ -15,6 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import ScriptRunContext
 from streamlit.testing.v1 import AppTest
 
+from explain.i18n import t
 from pages import style
 from tests.browser import EXCEPTION, open_page
 from tests.conftest import free_port, start_app
@@ -104,7 +105,7 @@ def test_a_fresh_servers_first_request_to_a_deep_link_runs_that_page_inside_the_
     try:
         tab = context.new_page()
         open_page(tab, f"http://127.0.0.1:{port}/cnn?lang=en")
-        expect(tab.locator("h1").first).to_have_text("Inside the CNN (LeNet-5)", timeout=60_000)
+        expect(tab.locator("h1").first).to_have_text(t("cnn.title", "en"), timeout=120_000)
         sidebar = tab.locator("[data-testid='stSidebar']")
         expect(sidebar.get_by_text("Language", exact=True)).to_be_visible()
         expect(sidebar.get_by_text("Projector mode")).to_be_visible()
@@ -117,6 +118,8 @@ def test_a_fresh_servers_first_request_to_a_deep_link_runs_that_page_inside_the_
         context.close()
         server.terminate()
         server.wait(timeout=30)
+    log = (tmp_path / "server.log").read_text(encoding="utf-8")
+    assert "Local URL" in log and "cuInit" not in log and "oneDNN" not in log, log  # explain.tf_noise
 
 
 # ---- the CSS on Streamlit's data-testids (pages/style.py) -----------------------------------------
