@@ -33,7 +33,7 @@ def start_up_noise(text: str) -> str:
 
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow and Keras and probe the devices, filtering fd 2 meanwhile (once per process)."""
-    if "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules or sys.stderr is None:
         return
     sys.stderr.flush()
     saved = os.dup(2)
