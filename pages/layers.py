@@ -144,7 +144,8 @@ def sgd_ui(model) -> None:
     st.caption(t("layers.sgd.table_caption", layer=where.after, next=where.before))
     shown = st.radio(t("layers.sgd.shown"), range(1, n_steps + 1), horizontal=True, key="layers_step_shown") \
         if n_steps > 1 else 1
-    step = steps[min(shown, n_steps) - 1]
+    shown = min(shown, n_steps)
+    step = steps[shown - 1]
     kept = int(np.argmax(np.where(step.mask, step.unit_change, -1)))
     dropped = int(np.flatnonzero(~step.mask)[0]) if not step.mask.all() else None
     kernel = model.get_layer(where.after).kernel
@@ -154,6 +155,8 @@ def sgd_ui(model) -> None:
     st.caption(t("layers.sgd.step_caption", kept=kept, total=change.shape[0],
                  changed=int(np.count_nonzero(change[:, kept])), dropped=dropped if dropped is not None else "–",
                  dropped_changed=int(np.count_nonzero(change[:, dropped])) if dropped is not None else 0))
+    outgoing = model.get_layer(where.before).kernel.path
+    show_chart(figures.outgoing_figure(step, outgoing, shown, lang(), projector()), "dropout-outgoing")
 
 
 def lstm_ui(x28: np.ndarray, n: int, seed: int) -> None:

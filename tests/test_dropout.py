@@ -158,3 +158,14 @@ def test_the_figures_grey_out_exactly_the_dropped_values_and_plot_the_real_ones(
     assert len(points.y) == 50
     _, grey = figures.updates_figure(steps, "en", False).data
     np.testing.assert_array_equal(~np.isnan(np.asarray(grey.z, float)), np.stack([~s.mask for s in steps]))
+
+
+def test_the_outgoing_weights_figure_leaves_the_dropped_units_columns_white_and_unchanged(steps):
+    from explain.figures import dropout as figures
+    step = steps[0]
+    change, grey = figures.outgoing_figure(step, "output/kernel", 1, "en", False).data
+    z, shaded = np.asarray(change.z, float), ~np.isnan(np.asarray(grey.z, float))
+    assert z.shape == (10, 128)
+    np.testing.assert_array_equal(shaded, np.broadcast_to(~step.mask, (10, 128)))
+    np.testing.assert_allclose(z[:, step.mask], step.changes["output/kernel"][step.mask].T)
+    assert not step.changes["output/kernel"][~step.mask].any()

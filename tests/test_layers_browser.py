@@ -5,7 +5,8 @@ from __future__ import annotations
 from explain.i18n import t
 from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
 
-CHARTS = 9    # masks, answers, updates, one step, LSTM answers, modes, statistics, histogram, batch sizes
+CHARTS = 10   # masks, answers, updates, one step, its outgoing weights, LSTM answers, modes, statistics,
+#              histogram, batch sizes
 
 
 def test_a_drawn_digit_renders_every_view_of_the_layers_page(page, app_url):

@@ -117,3 +117,20 @@ def step_figure(x_batch: np.ndarray, step: SGDStep, kernel: str, kept: int, drop
     fig = style(go.Figure(data=data, layout=layout), projector, height=300)
     fig.update_layout(margin=dict(t=64 if projector else 40))
     return fig
+
+
+def outgoing_figure(step: SGDStep, kernel: str, k: int, lang: str, projector: bool) -> go.Figure:
+    """The change in step `k` of the next layer's kernel (units, outputs), drawn outputs x units:
+    the columns of units dropped in that step are white, every change in them exactly 0."""
+    change = step.changes[kernel].T
+    dropped = np.broadcast_to(~step.mask, change.shape)
+    top = float(np.abs(change).max()) or 1.0
+    data = [dict(type="heatmap", z=np.where(dropped, np.nan, change), colorscale=DIVERGING, zmid=0, zmin=-top,
+                 zmax=top, colorbar=COLORBAR, hoverongaps=False,
+                 hovertemplate=t("layers.fig.hover_outgoing", lang) + "<extra></extra>"),
+            _dropped_layer(dropped, t("layers.fig.hover_outgoing_dropped", lang))]
+    layout = dict(title=t("layers.fig.outgoing_title", lang, k=k, layer=kernel.split("/")[0]),
+                  xaxis=dict(title=dict(text=t("layers.fig.unit", lang)), showgrid=False),
+                  yaxis=dict(title=dict(text=t("layers.fig.output_unit", lang)), tickmode="linear", dtick=1,
+                             autorange="reversed", showgrid=False))
+    return style(go.Figure(data=data, layout=layout), projector, height=260)

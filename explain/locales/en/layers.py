@@ -56,6 +56,10 @@ STRINGS = {
     "layers.fig.dropped_unit": "unit {unit} (dropped)",
     "layers.fig.hover_delta": "pixel (%{y}, %{x}): change %{z:.3g}",
 
+    "layers.fig.outgoing_title": "{layer}: change of its weights from each hidden unit, step {k} (white = dropped)",
+    "layers.fig.output_unit": "digit",
+    "layers.fig.hover_outgoing": "hidden unit %{x} → digit %{y}: %{z:.3g}",
+    "layers.fig.hover_outgoing_dropped": "hidden unit %{x} → digit %{y}: dropped, exactly 0",
     "layers.concept.average.title": "Concept: why inference keeps every unit and does not rescale",
     "layers.concept.average.body": "Because training already multiplied the kept values by {scale:.4g} = 1 / (1 − {rate:g}), each unit's expected value in training equals its value with nothing dropped. So at inference Keras (here called with training=False) keeps all units and scales nothing: one pass approximates the average over all the thinned networks. On this digit, the average of the {n} sampled networks and the inference-mode answer differ by at most {gap:.3f} in any probability; the two are close but not equal, because the layers after dropout are not linear (softmax).",
     "layers.concept.minibatch.title": "Concept: “every mini-batch trains a different network” — what does that mean?",

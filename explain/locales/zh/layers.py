@@ -56,6 +56,10 @@ STRINGS = {
     "layers.fig.dropped_unit": "单元 {unit}（丢弃）",
     "layers.fig.hover_delta": "像素 (%{y}, %{x})：改变 %{z:.3g}",
 
+    "layers.fig.outgoing_title": "{layer}：第 {k} 步中来自每个隐藏单元的权重的改变（白色 = 被丢弃）",
+    "layers.fig.output_unit": "数字",
+    "layers.fig.hover_outgoing": "隐藏单元 %{x} → 数字 %{y}：%{z:.3g}",
+    "layers.fig.hover_outgoing_dropped": "隐藏单元 %{x} → 数字 %{y}：被丢弃，恰好为 0",
     "layers.concept.average.title": "概念：为什么推理时保留全部单元而且不再缩放",
     "layers.concept.average.body": "训练时保留下来的值已经乘以 {scale:.4g} = 1 / (1 − {rate:g})，所以每个单元在训练中的期望值就等于不丢弃时的值。因此推理时（本应用以 training=False 调用）Keras 保留全部单元、不做任何缩放：一次前向计算就近似于所有变瘦网络的平均。在这个数字上，{n} 个抽样网络的平均与推理模式的回答在任一概率上最多相差 {gap:.3f}；两者接近但不相等，因为随机失活之后的层不是线性的（softmax）。",
     "layers.concept.minibatch.title": "概念：“每一个小批量都在训练不同的网络”是什么意思？",
