@@ -89,11 +89,38 @@ class _Layer:
 
 
 @dataclass(frozen=True)
+class DenseLayer:
+    """A Dense layer after the recurrent ones: `kernel` (inputs, units), `bias` (units,)."""
+
+    name: str
+    kernel: np.ndarray
+    bias: np.ndarray
+    activation: str
+
+    @property
+    def inputs(self) -> int:
+        return self.kernel.shape[0]
+
+    @property
+    def units(self) -> int:
+        return self.kernel.shape[1]
+
+
+@dataclass(frozen=True)
+class DropoutLayer:
+    """A Dropout layer of the chain, its `rate`, and the layers `before` and `after` it."""
+
+    name: str
+    rate: float
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
 class _Chain:
     layers: tuple[_Layer, ...]
-    output_kernel: np.ndarray     # (units, classes)
-    output_bias: np.ndarray       # (classes,)
-    output_activation: str
+    head: tuple[DenseLayer, ...]  # the Dense layers after the last recurrent one; the last gives the classes
+    dropouts: tuple[DropoutLayer, ...]
 
 
 def _layer(layer: keras.layers.Layer) -> _Layer:
@@ -115,29 +142,64 @@ def _layer(layer: keras.layers.Layer) -> _Layer:
                   _activation_name(cell.recurrent_activation, f"layer {layer.name!r}"))
 
 
+def _dense(layer: keras.layers.Dense) -> DenseLayer:
+    return DenseLayer(layer.name, np.asarray(layer.kernel, dtype=np.float64),
+                  np.asarray(layer.bias, dtype=np.float64) if layer.use_bias else np.zeros(layer.units),
+                  _activation_name(layer.activation, f"layer {layer.name!r}"))
+
+
 @lru_cache(maxsize=16)
 def _chain(model: keras.Model) -> _Chain:
-    """The model as recurrent layers (with only dropout between them) followed by one Dense layer.
+    """The model as recurrent layers followed by Dense layers, with only dropout between them (the
+    course's homework has one Dense output layer; a student's may have a hidden one before it).
 
-    Cached per model object: the shipped models never change their weights once loaded.
+    Cached per model object: a model's weights never change once it is loaded.
     """
     recurrent: list[_Layer] = []
-    output = None
+    head: list[DenseLayer] = []
+    dropouts: list[DropoutLayer] = []
+    pending: list[keras.layers.Dropout] = []
+    previous = None  # the last layer that is not dropout, and whether it returns a sequence
     for layer in model.layers:
-        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
+        if isinstance(layer, keras.layers.InputLayer):
             continue
-        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)) and output is None:
+        if isinstance(layer, keras.layers.Dropout):
+            pending.append(layer)
+            continue
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)) and not head:
+            if previous is not None and not previous.return_sequences:
+                raise ValueError(f"model {model.name!r}: layer {layer.name!r} reads a single vector, not a sequence")
             recurrent.append(_layer(layer))
-        elif isinstance(layer, keras.layers.Dense) and recurrent and output is None:
-            output = layer
+        elif isinstance(layer, keras.layers.Dense) and recurrent:
+            head.append(_dense(layer))
         else:
             raise ValueError(f"model {model.name!r}: layer {layer.name!r} ({type(layer).__name__}) is not part of "
                              "the traced shape Input -> LSTM/GRU layers (dropout between) -> Dense")
-    if output is None:
+        dropouts += [DropoutLayer(d.name, float(d.rate), previous.name if previous else "", layer.name)
+                     for d in pending]
+        pending, previous = [], layer
+    if not head:
         raise ValueError(f"model {model.name!r} has no recurrent layers followed by a Dense output layer")
-    return _Chain(tuple(recurrent), np.asarray(output.kernel, dtype=np.float64),
-                  np.asarray(output.bias, dtype=np.float64) if output.use_bias else np.zeros(output.units),
-                  _activation_name(output.activation, f"layer {output.name!r}"))
+    return _Chain(tuple(recurrent), tuple(head), tuple(dropouts))
+
+
+def fits(model) -> bool:
+    """Whether `gate_trace` can trace `model`: Input -> LSTM/GRU layers -> Dense layers, dropout between."""
+    try:
+        _chain(model)
+    except ValueError:
+        return False
+    return True
+
+
+def output_layers(model: keras.Model) -> tuple[DenseLayer, ...]:
+    """The Dense layers after the last recurrent layer, in order (the course's models: one, units -> 10)."""
+    return _chain(model).head
+
+
+def dropout_layers(model: keras.Model) -> tuple[DropoutLayer, ...]:
+    """Every Dropout layer between the recurrent and Dense layers, with its rate and neighbours."""
+    return _chain(model).dropouts
 
 
 def _lstm(layer: _Layer, x: np.ndarray) -> LayerGates:
@@ -211,8 +273,10 @@ def answer_over_time(model: keras.Model, trace: list[LayerGates]) -> np.ndarray:
     Row t is what the network would answer if the digit ended after row t; only the last row is the
     model's real answer (the model only ever sees h after the last row).
     """
-    chain = _chain(model)
-    return ACTIVATIONS[chain.output_activation](trace[-1].gates["hidden"] @ chain.output_kernel + chain.output_bias)
+    x = trace[-1].gates["hidden"]
+    for dense in _chain(model).head:
+        x = ACTIVATIONS[dense.activation](x @ dense.kernel + dense.bias)
+    return x
 
 
 def memory_change(gates: LayerGates) -> np.ndarray:

@@ -55,7 +55,9 @@ def model_ui():
         st.info(t("cnn.unfit", model=model_label(UPLOADED)))
     if len(fitting) <= 1:
         return model_or_error("cnn") if "cnn" not in fitting else fitting["cnn"], "cnn"
-    name = st.radio(t("cnn.model"), list(fitting), horizontal=True, key="cnn_model", format_func=model_label)
+    # Labels made now, in this run: a format_func reading the session later (AppTest does) would not find it.
+    labels = {name: model_label(name) for name in fitting}
+    name = st.radio(t("cnn.model"), list(fitting), horizontal=True, key="cnn_model", format_func=labels.get)
     return fitting[name], name
 
 

@@ -1,13 +1,14 @@
-"""Recurrent: the LSTM and GRU read the current digit row by row; every gate of every unit at every
-row, one unit's equations in numbers, the answer as the rows arrive, where the memory changes, and
-the parameter counts."""
+"""Recurrent: the LSTM and GRU (the course's, or the session's own model) read the current digit row by
+row; every gate of every unit at every row, one unit's equations in numbers, the answer as the rows
+arrive, where the memory changes, and the parameter counts, all read from the model."""
 import numpy as np
 import streamlit as st
 
 from explain import recurrent
 from explain.figures import recurrent as figures
 from explain.models import ModelFileError
-from pages.shared import current_digit, lang, loaded_models, model_or_error, projector, show_chart, t
+from pages.shared import (UPLOADED, current_digit, lang, loaded_models, model_label, model_or_error, models_of,
+                          projector, show_chart, t, uploaded_model)
 from pages.style import secondary
 
 MODELS = ("lstm", "gru")
@@ -18,23 +19,37 @@ def concept(name: str, body: str, **values) -> None:
         st.markdown(t(f"recurrent.concept.{name}.{body}", **values))
 
 
-def controls_ui(trace: list[recurrent.LayerGates], layer_col, step_col,
+def model_ui(column):
+    """The model to explain: the course's LSTM or GRU, or the session's own model when it fits."""
+    fitting = models_of(recurrent.fits)
+    if uploaded_model() is not None and UPLOADED not in fitting:
+        st.info(t("recurrent.unfit", model=model_label(UPLOADED)))
+    names = list(fitting) or list(MODELS)
+    with column:
+        # Labels made now, in this run: a format_func reading the session later (AppTest does) would not find it.
+        labels = {name: model_label(name) for name in names}
+        name = st.radio(t("recurrent.model"), names, horizontal=True, key="recurrent_model", format_func=labels.get)
+    return (fitting[name] if name in fitting else model_or_error(name)), name
+
+
+def controls_ui(model, trace: list[recurrent.LayerGates], layer_col, step_col,
                 unit_col) -> tuple[recurrent.LayerGates, int, int]:
     """Layer, timestep (1-based image row) and unit pickers; the defaults are the row and unit where
     the chosen layer's memory changes most on this digit."""
     names = [g.layer_name for g in trace]
     with layer_col:
-        name = st.radio(t("recurrent.layer"), names, horizontal=True, key=f"recurrent_layer_{trace[0].cell}")
+        # Keys per model object: another model's layers may share a name but not their sizes.
+        name = st.radio(t("recurrent.layer"), names, horizontal=True, key=f"recurrent_layer_{id(model)}")
     gates = trace[names.index(name)]
     steps = gates.gates["hidden"].shape[0]
     # Defaults go into session state once: a widget whose default changes between reruns (another
     # model or digit) can show one value while the script reads another.
     st.session_state.setdefault("recurrent_step", int(recurrent.memory_change(gates).argmax()) + 1)
-    st.session_state.setdefault(f"recurrent_unit_{name}", recurrent.suggested_unit(gates))
+    st.session_state.setdefault(f"recurrent_unit_{id(model)}_{name}", recurrent.suggested_unit(gates))
     with step_col:
         step = st.slider(t("recurrent.step"), 1, steps, key="recurrent_step")
     with unit_col, secondary("recurrent_unit"):     # projector mode keeps the suggested unit
-        unit = st.selectbox(t("recurrent.unit"), range(gates.units), key=f"recurrent_unit_{name}",
+        unit = st.selectbox(t("recurrent.unit"), range(gates.units), key=f"recurrent_unit_{id(model)}_{name}",
                             help=t("recurrent.unit_help", units=gates.units))
     return gates, step, unit
 
@@ -88,17 +103,14 @@ st.title(t("recurrent.title"))
 st.caption(t("recurrent.intro"))
 digit = current_digit()
 model_col, *control_cols = st.columns([1, 1, 2, 1])
-with model_col:
-    name = st.radio(t("recurrent.model"), MODELS, horizontal=True, key="recurrent_model",
-                    format_func=lambda m: t(f"model.name.{m}"))
-model = model_or_error(name)
+model, name = model_ui(model_col)
 if model is None:
     st.stop()
 trace = recurrent.gate_trace(model, digit.x28)
 answers = recurrent.answer_over_time(model, trace)
-gates, step, unit = controls_ui(trace, *control_cols)
+gates, step, unit = controls_ui(model, trace, *control_cols)
 final = answers[-1]
-st.markdown(t("recurrent.prediction", model=t(f"model.name.{name}"), answer=int(final.argmax()),
+st.markdown(t("recurrent.prediction", model=model_label(name), answer=int(final.argmax()),
               p=float(final.max())))
 st.subheader(t("recurrent.gates.header"))
 show_chart(figures.gate_heatmaps(gates, digit.x28, lang(), projector(), step, unit), f"recurrent-{gates.layer_name}")
@@ -108,16 +120,22 @@ equations_ui(trace, gates, digit.x28, step, unit)
 gradients_concept(gates, step)
 
 st.subheader(t("recurrent.answer.header"))
-show_chart(figures.answer_over_time(answers, digit.x28, t(f"model.name.{name}"), lang(), projector(), step),
+show_chart(figures.answer_over_time(answers, digit.x28, model_label(name), lang(), projector(), step),
            f"recurrent-{name}-answer")
-st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name))
+head = recurrent.output_layers(model)
+st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name,
+             head=" → ".join([str(head[0].inputs)] + [f"{d.units} {d.activation}" for d in head])))
 
 st.subheader(t("recurrent.memory.header"))
 show_chart(figures.memory_changes(trace, digit.x28, [recurrent.memory_change(g) for g in trace], lang(),
                                   projector(), step), f"recurrent-{name}-memory")
-st.caption(t(f"recurrent.memory.caption.{gates.cell}"))
+st.caption(t(f"recurrent.memory.caption.{gates.cell}", units=" / ".join(dict.fromkeys(str(g.units) for g in trace))))
 
 parameters_ui(model)
 roles_concept()
-concept("rows", "body")
-concept("dropout", "body", first=trace[0].layer_name, second=trace[-1].layer_name)
+concept("rows", "body", units=trace[0].units)
+dropouts = recurrent.dropout_layers(model)
+concept("dropout", "body" if dropouts else "none",
+        layers=("；" if lang() == "zh" else "; ").join(
+            t("recurrent.concept.dropout.layer", layer=d.name, rate=d.rate, percent=d.rate, before=d.before,
+              after=d.after) for d in dropouts))

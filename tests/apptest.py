@@ -6,9 +6,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def app_on_page(monkeypatch, page: str = "pages/draw.py", context: dict | None = None, **query: str):
-    """AppTest of app.py showing `page` (e.g. "pages/quiz.py"), opened with URL `query` and browser
-    `context` (e.g. {"locale": "en-US"}).
+def app_on_page(monkeypatch, page: str = "pages/draw.py", context: dict | None = None, state: dict | None = None,
+                **query: str):
+    """AppTest of app.py showing `page` (e.g. "pages/quiz.py"), opened with URL `query`, browser
+    `context` (e.g. {"locale": "en-US"}) and session `state` set before the first run.
 
     AppTest starts every run as if the server were fresh, when Streamlit still takes our `pages/`
     folder for a legacy multipage folder and would run a switched-to page without app.py; the
@@ -27,6 +28,8 @@ def app_on_page(monkeypatch, page: str = "pages/draw.py", context: dict | None =
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.context.update(context or {})
     at.query_params.update(query)
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     at.run()
     if page != "pages/draw.py":
         at.switch_page(page).run()

@@ -31,7 +31,7 @@ def keras_sequences(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
         twin.set_weights(layer.get_weights())
         seq = keras.ops.convert_to_numpy(twin(seq))
         out.append(seq)
-    first = keras.Model(model.input, model.get_layer(layers[0].name).output)
+    first = keras.Model(model.inputs[0], model.get_layer(layers[0].name).output)  # a Sequential refuses .input
     np.testing.assert_allclose(keras.ops.convert_to_numpy(first(x)), out[0], atol=TOL)
     return out
 

@@ -27,14 +27,14 @@ STRINGS = {
                              r"replaces it (some textbooks swap $z_t$ and $1 - z_t$). With Keras's default reset_after=True "
                              r"the reset gate scales $U_h h_{t-1} + b'_h$, the recurrent part of the candidate.",
     "recurrent.answer.header": "The answer over time",
-    "recurrent.answer.caption": "The output layer (32 → 10, softmax) applied to {layer}'s $h_t$ after every row: what "
+    "recurrent.answer.caption": "The output layers ({head}) applied to {layer}'s $h_t$ after every row: what "
                                 "the network would answer if the digit ended at row t. Only the last row is the "
                                 "model's real answer; the earlier rows are a what-if, since the network was only "
                                 "trained on what it says after row 28.",
     "recurrent.memory.header": "Where the memory changes",
-    "recurrent.memory.caption.lstm": r"$\lVert c_t - c_{t-1} \rVert$ over the 32 units, per row and layer: tall bars are rows that "
+    "recurrent.memory.caption.lstm": r"$\lVert c_t - c_{{t-1}} \rVert$ over the {units} units, per row and layer: tall bars are rows that "
                                      "rewrite the cell state, usually rows with ink; blank rows barely move it.",
-    "recurrent.memory.caption.gru": r"$\lVert h_t - h_{t-1} \rVert$ over the 32 units, per row and layer (a GRU has no separate cell "
+    "recurrent.memory.caption.gru": r"$\lVert h_t - h_{{t-1}} \rVert$ over the {units} units, per row and layer (a GRU has no separate cell "
                                     "state): tall bars are rows that rewrite the memory, usually rows with ink.",
     "recurrent.params.header": "How many weights a layer has",
     "recurrent.params.lstm": "Four gates (i, f, C̃, o), each with a U × D matrix for $x_t$, a U × U matrix for $h_{t-1}$ "
@@ -77,17 +77,23 @@ STRINGS = {
     "recurrent.concept.rows.body": (
         "A recurrent layer reads a sequence, and the course's homework makes one out of the image: 28 rows are 28 "
         "timesteps of 28 pixels each (so D = 28 for the first layer). The network never sees the image as a whole "
-        "or column by column; after row t it knows only rows 1…t, squeezed into 32 numbers of memory. That is why "
+        "or column by column; after row t it knows only rows 1…t, squeezed into {units} numbers of memory. That is why "
         "its answer forms gradually in the chart above, and why rows without ink barely change the memory. A CNN, "
         "by contrast, looks at small 2-D neighbourhoods everywhere at once; the attention page lets every row look "
         "at every other row directly."),
     "recurrent.concept.dropout.title": "Concept: dropout between the layers",
     "recurrent.concept.dropout.body": (
-        "As in the course homework, dropout1 (rate 0.2) sits between {first} and {second}, and dropout2 (rate 0.3) "
-        "between {second} and the output layer. In training they zero 20% or 30% of the values at random and scale "
-        "the rest up by 1 / (1 − rate), so no unit can rely on one particular other unit. At inference they do "
-        "nothing: that is why this page feeds {second} exactly {first}'s output and still reproduces Keras's "
+        "In this model {layers}. In training each zeroes that share of the values at random and scales the rest up "
+        "by 1 / (1 − rate), so no unit can rely on one particular other unit. At inference they do nothing: that "
+        "is why this page feeds each layer exactly the previous layer's output and still reproduces Keras's "
         "numbers to 0.00001."),
+    "recurrent.concept.dropout.layer": "{layer} (rate {rate:g}: {percent:.0%} of the values) sits between {before} and {after}",
+    "recurrent.concept.dropout.none": (
+        "This model has no dropout layers. Dropout zeroes a share of the values at random in training and scales "
+        "the rest up by 1 / (1 − rate), so no unit can rely on one particular other unit; at inference it does nothing."),
+    "recurrent.unfit": "{model} is not explained on this page: it needs LSTM or GRU layers (forward, Keras's default "
+                       "reset_after=True for GRU) reading the (28, 28) digit row by row, followed by Dense layers, "
+                       "with only dropout between them.",
     "recurrent.fig.digit": "the digit, turned: image row t → timestep t",
     "recurrent.fig.hover_digit": "row %{x}, column %{y}: %{z:.2f}",
     "recurrent.fig.rows": "timestep t = image row t (top → bottom)",

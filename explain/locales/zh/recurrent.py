@@ -24,13 +24,13 @@ STRINGS = {
                              r"（有些教材把 $z_t$ 和 $1 - z_t$ 对调）。Keras 默认 reset_after=True，"
                              r"重置门作用在候选状态的循环部分 $U_h h_{t-1} + b'_h$ 上。",
     "recurrent.answer.header": "随时间变化的答案",
-    "recurrent.answer.caption": "把输出层（32 → 10，softmax）作用在 {layer} 每一行之后的 $h_t$ 上："
+    "recurrent.answer.caption": "把输出层（{head}）作用在 {layer} 每一行之后的 $h_t$ 上："
                                 "即“如果数字在第 t 行就结束了”，网络会怎么回答。只有最后一行是模型真正的答案；"
                                 "前面各行只是假设，因为网络只在读完第 28 行后被训练去回答。",
     "recurrent.memory.header": "记忆在哪里改变",
-    "recurrent.memory.caption.lstm": r"每一行、每一层的 $\lVert c_t - c_{t-1} \rVert$（对 32 个单元求范数）：柱子高的行大幅改写了细胞状态，"
+    "recurrent.memory.caption.lstm": r"每一行、每一层的 $\lVert c_t - c_{{t-1}} \rVert$（对 {units} 个单元求范数）：柱子高的行大幅改写了细胞状态，"
                                      "通常是有笔画的行；空白行几乎不改变它。",
-    "recurrent.memory.caption.gru": r"每一行、每一层的 $\lVert h_t - h_{t-1} \rVert$（对 32 个单元求范数；GRU 没有单独的细胞状态）："
+    "recurrent.memory.caption.gru": r"每一行、每一层的 $\lVert h_t - h_{{t-1}} \rVert$（对 {units} 个单元求范数；GRU 没有单独的细胞状态）："
                                     "柱子高的行大幅改写了记忆，通常是有笔画的行。",
     "recurrent.params.header": "一层有多少个权重",
     "recurrent.params.lstm": "四个门（i、f、C̃、o），每个都有一个作用于 $x_t$ 的 U × D 矩阵、一个作用于 $h_{t-1}$ 的 U × U 矩阵"
@@ -71,15 +71,20 @@ STRINGS = {
     "recurrent.concept.rows.title": "概念：为什么逐行读图像",
     "recurrent.concept.rows.body": (
         "循环层读的是序列，课程作业把图像变成序列：28 行就是 28 个时间步，每步 28 个像素（所以第一层 D = 28）。"
-        "网络从不整体地、也不按列地看图像；读完第 t 行时，它只知道第 1…t 行，并被压缩成 32 个数的记忆。"
+        "网络从不整体地、也不按列地看图像；读完第 t 行时，它只知道第 1…t 行，并被压缩成 {units} 个数的记忆。"
         "所以上面图中它的答案是逐步形成的，没有笔画的行几乎不改变记忆。相比之下，CNN 同时在各处看小的二维邻域；"
         "注意力页面则让每一行直接看到其他所有行。"),
     "recurrent.concept.dropout.title": "概念：层间的随机失活",
     "recurrent.concept.dropout.body": (
-        "和课程作业一样，dropout1（比例 0.2）位于 {first} 与 {second} 之间，dropout2（比例 0.3）位于 {second} "
-        "与输出层之间。训练时它们随机把 20% 或 30% 的值置零，其余的乘以 1 / (1 − 比例)，使任何单元都不能依赖某个"
-        "特定的其他单元。推理时它们什么也不做：所以本页把 {first} 的输出原样交给 {second}，"
+        "在这个模型中，{layers}。训练时每一层随机把相应比例的值置零，其余的乘以 1 / (1 − 比例)，使任何单元都不能"
+        "依赖某个特定的其他单元。推理时它们什么也不做：所以本页把每一层的输出原样交给下一层，"
         "仍能与 Keras 的数值一致到 0.00001。"),
+    "recurrent.concept.dropout.layer": "{layer}（比例 {rate:g}，即 {percent:.0%} 的值）位于 {before} 与 {after} 之间",
+    "recurrent.concept.dropout.none": (
+        "这个模型没有随机失活层。随机失活在训练时随机把一部分值置零，其余的乘以 1 / (1 − 比例)，使任何单元都不能"
+        "依赖某个特定的其他单元；推理时它什么也不做。"),
+    "recurrent.unfit": "{model} 不能在本页讲解：本页需要逐行读取 (28, 28) 数字图像的 LSTM 或 GRU 层（正向读取；GRU 须为 "
+                       "Keras 默认的 reset_after=True），其后接全连接层，层与层之间只能有随机失活层。",
     "recurrent.fig.digit": "转过来的数字：图像第 t 行 → 时间步 t",
     "recurrent.fig.hover_digit": "第 %{x} 行，第 %{y} 列：%{z:.2f}",
     "recurrent.fig.rows": "时间步 t = 图像第 t 行（从上到下）",
