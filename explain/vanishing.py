@@ -89,3 +89,28 @@ def layer_gradients(model: keras.Model, x28: np.ndarray, label: int, batch: np.n
     names = tuple(layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense))
     return DepthGradients(model.name.removeprefix("deep_"), names,
                           np.array([np.linalg.norm(g.numpy().astype(np.float64)) for g in grads]))
+
+
+@dataclass(frozen=True)
+class TrainingCurve:
+    """`losses` (steps,): Keras's mini-batch cross-entropy at each plain-SGD step of one variant,
+    each the loss of that step's batch before its update."""
+
+    variant: str
+    losses: np.ndarray
+    learning_rate: float
+    batch_size: int
+
+
+def train_briefly(variant: str, x: np.ndarray, y: np.ndarray, steps: int = 100, batch_size: int = 64,
+                  learning_rate: float = 0.1) -> TrainingCurve:
+    """A fresh `deep_mlp(variant)` trained for `steps` mini-batches of `batch_size` digits, taken in
+    order from `x` (n, 28, 28) in [0, 1] and labels `y` (n,), with keras.optimizers.SGD: whether
+    the gradient reaching the first layers is enough to start learning. A few seconds."""
+    if steps * batch_size > len(x):
+        raise ValueError(f"{steps} steps of {batch_size} need {steps * batch_size} digits; received {len(x)}")
+    model = deep_mlp(variant)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="sparse_categorical_crossentropy")
+    batches = (slice(k * batch_size, (k + 1) * batch_size) for k in range(steps))
+    losses = [float(model.train_on_batch(x[part], y[part])) for part in batches]
+    return TrainingCurve(variant, np.array(losses), learning_rate, batch_size)

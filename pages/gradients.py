@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from explain import gradients, through_time, vanishing
+from explain.data import load_mnist
 from explain.activations import COURSE, LABELS, TABLE, flat_share
 from explain.figures import gradients as figures
 from explain.inference import outputs
@@ -23,6 +24,7 @@ THROUGH_TIME = ("rnn", "lstm", "gru")
 SCALES = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 SGD_RATE = 0.01         # the learning rate of the illustrated plain SGD step
 BATCH = 63              # test digits sent with the drawn one through the batch-normalised network
+TRAIN_STEPS, TRAIN_BATCH, TRAIN_RATE = 100, 64, 0.1     # the deep MLPs' brief training
 IMAGE_UNITS = 4
 
 
@@ -45,6 +47,15 @@ def deep_networks() -> dict[str, object]:
 def depth_gradients(x28: np.ndarray, label: int) -> list[vanishing.DepthGradients]:
     others = to_mnist_batch(test_split().x[:BATCH])
     return [vanishing.layer_gradients(model, x28, label, others) for model in deep_networks().values()]
+
+
+@st.cache_data(show_spinner=False)
+def training_curves() -> list[vanishing.TrainingCurve]:
+    """The same for every digit and session: trained once per server, when first asked for."""
+    train = load_mnist().train
+    x = to_mnist_batch(train.x[:TRAIN_STEPS * TRAIN_BATCH])
+    return [vanishing.train_briefly(v, x, train.y[:len(x)], TRAIN_STEPS, TRAIN_BATCH, TRAIN_RATE)
+            for v in vanishing.VARIANTS]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -125,6 +136,9 @@ def backprop_ui(steps: list[gradients.DenseBackprop], difference: float, label: 
                             help=t("gradients.backprop.unit_help", units=len(hidden.z), layer=hidden.layer_name))
     hidden_ui(hidden, output, unit)
     st.subheader(t("gradients.backprop.images_header", layer=hidden.layer_name))
+    rows, cols = hidden.weight_gradient.shape
+    st.latex(rf"\frac{{\partial L}}{{\partial W^{{(1)}}}} = x\,\big(\delta^{{(1)}}\big)^{{\top}}"
+             rf"\quad ({rows} \times 1)\,(1 \times {cols}) = {rows} \times {cols}")
     st.session_state.setdefault("gradients_units", by_size[:IMAGE_UNITS])
     with secondary("gradients_units"):
         units = st.multiselect(t("gradients.backprop.units"), range(len(hidden.z)), key="gradients_units",
@@ -193,6 +207,16 @@ def depth_ui(results: list[vanishing.DepthGradients]) -> None:
                       help=t("gradients.depth.ratio_help", first=result.layer_names[0], last=result.layer_names[-1]),
                       border=True)
     st.caption(t("gradients.depth.caption", first=results[0].layer_names[0], last=results[0].layer_names[-1]))
+    if st.button(t("gradients.depth.train", steps=TRAIN_STEPS), key="gradients_train",
+                 help=t("gradients.depth.train_help", steps=TRAIN_STEPS, batch=TRAIN_BATCH, rate=TRAIN_RATE)):
+        st.session_state.gradients_trained = True
+    if st.session_state.get("gradients_trained"):
+        with st.spinner(t("gradients.depth.training")):
+            curves = training_curves()
+        show_chart(figures.training_curves(curves, lang(), projector()), "gradients-training")
+        st.caption(t("gradients.depth.train_caption", steps=TRAIN_STEPS, batch=TRAIN_BATCH, rate=TRAIN_RATE,
+                     losses=" · ".join(f"{t(f'gradients.variant.{c.variant}')} {c.losses[:10].mean():.2f} → "
+                                       f"{c.losses[-10:].mean():.2f}" for c in curves)))
     concept("bn")
 
 

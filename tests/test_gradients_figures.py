@@ -6,7 +6,7 @@ import pytest
 
 from explain import activations, gradients, through_time
 from explain.figures import gradients as figures
-from explain.vanishing import DepthGradients
+from explain.vanishing import DepthGradients, TrainingCurve
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +81,12 @@ def test_jacobian_and_scaled_figures_draw_the_backpropagations_numbers(test_digi
     fig = figures.scaled_row_norms({s: r.row_norms for s, r in by_scale.items()}, 2.0, "zh", projector=True)
     np.testing.assert_array_equal(fig.data[1].y, by_scale[2.0].row_norms)
     assert fig.data[1].line.width > fig.data[0].line.width
+
+
+def test_training_curves_draw_each_variants_losses():
+    curves = [TrainingCurve(v, np.linspace(2.3, 2.3 - k, 50), 0.1, 64) for k, v in enumerate(("sigmoid", "relu"))]
+    fig = figures.training_curves(curves, "zh", projector=True)
+    for trace, curve in zip(fig.data, curves):
+        np.testing.assert_array_equal(trace.y, curve.losses)
+        assert list(trace.x) == list(range(1, 51))
+    assert fig.layout.shapes[0].y0 == pytest.approx(np.log(10))

@@ -39,10 +39,15 @@ def test_every_view_renders_and_the_shown_gamma_is_the_fit_of_the_row_gradients(
     assert float(proof.rstrip("。.").split()[-1]) < 1e-5
 
 
-def test_a_new_target_label_recomputes_the_loss(monkeypatch, models, test_digits):
+def test_a_new_target_label_recomputes_the_loss_and_the_deep_networks_train_on_request(monkeypatch, models,
+                                                                                         test_digits):
     at = app_on_page(monkeypatch, "pages/gradients.py", lang="en", sample="3")
     target = (int(test_digits[1][3]) + 1) % 10
     at.segmented_control[0].set_value(target).run()
     assert not at.exception
     p = keras.ops.convert_to_numpy(models["mlp"](test_digits[0][3][None]))[0]
     assert any(f"= {-np.log(p[target]):.4f}" in e.value for e in at.get("latex"))
+    at.button(key="gradients_train").click().run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 8
+    assert any(e.value.startswith(t("gradients.depth.train_caption", "en").split("{")[0]) for e in at.caption)

@@ -87,3 +87,26 @@ def test_sigmoid_gradients_vanish_toward_the_input_and_relu_and_bn_keep_them(bat
 def test_an_unknown_variant_names_the_valid_ones():
     with pytest.raises(ValueError, match="tanh.*sigmoid, relu, sigmoid_bn"):
         vanishing.deep_mlp("tanh")
+
+
+def test_brief_training_records_the_plain_sgd_losses_of_the_hand_computed_backpropagation(test_digits):
+    x, y = test_digits[0][:24], test_digits[1][:24]
+    curve = vanishing.train_briefly("sigmoid", x, y, steps=3, batch_size=8, learning_rate=0.5)
+    model = vanishing.deep_mlp("sigmoid")
+    for k in range(3):
+        batch = range(8 * k, 8 * k + 8)
+        steps = [gradients.mlp_backprop(model, x[i], int(y[i])) for i in batch]
+        loss = np.mean([gradients.cross_entropy(s[-1].a, int(y[i])) for s, i in zip(steps, batch)])
+        assert curve.losses[k] == pytest.approx(loss, abs=1e-5)
+        # w <- w - eta * mean over the batch of dL/dw, by hand
+        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        for j, layer in enumerate(dense):
+            layer.kernel.assign(layer.kernel.numpy() - 0.5 * np.mean([s[j].weight_gradient for s in steps], axis=0))
+            layer.bias.assign(layer.bias.numpy() - 0.5 * np.mean([s[j].bias_gradient for s in steps], axis=0))
+
+
+def test_sigmoid_barely_learns_where_relu_and_batch_norm_do(test_digits):
+    x, y = test_digits
+    curves = {v: vanishing.train_briefly(v, x, y, steps=20, batch_size=64) for v in vanishing.VARIANTS}
+    drop = {v: c.losses[:5].mean() - c.losses[-5:].mean() for v, c in curves.items()}
+    assert drop["sigmoid_bn"] > drop["sigmoid"] and drop["sigmoid_bn"] > 0.2

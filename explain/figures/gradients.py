@@ -10,7 +10,7 @@ from explain import activations
 from explain.figures.theme import CATEGORICAL, DIVERGING, TEN_CLASSES, style, subplots
 from explain.i18n import t
 from explain.through_time import GeometricFit, LayerBackprop
-from explain.vanishing import DepthGradients
+from explain.vanishing import DepthGradients, TrainingCurve
 
 ACCENT = CATEGORICAL[3]                 # vermillion: the target class, the chosen scale
 Z_RANGE = (-6.0, 6.0)                   # the activation curves' horizontal range
@@ -184,3 +184,19 @@ def scaled_row_norms(norms: dict[float, np.ndarray], chosen: float, lang: str, p
     for trace, scale in zip(fig.data, sorted(norms)):   # after the projector style, which thickens every line
         trace.line.width = (7 if projector else 4) if np.isclose(scale, chosen) else (2.5 if projector else 1.5)
     return fig
+
+
+def training_curves(curves: list[TrainingCurve], lang: str, projector: bool = False) -> go.Figure:
+    """Each variant's mini-batch loss over its plain-SGD steps; the dotted line is log 10, the loss
+    of a network that gives every class 1/10."""
+    data = [dict(type="scatter", x=np.arange(1, len(c.losses) + 1), y=c.losses, mode="lines",
+                 name=t(f"gradients.variant.{c.variant}", lang), line=dict(color=VARIANT_COLOURS[c.variant]),
+                 hovertemplate=_hover("gradients.fig.hover_loss", lang)) for c in curves]
+    fig = go.Figure(data=data, layout=dict(
+        title=dict(text=t("gradients.fig.train_title", lang)),
+        xaxis=dict(title=dict(text=t("gradients.fig.step", lang))),
+        yaxis=dict(title=dict(text=t("gradients.fig.loss", lang)), rangemode="tozero"),
+        shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=float(np.log(10)), y1=float(np.log(10)), yref="y",
+                     line=dict(color="#888888", dash="dot", width=2))],
+        legend=dict(orientation="h", x=0, y=-0.3)))
+    return style(fig, projector, height=360)

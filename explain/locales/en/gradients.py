@@ -56,6 +56,19 @@ STRINGS = {
                                "{first} (the input side, left) to {last}. The numbers in the boxes are first / last. "
                                "With sigmoid every layer multiplies the error by f′ ≤ 0.25, so it shrinks on its way "
                                "to the input: the first layers cannot start learning.",
+    "gradients.depth.train": "Train each for {steps} steps",
+    "gradients.depth.train_help": "A fresh copy of each network, {steps} plain SGD steps (learning rate {rate}) on "
+                                  "mini-batches of {batch} training digits. Trained once per server, then shown to "
+                                  "everyone; a few seconds.",
+    "gradients.depth.training": "Training the three networks…",
+    "gradients.depth.train_caption": "Keras's own mini-batch loss (train_on_batch) at each of {steps} plain SGD steps, "
+                                     "batches of {batch} training digits, learning rate {rate}; mean of the first ten → "
+                                     "last ten: {losses}. The dotted line is log 10 ≈ 2.30, the loss of guessing 1/10 "
+                                     "for every class: where the first layers get no gradient, the network stays there.",
+    "gradients.fig.train_title": "Mini-batch loss while training",
+    "gradients.fig.step": "SGD step",
+    "gradients.fig.loss": "cross-entropy loss",
+    "gradients.fig.hover_loss": "step %{x}: loss %{y:.3f}",
     "gradients.variant.sigmoid": "sigmoid",
     "gradients.variant.relu": "ReLU",
     "gradients.variant.sigmoid_bn": "sigmoid + batch norm",

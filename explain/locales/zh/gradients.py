@@ -43,6 +43,17 @@ STRINGS = {
     "gradients.depth.caption": "每个点是损失对某一层权重矩阵的梯度范数，从 {first}（输入一侧，左）到 {last}。方框里的数是"
                                "第一层 / 最后一层。用 sigmoid 时每层都把误差乘以 f′ ≤ 0.25，误差在传向输入的路上越来越小："
                                "前几层根本无法开始学习。",
+    "gradients.depth.train": "各训练 {steps} 步",
+    "gradients.depth.train_help": "每个网络取一份新副本，用普通 SGD（学习率 {rate}）在每批 {batch} 个训练数字上走 {steps} "
+                                  "步。每个服务器只训练一次，之后所有人都能看到；需要几秒钟。",
+    "gradients.depth.training": "正在训练这三个网络……",
+    "gradients.depth.train_caption": "Keras 自己（train_on_batch）在 {steps} 步普通 SGD 中每一步的小批量损失，每批 {batch} "
+                                     "个训练数字，学习率 {rate}；前十步均值 → 后十步均值：{losses}。点线是 log 10 ≈ 2.30，"
+                                     "即对每个类别都猜 1/10 时的损失：前几层得不到梯度时，网络就停在那里。",
+    "gradients.fig.train_title": "训练过程中的小批量损失",
+    "gradients.fig.step": "SGD 步数",
+    "gradients.fig.loss": "交叉熵损失",
+    "gradients.fig.hover_loss": "第 %{x} 步：损失 %{y:.3f}",
     "gradients.variant.sigmoid": "sigmoid",
     "gradients.variant.relu": "ReLU",
     "gradients.variant.sigmoid_bn": "sigmoid + 批归一化",
