@@ -205,3 +205,31 @@ def test_mini_batches_walk_through_a_shuffle_of_the_split_and_reshuffle_each_epo
     assert sorted(found) == list(range(25))                   # every digit once in the first epoch
     np.testing.assert_array_equal(small.y[found], np.concatenate(ys[:3]))
     assert xs[3].dtype == np.float32 and xs[3].shape == (10, 28, 28)
+
+
+# ---- what the page draws of a run ---------------------------------------------------------------
+
+def test_a_runs_losses_and_first_layer_are_keras_sgds_and_the_figures_draw_them():
+    from explain.figures import fitting as figures
+    model = tiny_mlp(6)
+    batches = [digits(8, seed) for seed in range(4)]
+    held_out, probe = digits(20, 9), digits(1, 10)
+    got = fitting.run(model, [b[0] for b in batches], [b[1] for b in batches], 0.2, 4, 0.0, 0.05,
+                      model.get_weights(), held_out, probe)
+    losses, weights = keras_reference(model, batches, 0.2, 0.0, 0.05)
+    np.testing.assert_allclose(got.losses, losses, atol=TOL)
+    np.testing.assert_allclose(got.kernel, weights[-1][0], atol=TOL)
+    evaluator = tiny_mlp(7)
+    evaluator.compile(loss="sparse_categorical_crossentropy")
+    for k, w in enumerate([model.get_weights()] + weights):
+        evaluator.set_weights(w)
+        assert got.held_out[k] == pytest.approx(evaluator.evaluate(*held_out, verbose=0), abs=TOL)
+    fig = figures.sgd_figure(got.losses, got.held_out, got.probe, "en")
+    np.testing.assert_allclose(fig.data[0].y, losses, atol=TOL)
+    assert list(fig.data[0].x) == [1, 2, 3, 4] and list(fig.data[1].x) == [0, 1, 2, 3, 4]
+    hist = figures.histogram_figure(got.start[0], {"l2": got.kernel}, {"l2": "L2"}, "en")
+    bars, outline = hist.data
+    assert sum(bars.y) == got.kernel.size == sum(outline.y)
+    centres = np.asarray(bars.x)
+    edges = np.append(centres - (centres[1] - centres[0]) / 2, centres[-1] + (centres[1] - centres[0]) / 2)
+    np.testing.assert_array_equal(outline.y, np.histogram(model.get_weights()[0], edges)[0])
