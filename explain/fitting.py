@@ -202,6 +202,18 @@ def run(model: keras.Model, x_batches: list, y_batches: list, learning_rate: flo
                losses_along(model, along, *probe), done[0] if done else None, start, along[-1][0])
 
 
+def verdict(run: Run) -> str:
+    """How the learning rate fared, judged on the held-out loss: "overflow" (the weights became
+    infinite before the last step), "diverged" (the loss rose above 1.5 times its start at some
+    step: the steps overshoot), "falls" (it ended 5% or more below its start), else "flat"."""
+    start = run.held_out[0]
+    if len(run.losses) < run.requested:
+        return "overflow"
+    if run.held_out.max() > 1.5 * start:
+        return "diverged"
+    return "falls" if run.held_out[-1] < 0.95 * start else "flat"
+
+
 # ---- epochs, batches, iterations ---------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -229,16 +229,12 @@ def first_step_ui(model, run: fitting.Run, rate: float) -> None:
 
 
 def verdict_ui(run: fitting.Run, rate: float) -> None:
-    done, start, end, top = len(run.losses), run.held_out[0], run.held_out[-1], run.held_out.max()
-    values = dict(rate=number(rate), start=f"{start:.4f}", end=f"{end:.4f}", top=f"{top:.4g}", steps=done)
-    if done < run.requested:
-        st.error(t("fitting.sgd.overflow", step=done + 1, **values))
-    elif top > 1.5 * start:
-        st.error(t("fitting.sgd.diverged", **values))
-    elif end < 0.95 * start:
-        st.success(t("fitting.sgd.falls", **values))
-    else:
-        st.info(t("fitting.sgd.flat", **values))
+    done = len(run.losses)
+    values = dict(rate=number(rate), start=f"{run.held_out[0]:.4f}", end=f"{run.held_out[-1]:.4f}",
+                  top=f"{run.held_out.max():.4g}", steps=done, step=done + 1)
+    kind = fitting.verdict(run)
+    show = {"overflow": st.error, "diverged": st.error, "falls": st.success, "flat": st.info}[kind]
+    show(t(f"fitting.sgd.{kind}", **values))
 
 
 # ---- 4. weight regularisation ------------------------------------------------------------------------------

@@ -233,3 +233,23 @@ def test_a_runs_losses_and_first_layer_are_keras_sgds_and_the_figures_draw_them(
     centres = np.asarray(bars.x)
     edges = np.append(centres - (centres[1] - centres[0]) / 2, centres[-1] + (centres[1] - centres[0]) / 2)
     np.testing.assert_array_equal(outline.y, np.histogram(model.get_weights()[0], edges)[0])
+
+
+def test_a_diverging_runs_losses_are_drawn_on_a_log_axis():
+    from explain.figures import fitting as figures
+    calm = figures.sgd_figure(np.array([2.3, 2.1]), np.array([2.4, 2.2, 2.0]), np.array([2.5, 2.2, 1.9]), "en")
+    wild = figures.sgd_figure(np.array([2.3, 1e6]), np.array([2.4, 3e5, 2.0]), np.array([2.5, 2.2, 1.9]), "en")
+    assert calm.layout.yaxis.type != "log" and wild.layout.yaxis.type == "log"
+
+
+@pytest.mark.parametrize("rate, expected", [(1e-6, "flat"), (0.03, "falls"), (300.0, "diverged"), (1e30, "overflow")])
+def test_the_verdict_on_a_learning_rate_follows_what_the_held_out_loss_did(rate, expected):
+    model = tiny_mlp(8)
+    model.set_weights(fitting.initial_weights(model, 0))
+    x, y = digits(32, 4)
+    x = (x > 0.7).astype(np.float32)
+    y = (x[:, :14].sum(axis=(1, 2)) > x[:, 14:].sum(axis=(1, 2))).astype(int)   # a learnable rule: which half has more ink
+    batches = [(x[k * 8:(k + 1) * 8] * (1e3 if rate > 1e20 else 1), y[k * 8:(k + 1) * 8]) for k in range(4)]
+    run = fitting.run(model, [b[0] for b in batches] * 3, [b[1] for b in batches] * 3, rate, 12, 0.0, 0.0,
+                      model.get_weights(), (x, y), (x[:1], y[:1]))
+    assert fitting.verdict(run) == expected

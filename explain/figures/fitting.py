@@ -14,6 +14,7 @@ from explain.fitting import WrongLogitSweep
 from explain.i18n import t
 
 ACCENT, SE, CE = CATEGORICAL[3], CATEGORICAL[1], CATEGORICAL[0]
+DIVERGED = 20.0        # a cross-entropy above this (chance is ln 10 = 2.3) is drawn on a log axis
 # The two-layer MLP's nodes: what each computes, and which component the drawn path follows.
 FORMULA = {"x": "x", "z1": "z¹ = W¹ᵀx + b¹", "a1": "h = ReLU(z¹)", "z2": "z² = W²ᵀh + b²",
            "a2": "p = softmax(z²)", "L": "L = −log p[y]"}
@@ -131,8 +132,11 @@ def sgd_figure(batch_losses: np.ndarray, held_out: np.ndarray, digit: np.ndarray
                  name=t("fitting.fig.held_out_loss", lang), line=dict(color=CATEGORICAL[1], width=2)),
             dict(type="scatter", x=list(range(n + 1)), y=digit, mode="lines+markers",
                  name=t("fitting.fig.digit_loss", lang), line=dict(color=ACCENT, width=2, dash="dot"))]
+    # A diverging run's losses span many orders of magnitude: then a log axis keeps the start readable.
+    top = max(np.max(batch_losses, initial=0), np.max(held_out, initial=0), np.max(digit, initial=0))
+    yaxis = dict(type="log", exponentformat="e") if top > DIVERGED else dict(rangemode="tozero")
     layout = dict(xaxis=dict(title=dict(text=t("fitting.fig.iteration", lang)), rangemode="tozero"),
-                  yaxis=dict(title=dict(text=t("fitting.fig.loss", lang)), rangemode="tozero"),
+                  yaxis=dict(title=dict(text=t("fitting.fig.loss", lang)), **yaxis),
                   legend=dict(orientation="h", yanchor="top", y=-0.22, x=0), hovermode="x unified")
     return style(go.Figure(data=data, layout=layout), projector, height=340)
 
