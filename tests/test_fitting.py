@@ -248,7 +248,7 @@ def test_the_verdict_on_a_learning_rate_follows_what_the_held_out_loss_did(rate,
     model.set_weights(fitting.initial_weights(model, 0))
     x, y = digits(32, 4)
     x = (x > 0.7).astype(np.float32)
-    y = (x[:, :14].sum(axis=(1, 2)) > x[:, 14:].sum(axis=(1, 2))).astype(int)   # a learnable rule: which half has more ink
+    y = (x[:, :14].sum(axis=(1, 2)) > x[:, 14:].sum(axis=(1, 2))).astype(int)   # learnable: which half has more ink
     batches = [(x[k * 8:(k + 1) * 8] * (1e3 if rate > 1e20 else 1), y[k * 8:(k + 1) * 8]) for k in range(4)]
     run = fitting.run(model, [b[0] for b in batches] * 3, [b[1] for b in batches] * 3, rate, 12, 0.0, 0.0,
                       model.get_weights(), (x, y), (x[:1], y[:1]))
