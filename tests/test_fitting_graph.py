@@ -133,3 +133,15 @@ def test_the_losses_figure_plots_the_sweep_tensorflow_computes(models, test_digi
     assert fig.data[1].y[-1] < 1e-3 < fig.data[3].y[-1]          # square error's push fades, cross-entropy's not
     with pytest.raises(ValueError, match="received"):
         fitting.wrong_logit_sweep(logits, 3, 3, values)
+
+
+def test_the_arrows_the_backward_pass_has_crossed_are_highlighted(models, test_digits):
+    model, x28, label = models["mlp"], test_digits[0][0], int(test_digits[1][0])
+    nodes = autodiff.graph(model, x28, label)
+    tangents = autodiff.forward_mode(model, x28, label, 405)
+    edges = autodiff.path_derivatives(model, nodes, 405, 3, label)
+    for revealed in range(7):
+        fig = figures.graph_figure(nodes, tangents, edges, revealed, 405, 3, label, "en")
+        arrows = [a for a in fig.layout.annotations if a.showarrow]
+        assert len(arrows) == 5
+        assert sum(a.arrowcolor == figures.ACCENT for a in arrows) == max(revealed - 1, 0)

@@ -62,9 +62,11 @@ def graph_figure(nodes: list[Node], tangents: dict[str, np.ndarray], edges: list
     for k, (source, target) in enumerate(zip(nodes, nodes[1:])):
         (x0, y0), (x1, y1) = PLACE[source.name], PLACE[target.name]
         dx, dy = np.sign(x1 - x0) * HALF_WIDTH, np.sign(y1 - y0) * HALF_HEIGHT
+        crossed = k >= first_shown        # the backward pass has carried dL/d(target) back to the source
         annotations.append(dict(x=x1 - dx, y=y1 - dy, ax=x0 + dx, ay=y0 + dy, xref="x", yref="y", axref="x",
-                                ayref="y", text="", showarrow=True, arrowhead=3, arrowwidth=3 if projector else 2,
-                                arrowcolor="#555"))
+                                ayref="y", text="", showarrow=True, arrowhead=3,
+                                arrowwidth=(4 if projector else 3) if crossed else (3 if projector else 2),
+                                arrowcolor=ACCENT if crossed else "#555"))
         if y0 == y1:      # a horizontal arrow: its derivative above it, in two short lines to fit the gap
             annotations.append(dict(x=(x0 + x1) / 2, y=y0, yshift=4, yanchor="bottom", showarrow=False,
                                     text=f"{EDGE[k]}<br>= {edges[k]:+.4g}"))
