@@ -206,7 +206,9 @@ def depth_ui(results: list[vanishing.DepthGradients]) -> None:
             st.metric(t(f"gradients.variant.{result.variant}"), f"{result.first_to_last:.2g}",
                       help=t("gradients.depth.ratio_help", first=result.layer_names[0], last=result.layer_names[-1]),
                       border=True)
-    st.caption(t("gradients.depth.caption", first=results[0].layer_names[0], last=results[0].layer_names[-1]))
+    sizes = [" × ".join(map(str, w.shape)) for w in deep_networks()["relu"].get_weights() if w.ndim == 2]
+    st.caption(t("gradients.depth.caption", first=results[0].layer_names[0], last=results[0].layer_names[-1],
+                 first_size=sizes[0], last_size=sizes[-1]))
     if st.button(t("gradients.depth.train", steps=TRAIN_STEPS), key="gradients_train",
                  help=t("gradients.depth.train_help", steps=TRAIN_STEPS, batch=TRAIN_BATCH, rate=TRAIN_RATE)):
         st.session_state.gradients_trained = True

@@ -53,7 +53,8 @@ STRINGS = {
     "gradients.depth.ratio_help": "‖∂L/∂W‖ of the first layer ({first}) divided by that of the last ({last}). "
                                   "1 means the first layer gets as large a gradient as the last.",
     "gradients.depth.caption": "Each point is the norm of the loss's gradient by one layer's weight matrix, from "
-                               "{first} (the input side, left) to {last}. The numbers in the boxes are first / last. "
+                               "{first} (the input side, left) to {last}. The numbers in the boxes are first / last ({first} has "
+                               "{first_size} weights, {last} {last_size}, so a ratio of a few is no explosion). "
                                "With sigmoid every layer multiplies the error by f′ ≤ 0.25, so it shrinks on its way "
                                "to the input: the first layers cannot start learning.",
     "gradients.depth.train": "Train each for {steps} steps",

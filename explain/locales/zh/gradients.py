@@ -41,7 +41,8 @@ STRINGS = {
                              "但损失只算这个数字的。",
     "gradients.depth.ratio_help": "第一层（{first}）的 ‖∂L/∂W‖ 除以最后一层（{last}）的。1 表示第一层得到的梯度与最后一层一样大。",
     "gradients.depth.caption": "每个点是损失对某一层权重矩阵的梯度范数，从 {first}（输入一侧，左）到 {last}。方框里的数是"
-                               "第一层 / 最后一层。用 sigmoid 时每层都把误差乘以 f′ ≤ 0.25，误差在传向输入的路上越来越小："
+                               "第一层 / 最后一层（{first} 有 {first_size} 个权重，{last} 有 {last_size} 个，"
+                               "所以比值是几并不算爆炸）。用 sigmoid 时每层都把误差乘以 f′ ≤ 0.25，误差在传向输入的路上越来越小："
                                "前几层根本无法开始学习。",
     "gradients.depth.train": "各训练 {steps} 步",
     "gradients.depth.train_help": "每个网络取一份新副本，用普通 SGD（学习率 {rate}）在每批 {batch} 个训练数字上走 {steps} "
