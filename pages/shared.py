@@ -42,14 +42,26 @@ def _query_int(name: str) -> int | None:
 def init_session() -> None:
     """First run of a session: take language, projector mode and sample from the URL (unknown
     values fall back to defaults); later runs: write the current choices back, so the URL can be
-    bookmarked."""
+    bookmarked, and a tab that reconnects to a restarted server comes back as it was. A drawing or
+    an upload cannot come back (it lived in the old session): the URL only says there was one
+    (digit=drawn), so the sidebar can say it is gone instead of silently showing another digit."""
     if "lang" not in st.session_state:
         st.session_state.lang = i18n.pick_language(st.query_params.get("lang"), st.context.locale)
         st.session_state.projector = st.query_params.get("projector") in ("1", "true", "on")
         index = _query_int("sample")
         if index is not None and 0 <= index < len(test_split().y):
             set_sample(index)
+        elif st.query_params.get("digit") in ("drawn", "upload"):
+            lost = st.query_params["digit"]
+            set_sample(0)
+            st.session_state.digit_lost = lost
     st.query_params["lang"] = lang()
+    digit = st.session_state.get("digit")           # kept in the URL across page switches too
+    if digit is not None:
+        if digit.source == "sample":
+            st.query_params["sample"] = str(digit.index)
+        else:
+            st.query_params["digit"] = digit.source
     if projector():
         st.query_params["projector"] = "1"
     else:
@@ -64,6 +76,8 @@ def sidebar_ui() -> None:
     model_upload_ui()
     digit = current_digit()
     st.caption(f"{t('sidebar.current_digit')}: {digit_description(digit)}")
+    if st.session_state.get("digit_lost"):
+        st.info(t(f"digit.lost.{st.session_state.digit_lost}", index=digit.index))
     st.image(digit.x28, width=84, clamp=True)
     with style.secondary("export"):
         # Built only when clicked (in a thread of its own): a few MB of HTML per rerun would slow every stroke.
@@ -215,11 +229,15 @@ def set_sample(index: int) -> None:
     split = test_split()
     st.session_state.digit = Digit(to_mnist(split.x[index]), "sample", index, int(split.y[index]))
     st.query_params["sample"] = str(index)
+    st.query_params.pop("digit", None)
+    st.session_state.pop("digit_lost", None)
 
 
 def set_digit(digit: Digit) -> None:
     st.session_state.digit = digit
+    st.session_state.pop("digit_lost", None)
     st.query_params.pop("sample", None)
+    st.query_params["digit"] = digit.source
 
 
 def current_digit() -> Digit:

@@ -17,6 +17,8 @@ STRINGS = {
     "digit.source.drawn": "drawn on the canvas",
     "digit.source.sample": "test-split sample #{index} (label {label})",
     "digit.source.upload": "uploaded image",
+    "digit.lost.drawn": "The digit you drew is gone: the server restarted (or this is a new session), and a drawing lives only in its session. This is test sample #{index} instead; draw yours again on the Draw page.",
+    "digit.lost.upload": "The image you uploaded is gone: the server restarted (or this is a new session), and an upload lives only in its session. This is test sample #{index} instead; upload it again on the Draw page.",
     "model.name.mlp": "MLP",
     "model.name.cnn": "CNN (LeNet-5)",
     "model.name.lstm": "LSTM",

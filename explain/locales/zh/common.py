@@ -17,6 +17,8 @@ STRINGS = {
     "digit.source.drawn": "在画布上手写",
     "digit.source.sample": "测试集样本 #{index}（标签 {label}）",
     "digit.source.upload": "上传的图片",
+    "digit.lost.drawn": "你画的数字已经不在了：服务器重启过（或这是一个新的会话），而手写的数字只保存在它所在的会话里。现在显示的是测试集样本 #{index}；请到“手写”页面重新画一次。",
+    "digit.lost.upload": "你上传的图片已经不在了：服务器重启过（或这是一个新的会话），而上传的图片只保存在它所在的会话里。现在显示的是测试集样本 #{index}；请到“手写”页面重新上传。",
     "model.name.mlp": "多层感知机",
     "model.name.cnn": "卷积网络（LeNet-5）",
     "model.name.lstm": "LSTM",
