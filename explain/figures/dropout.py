@@ -1,6 +1,7 @@
 """Figures of dropout: the thinned networks' masks and answers, and which weights an SGD step through
-one thinned network changed. Dropped values are left white (blank) everywhere: white is in neither
-the viridis nor the cividis scale, so "exactly zero because dropped" never looks like "small"."""
+one thinned network changed. Dropped values are left white (blank) on the sequential scales (white is
+in neither viridis nor cividis) and grey on the diverging one (whose 0 is white), so "exactly zero
+because dropped" never looks like "small"."""
 from __future__ import annotations
 
 import math
@@ -13,14 +14,15 @@ from explain.figures import panels
 from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, sequential, style
 from explain.i18n import t
 
-DROPPED = "#ffffff"
+DROPPED = "#ffffff"             # on viridis / cividis
+DROPPED_DIVERGING = "#8c8c8c"   # on the red-blue scale, where white is 0
 ACCENT = CATEGORICAL[3]
 COLORBAR = dict(thickness=10, len=0.9)
 
 
-def _dropped_layer(dropped: np.ndarray, hover: str, **more) -> dict:
-    """A heatmap that paints the True cells of `dropped` white and leaves the others transparent."""
-    return dict(type="heatmap", z=np.where(dropped, 1.0, np.nan), colorscale=[[0, DROPPED], [1, DROPPED]],
+def _dropped_layer(dropped: np.ndarray, hover: str, colour: str = DROPPED, **more) -> dict:
+    """A heatmap that paints the True cells of `dropped` in `colour` and leaves the others transparent."""
+    return dict(type="heatmap", z=np.where(dropped, 1.0, np.nan), colorscale=[[0, colour], [1, colour]],
                 showscale=False, hoverongaps=False, hovertemplate=hover + "<extra></extra>", **more)
 
 
@@ -121,16 +123,16 @@ def step_figure(x_batch: np.ndarray, step: SGDStep, kernel: str, kept: int, drop
 
 def outgoing_figure(step: SGDStep, kernel: str, k: int, lang: str, projector: bool) -> go.Figure:
     """The change in step `k` of the next layer's kernel (units, outputs), drawn outputs x units:
-    the columns of units dropped in that step are white, every change in them exactly 0."""
+    the columns of units dropped in that step are grey, every change in them exactly 0."""
     change = step.changes[kernel].T
     dropped = np.broadcast_to(~step.mask, change.shape)
     top = float(np.abs(change).max()) or 1.0
     data = [dict(type="heatmap", z=np.where(dropped, np.nan, change), colorscale=DIVERGING, zmid=0, zmin=-top,
                  zmax=top, colorbar=COLORBAR, hoverongaps=False,
                  hovertemplate=t("layers.fig.hover_outgoing", lang) + "<extra></extra>"),
-            _dropped_layer(dropped, t("layers.fig.hover_outgoing_dropped", lang))]
+            _dropped_layer(dropped, t("layers.fig.hover_outgoing_dropped", lang), DROPPED_DIVERGING)]
     layout = dict(title=t("layers.fig.outgoing_title", lang, k=k, layer=kernel.split("/")[0]),
                   xaxis=dict(title=dict(text=t("layers.fig.unit", lang)), showgrid=False),
-                  yaxis=dict(title=dict(text=t("layers.fig.output_unit", lang)), tickmode="linear", dtick=1,
-                             autorange="reversed", showgrid=False))
-    return style(go.Figure(data=data, layout=layout), projector, height=260)
+                  yaxis=dict(title=dict(text=t("layers.fig.output_unit", lang)), tickmode="linear",
+                             dtick=3 if projector else 1, autorange="reversed", showgrid=False))
+    return style(go.Figure(data=data, layout=layout), projector, height=280)

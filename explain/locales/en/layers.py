@@ -56,7 +56,7 @@ STRINGS = {
     "layers.fig.dropped_unit": "unit {unit} (dropped)",
     "layers.fig.hover_delta": "pixel (%{y}, %{x}): change %{z:.3g}",
 
-    "layers.fig.outgoing_title": "{layer}: change of its weights from each hidden unit, step {k} (white = dropped)",
+    "layers.fig.outgoing_title": "Step {k}: change of {layer}'s weights (grey = dropped)",
     "layers.fig.output_unit": "digit",
     "layers.fig.hover_outgoing": "hidden unit %{x} → digit %{y}: %{z:.3g}",
     "layers.fig.hover_outgoing_dropped": "hidden unit %{x} → digit %{y}: dropped, exactly 0",

@@ -56,7 +56,7 @@ STRINGS = {
     "layers.fig.dropped_unit": "单元 {unit}（丢弃）",
     "layers.fig.hover_delta": "像素 (%{y}, %{x})：改变 %{z:.3g}",
 
-    "layers.fig.outgoing_title": "{layer}：第 {k} 步中来自每个隐藏单元的权重的改变（白色 = 被丢弃）",
+    "layers.fig.outgoing_title": "第 {k} 步：{layer} 权重的改变（灰色 = 被丢弃）",
     "layers.fig.output_unit": "数字",
     "layers.fig.hover_outgoing": "隐藏单元 %{x} → 数字 %{y}：%{z:.3g}",
     "layers.fig.hover_outgoing_dropped": "隐藏单元 %{x} → 数字 %{y}：被丢弃，恰好为 0",
