@@ -23,10 +23,9 @@ PAGES = [
 ]
 run_unknown_paths_as_default(PAGES)
 page = st.navigation(PAGES)
-sidebar = st.sidebar.container()  # filled after the page ran: it then shows the digit the page just set
+sidebar = shared.sidebar_frame()  # filled after the page ran: it then shows the digit the page just set
 shared.freeze_heap_once()
 try:
     page.run()
 finally:
-    with sidebar:
-        shared.sidebar_ui()
+    shared.sidebar_ui(sidebar)

@@ -16,7 +16,7 @@ from explain.preprocess import EmptyDrawingError, Steps, preprocess_steps
 from explain.upload import UploadError, read_upload
 from pages.style import secondary
 from pages.shared import (Digit, compared_models, current_digit, digit_description, lang, model_or_error,
-                          projector, set_digit, set_sample, show_chart, t, test_split)
+                          projector, show_digit_panel, set_digit, set_sample, show_chart, t, test_split)
 from widgets import BRUSH
 from widgets.bars import probability_bars as bars_ui
 from widgets.pad import digit_pad
@@ -134,37 +134,46 @@ def concepts_ui(steps: Steps | None, x28: np.ndarray) -> None:
         st.markdown(t("draw.concept.probabilities.body", accuracies=accuracies))
 
 
+@st.fragment
+def drawing_ui() -> None:
+    """Everything a stroke changes: the pad and the answers beside it, the preprocessing strip, the
+    notes on this digit. A stroke reruns only this (and the sidebar's digit panel, `show_digit_panel`),
+    not the page's frame and settings."""
+    # The pad must fit its column (else it scrolls sideways inside it); projector mode's larger
+    # root font widens the page margins, so there the left column takes a larger share.
+    left, right = st.columns([0.39, 0.61] if projector() else [0.34, 0.66], gap="small")
+    with left:
+        st.caption(t("draw.canvas_hint"))
+        drawing = canvas_ui()
+        st.button(t("draw.random"), on_click=_random_sample, icon=":material/casino:", use_container_width=True)
+        digit = current_digit()
+        show_chart(steps_figure(digit.steps, digit.x28, lang(), projector()), "preprocessing", key="steps_chart")
+        st.caption(t("draw.canvas_help"))
+        with secondary("brush"):
+            st.slider(t("draw.brush"), 8, 40, BRUSH, 2, key="brush")
+        with secondary("upload"):
+            upload_ui()
+
+    probs = probabilities(compared_models(), digit.x28)
+    with right:
+        metric, about = st.columns([0.6, 0.4] if projector() else [0.42, 0.58], vertical_alignment="center")
+        with metric:
+            prediction_ui(probs)
+        with about:  # beside the metric, so the message coming and going moves nothing on the page
+            if drawing:
+                st.caption(t("draw.showing", description=digit_description(digit)))
+            else:
+                st.info(t("draw.canvas_empty", description=digit_description(digit)))
+        st.markdown(f"**{t('draw.models_header')}**")
+        for name in COMPARED:
+            if name not in probs:
+                model_or_error(name)
+        if probs:
+            bars_ui(probability_bars(probs, lang(), projector()), key="probs_bars")
+
+    concepts_ui(digit.steps, digit.x28)
+    show_digit_panel()
+
+
 st.title(t("draw.title"))
-# The canvas must fit its column (else it scrolls sideways inside it); projector mode's larger
-# root font widens the page margins, so there the left column takes a larger share.
-left, right = st.columns([0.39, 0.61] if projector() else [0.34, 0.66], gap="small")
-with left:
-    st.caption(t("draw.canvas_hint"))
-    drawing = canvas_ui()
-    st.button(t("draw.random"), on_click=_random_sample, icon=":material/casino:", use_container_width=True)
-    digit = current_digit()
-    show_chart(steps_figure(digit.steps, digit.x28, lang(), projector()), "preprocessing", key="steps_chart")
-    st.caption(t("draw.canvas_help"))
-    with secondary("brush"):
-        st.slider(t("draw.brush"), 8, 40, BRUSH, 2, key="brush")
-    with secondary("upload"):
-        upload_ui()
-
-probs = probabilities(compared_models(), digit.x28)
-with right:
-    metric, about = st.columns([0.6, 0.4] if projector() else [0.42, 0.58], vertical_alignment="center")
-    with metric:
-        prediction_ui(probs)
-    with about:  # beside the metric, so the message coming and going moves nothing on the page
-        if drawing:
-            st.caption(t("draw.showing", description=digit_description(digit)))
-        else:
-            st.info(t("draw.canvas_empty", description=digit_description(digit)))
-    st.markdown(f"**{t('draw.models_header')}**")
-    for name in COMPARED:
-        if name not in probs:
-            model_or_error(name)
-    if probs:
-        bars_ui(probability_bars(probs, lang(), projector()), key="probs_bars")
-
-concepts_ui(digit.steps, digit.x28)
+drawing_ui()

@@ -69,11 +69,51 @@ def init_session() -> None:
     style.apply(projector(), lang())
 
 
-def sidebar_ui() -> None:
-    st.radio(t("sidebar.language"), i18n.LANGUAGES, key="lang", horizontal=True,
-             format_func=i18n.LANGUAGE_NAMES.get)
-    st.toggle(t("sidebar.projector"), key="projector", help=t("sidebar.projector_help"))
-    model_upload_ui()
+@dataclass(frozen=True)
+class SidebarFrame:
+    """Where the sidebar's parts go: the settings, then the current digit's panel (a placeholder a
+    fragment can fill again on its own reruns, `show_digit_panel`)."""
+
+    settings: object  # DeltaGenerator
+    digit: object     # DeltaGenerator of an st.empty()
+
+
+_FRAME, _DIGIT_SHOWN = "_sidebar_frame", "_sidebar_digit_shown"  # session state
+
+
+def sidebar_frame() -> SidebarFrame:
+    """The sidebar's containers, made before the page runs, so a page's fragment can write the
+    digit panel into its place on every run (Streamlit requires that of a fragment writing outside)."""
+    frame = SidebarFrame(st.sidebar.container(), st.sidebar.empty())
+    st.session_state[_FRAME] = frame
+    st.session_state[_DIGIT_SHOWN] = False
+    return frame
+
+
+def sidebar_ui(frame: SidebarFrame) -> None:
+    """The settings, and the digit panel unless the page's fragment has drawn it this run."""
+    with frame.settings:
+        st.radio(t("sidebar.language"), i18n.LANGUAGES, key="lang", horizontal=True,
+                 format_func=i18n.LANGUAGE_NAMES.get)
+        st.toggle(t("sidebar.projector"), key="projector", help=t("sidebar.projector_help"))
+        model_upload_ui()
+    if not st.session_state.get(_DIGIT_SHOWN):
+        with frame.digit.container():
+            digit_panel_ui()
+
+
+def show_digit_panel() -> None:
+    """Draw the sidebar's digit panel from inside a fragment (the Draw page's), on its full runs and
+    its own reruns alike: a stroke then updates the panel without rerunning the app around it."""
+    frame = st.session_state.get(_FRAME)
+    if frame is not None:
+        with frame.digit.container():
+            digit_panel_ui()
+        st.session_state[_DIGIT_SHOWN] = True
+
+
+def digit_panel_ui() -> None:
+    """The current digit in the sidebar, and the button that exports its explanation."""
     digit = current_digit()
     st.caption(f"{t('sidebar.current_digit')}: {digit_description(digit)}")
     if st.session_state.get("digit_lost"):

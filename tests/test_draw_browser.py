@@ -13,6 +13,8 @@ VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"
 CLEAR = "button[data-action='clear']"
 CHART = "[data-testid='stPlotlyChart'] .main-svg"
+SIDEBAR = "[data-testid='stSidebar']"
+BARS = ".bars .panel"
 UPLOAD = "[data-testid='stMain'] [data-testid='stFileUploaderDropzoneInput']"  # the sidebar has the model uploader
 
 
@@ -33,6 +35,8 @@ def test_drawn_one_zero_and_seven_are_predicted_and_a_cleared_canvas_or_a_dot_ke
         draw(page, strokes)
         expect_prediction(page, digit)
         expect(page.get_by_text("Explaining: drawn on the canvas")).to_be_visible()
+        # The stroke reran only the page's fragment; the sidebar's digit panel followed it.
+        expect(page.locator(SIDEBAR).get_by_text("Current digit: drawn on the canvas")).to_be_visible()
         assert page.locator("[data-testid='stMetric']").first.inner_text().startswith("Prediction")
         clear(page)
         # A blank canvas says so, and the page goes on explaining the last drawing.
@@ -80,3 +84,51 @@ def test_an_uploaded_phone_photo_becomes_the_digit_and_a_bad_file_gets_a_message
     expect(page.get_by_text("This file is not an image")).to_be_visible()
     expect(page.locator(VALUE).first).to_have_text("4")
     assert page.locator(EXCEPTION).count() == 0
+
+
+def touch_stroke(page, points: list[tuple[float, float]]) -> None:
+    """One finger stroke through `points` (pad fractions), as a touchscreen sends it (CDP touch events)."""
+    from tools.browser import canvas_box
+    box = canvas_box(page)
+    cdp = page.context.new_cdp_session(page)
+    at = [dict(x=box["x"] + x * box["width"], y=box["y"] + y * box["height"]) for x, y in points]
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
+    for (a, b) in zip(at, at[1:]):
+        for k in range(1, 9):
+            point = dict(x=a["x"] + (b["x"] - a["x"]) * k / 8, y=a["y"] + (b["y"] - a["y"]) * k / 8)
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_a_finger_draws_on_the_pad_of_a_touch_screen_and_undo_takes_the_stroke_back(browser, app_url):
+    context = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True, is_mobile=True,
+                                  locale="zh-CN")
+    page = context.new_page()
+    try:
+        open_page(page, f"{app_url}/?lang=zh")
+        expect(page.locator("button[data-action='undo']")).to_have_text("撤销")
+        expect(page.locator(CLEAR)).to_have_text("清空")
+        touch_stroke(page, ONE[0])
+        expect_prediction(page, 1)
+        assert page.locator("[data-testid='stMetric']").first.inner_text().startswith("预测")
+        touch_stroke(page, [(0.3, 0.2), (0.72, 0.2)])  # the 1 becomes a 7's stroke pair ...
+        settle(page)
+        page.locator("button[data-action='undo']").tap()  # ... and Undo takes the bar back off
+        expect_prediction(page, 1)
+        assert page.locator(EXCEPTION).count() == 0
+    finally:
+        context.close()
+
+
+def test_in_projector_mode_at_1280x720_the_pad_the_prediction_and_all_five_models_fit_the_screen(page, app_url, tmp_path):
+    open_page(page, f"{app_url}/?lang=zh&projector=1")
+    draw(page, SEVEN)
+    expect_prediction(page, 7)
+    page.screenshot(path=str(tmp_path / "draw-projector-zh.png"))  # to look at when it fails
+    seen = {"pad": page.locator("canvas").first, "prediction": page.locator("[data-testid='stMetric']").first,
+            **{f"bars of {k}": page.locator(BARS).nth(k) for k in range(5)}}
+    assert page.locator(BARS).count() == 5
+    for name, element in seen.items():
+        box = element.bounding_box()
+        assert box and box["x"] >= 0 and box["y"] >= 0, name
+        assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 720, f"{name} leaves the screen: {box}"
