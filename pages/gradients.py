@@ -314,7 +314,5 @@ backprop_ui(steps, difference, label)
 activations_ui(steps, rnn)
 depth_ui(depth_gradients(digit.x28, label))
 through_time_ui(digit.x28, label, rnn)
-if rnn is not None:
+if rnn is not None:       # else the through-time view has already said what is wrong with the rnn file
     clipping_ui(digit.x28, label)
-else:
-    model_or_error("rnn")

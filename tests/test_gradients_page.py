@@ -51,3 +51,20 @@ def test_a_new_target_label_recomputes_the_loss_and_the_deep_networks_train_on_r
     assert not at.exception
     assert len(at.get("plotly_chart")) == 8
     assert any(e.value.startswith(t("gradients.depth.train_caption", "en").split("{")[0]) for e in at.caption)
+
+
+def test_without_the_rnn_file_the_page_says_how_to_rebuild_it_and_shows_the_rest(monkeypatch, tmp_path):
+    import explain.models
+    from pages.shared import loaded_models
+    from tests.test_model_files import broken_models_dir
+    monkeypatch.setattr(explain.models, "MODELS_DIR", broken_models_dir(tmp_path / "models", remove=("rnn",)))
+    loaded_models.clear()
+    try:
+        at = app_on_page(monkeypatch, "pages/gradients.py", lang="zh")
+    finally:
+        loaded_models.clear()
+    assert [e.value for e in at.error] == [t("model.error.missing", "zh", model="rnn",
+                                             command="python -m explain.train rnn")]
+    headers = [h.value for h in at.header]
+    assert headers == [t(f"gradients.{view}.header", "zh") for view in ("backprop", "act", "depth", "time")]
+    assert [row for row in at.table[0].value.iloc[:, 0]] == ["LSTM", "GRU"]
