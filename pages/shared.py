@@ -155,6 +155,10 @@ def model_or_error(name: str):
 # ---- the session's own model --------------------------------------------------------------------
 
 UPLOADED = "upload"  # the key of the session's own model beside the course models' names
+HOWTO = """model.save("my_model.keras")
+# or, the homework's checkpoint:
+keras.callbacks.ModelCheckpoint("best.weights.h5",
+    save_weights_only=True, save_best_only=True)"""
 
 
 @st.cache_resource(show_spinner=False)
@@ -219,6 +223,10 @@ def models_of(fits) -> dict[str, object]:
 def model_upload_ui() -> None:
     """The sidebar's uploader for a student's own model: what to upload, and what became of it."""
     st.file_uploader(t("custom.upload"), key="model_upload", on_change=_read_model_upload, help=t("custom.upload_help"))
+    with st.expander(t("custom.howto.title")):
+        st.markdown(t("custom.howto.body", limit_mb=custom.MAX_BYTES // 2**20,
+                      architectures=", ".join(t(f"model.name.{name}") for name in custom.WEIGHT_ARCHITECTURES)))
+        st.code(HOWTO, language="python")
     if st.session_state.get("model_problem"):
         key, values = st.session_state.model_problem
         st.error(t(key, **values))

@@ -362,3 +362,12 @@ def test_a_model_is_forgotten_when_its_sessions_handle_is_gone():
     del handle
     gc.collect()
     assert len(registry) == 1 and registry.get(keep) is not None
+
+
+def test_the_readme_states_the_limits_the_code_enforces():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Your own model"):]
+    section = section[:section.index("\n## ", 3)]
+    assert f"at most {custom.MAX_BYTES // 2**20} MB" in section
+    assert f"keeps at most {custom.MAX_SESSIONS} of them" in section
+    assert "(28, 28)" in section and custom.INPUT_SHAPES[0] == (28, 28)

@@ -1,6 +1,8 @@
 STRINGS = {
+    "custom.howto.title": "How to prepare your model",
+    "custom.howto.body": "Train on the digits as the app prepares them: (28, 28) floats in [0, 1], white ink on black (MNIST's x / 255.0), and end with Dense(10, activation=\"softmax\"). Then save the whole model, or (for the course's {architectures}) only the checkpoint's weights, and upload the file (at most {limit_mb} MB):",
     "custom.upload": "Your own model (.keras or .weights.h5)",
-    "custom.upload_help": "Upload the model you trained in the homework: the whole model saved with model.save(\"my_model.keras\"), or the weights file ModelCheckpoint(save_weights_only=True) wrote (NAME.weights.h5) for the course's LSTM, GRU, CNN or MLP. It must take a (28, 28) digit of floats in [0, 1], white on black, and end in Dense(10, activation=\"softmax\"). It stays in your browser session only; nothing in the file is run.",
+    "custom.upload_help": "Upload the model you trained in the homework: the whole model saved with model.save(\"my_model.keras\"), or the weights file ModelCheckpoint(save_weights_only=True) wrote (NAME.weights.h5) for one of the course's networks. It must take a (28, 28) digit of floats in [0, 1], white on black, and end in Dense(10, activation=\"softmax\"). It stays in your browser session only; nothing in the file is run.",
     "custom.loaded": "Your model {name} ({params} parameters) is compared on the Draw page and explained on every page whose views fit its layers.",
     "custom.dropped": "Your model {name} was dropped: the server keeps the {limit} most recent uploads. Upload it again to keep using it.",
     "custom.label": "yours: {name}",

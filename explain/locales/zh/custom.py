@@ -1,6 +1,8 @@
 STRINGS = {
+    "custom.howto.title": "如何准备你的模型",
+    "custom.howto.body": "用本应用准备数字的方式训练：(28, 28) 的浮点数，取值 [0, 1]，黑底白字（即 MNIST 的 x / 255.0），并以 Dense(10, activation=\"softmax\") 结尾。然后保存整个模型，或者（对课程的 {architectures}）只保存检查点的权重，再上传该文件（不超过 {limit_mb} MB）：",
     "custom.upload": "你自己的模型（.keras 或 .weights.h5）",
-    "custom.upload_help": "上传你在作业中训练的模型：用 model.save(\"my_model.keras\") 保存的完整模型，或 ModelCheckpoint(save_weights_only=True) 为课程的 LSTM、GRU、CNN 或 MLP 写出的权重文件（NAME.weights.h5）。模型的输入必须是 (28, 28) 的数字图像，取值为 [0, 1] 的浮点数，黑底白字，并以 Dense(10, activation=\"softmax\") 结尾。模型只保存在你的浏览器会话中；文件中的任何内容都不会被执行。",
+    "custom.upload_help": "上传你在作业中训练的模型：用 model.save(\"my_model.keras\") 保存的完整模型，或 ModelCheckpoint(save_weights_only=True) 为课程网络写出的权重文件（NAME.weights.h5）。模型的输入必须是 (28, 28) 的数字图像，取值为 [0, 1] 的浮点数，黑底白字，并以 Dense(10, activation=\"softmax\") 结尾。模型只保存在你的浏览器会话中；文件中的任何内容都不会被执行。",
     "custom.loaded": "你的模型 {name}（{params} 个参数）会在“手写数字”页与课程模型比较，并在所有适合其层结构的页面上讲解。",
     "custom.dropped": "你的模型 {name} 已被移除：服务器只保留最近上传的 {limit} 个模型。请重新上传以继续使用。",
     "custom.label": "你的模型：{name}",
