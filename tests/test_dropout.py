@@ -169,3 +169,20 @@ def test_the_outgoing_weights_figure_leaves_the_dropped_units_columns_white_and_
     np.testing.assert_array_equal(shaded, np.broadcast_to(~step.mask, (10, 128)))
     np.testing.assert_allclose(z[:, step.mask], step.changes["output/kernel"][step.mask].T)
     assert not step.changes["output/kernel"][~step.mask].any()
+
+
+def test_exactly_zero_gradients_are_those_of_dropped_or_silent_units_and_blank_pixels(mlp, steps, batches):
+    """What the page's caption says, for the first step (the shipped weights): besides the dropped units'
+    weights, an incoming weight gets no gradient when its pixel is blank in every digit for which its unit's
+    ReLU is active, and all weights of a unit whose ReLU is 0 for every digit get none."""
+    step, (x, _) = steps[0], batches[0]
+    active = keras_hidden(mlp, x) > 0                                 # (batch, 128), from Keras
+    through = active & step.mask                                      # the unit passes a gradient for digit b
+    reaches = (x.reshape(len(x), -1) != 0).T.astype(int) @ through.astype(int) > 0   # (784, 128)
+    silent = ~through.any(axis=0)
+    np.testing.assert_array_equal(step.active, active.any(axis=0))
+    g = step.gradients
+    np.testing.assert_array_equal(g["dense/kernel"] == 0, ~reaches)
+    np.testing.assert_array_equal(g["dense/bias"] == 0, silent)
+    np.testing.assert_array_equal((g["output/kernel"] == 0).all(axis=1), silent)
+    assert (~reaches[:, step.mask & step.active]).any()               # blank pixels exist for kept units too

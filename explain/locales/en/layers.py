@@ -24,7 +24,7 @@ STRINGS = {
     "layers.sgd.col.dropped_weights": "Unchanged: of dropped units",
     "layers.sgd.col.other": "Unchanged: other",
     "layers.sgd.col.loss": "Batch loss before → after",
-    "layers.sgd.table_caption": "Counted over all weights of {layer} and {next}. A dropped unit's weights never change in that step. Other weights can stay exactly unchanged too: the incoming weights from pixels that are blank in every digit of the mini-batch (the border), and those of units whose ReLU output is 0 for every digit of the mini-batch. The loss is the mini-batch's cross-entropy through the same thinned network.",
+    "layers.sgd.table_caption": "Counted over all weights of {layer} and {next}. A dropped unit's weights never change in that step. Other weights can get no gradient either: all weights of a unit whose ReLU output is 0 for every digit of the mini-batch, and an incoming weight whose pixel is blank in every digit for which its unit is active (the border, for one); and a change smaller than the weight's float32 precision rounds away. The loss is the mini-batch's cross-entropy through the same thinned network.",
     "layers.sgd.step_caption": "Left: the mini-batch of training digits of this step. Middle: how the step changed the {total} incoming weights of unit {kept} (the kept unit that changed most), drawn as the 28×28 image they read: {changed} of them changed; pixels blank in every digit of the mini-batch give exactly 0. Right: unit {dropped}, dropped in this step: {dropped_changed} of its {total} incoming weights changed.",
 
     "layers.lstm.header": "Dropout in the homework LSTM",

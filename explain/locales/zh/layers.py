@@ -24,7 +24,7 @@ STRINGS = {
     "layers.sgd.col.dropped_weights": "未变：属于被丢弃的单元",
     "layers.sgd.col.other": "未变：其他",
     "layers.sgd.col.loss": "小批量损失：更新前 → 更新后",
-    "layers.sgd.table_caption": "统计范围是 {layer} 和 {next} 的全部权重。被丢弃单元的权重在这一步中从不改变。其他权重也可能恰好不变：来自在小批量所有数字中都是空白的像素（边缘）的输入权重，以及那些对小批量中每个数字 ReLU 输出都为 0 的单元的权重。损失是小批量经过同一个变瘦网络的交叉熵。",
+    "layers.sgd.table_caption": "统计范围是 {layer} 和 {next} 的全部权重。被丢弃单元的权重在这一步中从不改变。其他权重也可能得不到梯度：对小批量中每个数字 ReLU 输出都为 0 的单元的全部权重，以及这样的输入权重：它的像素在该单元被激活的每个数字中都是空白（例如边缘）；此外，小于权重 float32 精度的改变会被舍入掉。损失是小批量经过同一个变瘦网络的交叉熵。",
     "layers.sgd.step_caption": "左边：这一步的训练数字小批量。中间：这一步对单元 {kept}（变化最大的保留单元）的 {total} 个输入权重的改变，按它们所读的 28×28 图像排列：其中 {changed} 个改变了；在小批量所有数字中都空白的像素恰好为 0。右边：单元 {dropped}，在这一步被丢弃：它的 {total} 个输入权重中改变了 {dropped_changed} 个。",
 
     "layers.lstm.header": "作业 LSTM 中的随机失活",
