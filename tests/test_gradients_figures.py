@@ -90,3 +90,9 @@ def test_training_curves_draw_each_variants_losses():
         np.testing.assert_array_equal(trace.y, curve.losses)
         assert list(trace.x) == list(range(1, 51))
     assert fig.layout.shapes[0].y0 == pytest.approx(np.log(10))
+
+
+def test_log_axes_label_every_power_of_ten_the_values_span_in_full_size_digits():
+    axis = figures.log_axis([np.array([3e-4, 0.5]), np.array([20.0])], "norm")
+    assert axis["type"] == "log" and axis["tickvals"] == [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
+    assert axis["ticktext"] == ["10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "1", "10", "10²"]

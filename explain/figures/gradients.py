@@ -18,6 +18,19 @@ MODEL_COLOURS = {"rnn": CATEGORICAL[3], "lstm": CATEGORICAL[0], "gru": CATEGORIC
 VARIANT_COLOURS = {"sigmoid": CATEGORICAL[3], "relu": CATEGORICAL[0], "sigmoid_bn": CATEGORICAL[2]}
 
 
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_axis(values, title: str) -> dict:
+    """A log axis labelled at each power of ten as 10⁻⁴ ... 10³, in Unicode superscripts: plotly's
+    own exponents are drawn smaller than the tick font, too small for the projector's 20 px."""
+    logs = np.log10(np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]))
+    logs = logs[np.isfinite(logs)]
+    powers = np.arange(int(np.floor(logs.min())), int(np.ceil(logs.max())) + 1) if len(logs) else np.arange(0, 1)
+    return dict(type="log", title=dict(text=title), tickvals=[10.0 ** k for k in powers],
+                ticktext=["1" if k == 0 else "10" if k == 1 else f"10{str(k).translate(SUPERSCRIPT)}" for k in powers])
+
+
 def _hover(key: str, lang: str, **values) -> str:
     return t(key, lang, **values) + "<extra></extra>"
 
@@ -111,7 +124,7 @@ def depth_norms(results: list[DepthGradients], lang: str, projector: bool = Fals
     fig = go.Figure(data=data, layout=dict(
         title=dict(text=t("gradients.fig.depth_title", lang)),
         xaxis=dict(title=dict(text=t("gradients.fig.layer", lang)), type="category"),
-        yaxis=dict(type="log", title=dict(text=t("gradients.fig.norm", lang)), exponentformat="power", dtick=1),
+        yaxis=log_axis([r.norms for r in results], t("gradients.fig.norm", lang)),
         legend=dict(orientation="h", x=0, y=-0.3)))
     return style(fig, projector, height=380)
 
@@ -134,7 +147,7 @@ def row_norms(norms: dict[str, np.ndarray], fits: dict[str, GeometricFit], label
     fig = go.Figure(data=data, layout=dict(
         title=dict(text=t("gradients.fig.rows_title", lang)),
         xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
-        yaxis=dict(type="log", title=dict(text=t("gradients.fig.row_norm", lang)), exponentformat="power", dtick=1),
+        yaxis=log_axis(list(norms.values()), t("gradients.fig.row_norm", lang)),
         legend=dict(orientation="h", x=0, y=-0.3)))
     return style(fig, projector, height=400)
 
@@ -158,7 +171,8 @@ def jacobian_norms(layers: list[LayerBackprop], products: list[np.ndarray], lang
     fig = go.Figure(data=data, layout=dict(
         title=dict(text=t("gradients.fig.jacobian_title", lang)),
         xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
-        yaxis=dict(type="log", title=dict(text=t("gradients.fig.spectral", lang)), exponentformat="power", dtick=1),
+        yaxis=log_axis([v for layer, product in zip(layers, products) for v in (layer.jacobian_norms, product)],
+                       t("gradients.fig.spectral", lang)),
         shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=1, y1=1, yref="y",
                      line=dict(color="#888888", dash="dot", width=2))],
         legend=dict(orientation="h", x=0, y=-0.3)))
@@ -178,7 +192,7 @@ def scaled_row_norms(norms: dict[float, np.ndarray], chosen: float, lang: str, p
     fig = go.Figure(data=data, layout=dict(
         title=dict(text=t("gradients.fig.scaled_title", lang)),
         xaxis=dict(title=dict(text=t("gradients.fig.row", lang)), range=[0.5, 28.5], dtick=3 if projector else 1),
-        yaxis=dict(type="log", title=dict(text=t("gradients.fig.row_norm", lang)), exponentformat="power", dtick=1),
+        yaxis=log_axis(list(norms.values()), t("gradients.fig.row_norm", lang)),
         legend=dict(x=1.01, xanchor="left", y=0.5, title=dict(text="U ×"))))
     style(fig, projector, height=400)
     for trace, scale in zip(fig.data, sorted(norms)):   # after the projector style, which thickens every line
