@@ -236,20 +236,25 @@ def counters(iteration: int, n_train: int, batch_size: int) -> Counters:
     return Counters(iteration, epoch + 1, batch + 1, per_epoch)
 
 
-def mini_batches(split: Split, batch_size: int, steps: int, seed: int = 0) -> tuple[list, list]:
-    """The first `steps` mini-batches of seeded shuffles of `split`, as SGD takes them: a list of x
-    (batch, 28, 28) float32 through `to_mnist` (as the models were trained) and a list of labels
-    (batch,). Each epoch reshuffles; its last batch holds what is left, so an epoch takes
-    `counters(...).iterations_per_epoch` steps. Only the digits used are prepared."""
+def mini_batch(split: Split, batch_size: int, iteration: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mini-batch `iteration` (0-based) of SGD over `split`: x (batch, 28, 28) float32 through
+    `to_mnist` (as the models were trained) and its labels (batch,). Each epoch is its own seeded
+    shuffle of the split, cut into batches of `batch_size`; its last batch holds what is left, so an
+    epoch takes `counters(...).iterations_per_epoch` iterations. Only this batch's digits are prepared."""
     n = len(split.y)
-    if not 1 <= batch_size <= n or steps < 1:
-        raise ValueError(f"batch_size must be 1-{n} and steps >= 1; received {batch_size}, {steps}")
-    per_epoch = math.ceil(n / batch_size)
-    rng = np.random.default_rng(seed)
-    orders = [rng.permutation(n) for _ in range(math.ceil(steps / per_epoch))]
-    picks = [orders[k // per_epoch][(k % per_epoch) * batch_size:(k % per_epoch + 1) * batch_size]
-             for k in range(steps)]
-    return [to_mnist_batch(split.x[i]) for i in picks], [split.y[i] for i in picks]
+    if not 1 <= batch_size <= n or iteration < 0:
+        raise ValueError(f"batch_size must be 1-{n} and iteration >= 0; received {batch_size}, {iteration}")
+    epoch, batch = divmod(iteration, math.ceil(n / batch_size))
+    order = np.random.default_rng([seed, epoch]).permutation(n)[batch * batch_size:(batch + 1) * batch_size]
+    return to_mnist_batch(split.x[order]), split.y[order]
+
+
+def mini_batches(split: Split, batch_size: int, steps: int, seed: int = 0) -> tuple[list, list]:
+    """The first `steps` mini-batches (`mini_batch` 0..steps-1): a list of x and a list of labels."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1; received {steps}")
+    pairs = [mini_batch(split, batch_size, k, seed) for k in range(steps)]
+    return [x for x, _ in pairs], [y for _, y in pairs]
 
 
 # ---- a confidently wrong model --------------------------------------------------------------------

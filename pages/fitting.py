@@ -59,18 +59,19 @@ def held_out() -> tuple[np.ndarray, np.ndarray]:
     return to_mnist_batch(split.x[:HELD_OUT]), split.y[:HELD_OUT]
 
 
-@st.cache_data(show_spinner=False, max_entries=3)
-def batches(batch_size: int):
-    """The first MAX_STEPS mini-batches of the seeded shuffle: every run of this batch size uses them."""
-    return fitting.mini_batches(training_split(), batch_size, MAX_STEPS, seed=SEED)
+@st.cache_data(show_spinner=False, max_entries=3 * MAX_STEPS)
+def batch(batch_size: int, iteration: int) -> tuple[np.ndarray, np.ndarray]:
+    """One mini-batch of the seeded shuffle, prepared once: a longer run prepares only its new batches."""
+    return fitting.mini_batch(training_split(), batch_size, iteration, seed=SEED)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def sgd_run(_model, x28: np.ndarray, label: int, start_from: str, batch_size: int, rate: float, steps: int,
             l1: float = 0.0, l2: float = 0.0) -> fitting.Run:
     start = _model.get_weights() if start_from == "trained" else fitting.initial_weights(_model, SEED)
-    xs, ys = (b[:steps] for b in batches(batch_size))
-    return fitting.run(_model, xs, ys, rate, steps, l1, l2, start, held_out(), (x28[None], np.array([label])))
+    xs, ys = zip(*(batch(batch_size, k) for k in range(steps)))
+    return fitting.run(_model, list(xs), list(ys), rate, steps, l1, l2, start, held_out(),
+                       (x28[None], np.array([label])))
 
 
 # ---- 1. the computational graph ---------------------------------------------------------------------------

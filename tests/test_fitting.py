@@ -205,6 +205,11 @@ def test_mini_batches_walk_through_a_shuffle_of_the_split_and_reshuffle_each_epo
     assert sorted(found) == list(range(25))                   # every digit once in the first epoch
     np.testing.assert_array_equal(small.y[found], np.concatenate(ys[:3]))
     assert xs[3].dtype == np.float32 and xs[3].shape == (10, 28, 28)
+    second_epoch = np.concatenate(fitting.mini_batches(small, 10, 6, seed=3)[1][3:])
+    assert sorted(second_epoch.tolist()) == sorted(small.y.tolist())      # the next epoch: all 25 again,
+    assert not np.array_equal(second_epoch, np.concatenate(ys[:3]))       # in another order
+    x2, _ = fitting.mini_batch(small, 10, 4, seed=3)
+    np.testing.assert_array_equal(x2, fitting.mini_batches(small, 10, 5, seed=3)[0][4])
 
 
 # ---- what the page draws of a run ---------------------------------------------------------------
