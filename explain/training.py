@@ -28,7 +28,8 @@ from explain.architectures import BUILDERS
 from explain.data import load_mnist, stratified_split
 from explain.preprocess import to_mnist_batch
 
-MODEL_CHOICES = ("lstm", "gru", "cnn", "mlp")
+MODEL_CHOICES = ("lstm", "gru", "cnn", "cnn_bn", "mlp")
+PARTNERS = {"cnn": "cnn_bn", "cnn_bn": "cnn"}   # trained beside each other: what batch normalisation buys
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 MODES = ("auto", "min", "max")

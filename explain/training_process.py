@@ -403,6 +403,27 @@ class FolderRun:
         self._evaluator = _evaluator(str(self.run_dir), release)
 
 
+def same_settings(a: TrainConfig, b: TrainConfig) -> bool:
+    """Whether two runs differ at most in the model (and their folders)."""
+    return replace(a, model="", out_dir=None) == replace(b, model="", out_dir=None)
+
+
+def comparable_run(config: TrainConfig, root: Path | None = None) -> FolderRun | None:
+    """The newest finished run in the runs folder of another model with `config`'s settings: the
+    curves to draw beside this run's (cnn beside cnn_bn shows what batch normalisation changes)."""
+    for folder in reversed(runs.run_dirs(runs.RUNS_DIR if root is None else root)):
+        if config.out_dir and folder == Path(config.out_dir):
+            continue
+        try:
+            other = FolderRun(folder)
+        except (OSError, ValueError, TypeError):
+            continue
+        if other.config.model != config.model and same_settings(other.config, config) \
+                and other.snapshot().epochs_done:
+            return other
+    return None
+
+
 def latest_run(root: Path | None = None) -> FolderRun | None:
     """The newest run in the runs folder that can be read back, or None."""
     for folder in reversed(runs.run_dirs(runs.RUNS_DIR if root is None else root)):

@@ -71,18 +71,23 @@ def kept(snap: Snapshot, lang: str) -> str:
         return t("training.kept.nothing", lang)
     text = t("training.kept", lang, files=t("training.kept.and", lang).join(files),
              folder=shown_path(snap.run_dir or ""))
-    return text + (" " + t("training.kept.homework", lang) if k.checkpoint else "")
+    return sentences((text, t("training.kept.homework", lang) if k.checkpoint else ""), lang)
+
+
+def sentences(parts: tuple[str, ...], lang: str) -> str:
+    """Sentences in a row: a space between them in English, none in Chinese (its full stop is wide)."""
+    return ("" if lang == "zh" else " ").join(p for p in parts if p)
 
 
 def failure_message(snap: Snapshot, lang: str) -> str:
     """The whole message for a run whose process ended without finishing."""
-    return " ".join((t("training.failed.title", lang), how_it_ended(snap.failure, snap, lang),
-                     progress(snap, lang), kept(snap, lang)))
+    return sentences((t("training.failed.title", lang), how_it_ended(snap.failure, snap, lang),
+                      progress(snap, lang), kept(snap, lang)), lang)
 
 
 def interrupted_message(snap: Snapshot, lang: str) -> str:
     """For a run cut off when its server stopped."""
-    return " ".join((t("training.interrupted", lang), progress(snap, lang), kept(snap, lang)))
+    return sentences((t("training.interrupted", lang), progress(snap, lang), kept(snap, lang)), lang)
 
 
 def hung_message(snap: Snapshot, lang: str, grace: float) -> str:

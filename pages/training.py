@@ -8,6 +8,7 @@ import uuid
 from dataclasses import fields
 from pathlib import Path
 
+import keras
 import numpy as np
 import streamlit as st
 
@@ -28,8 +29,10 @@ def trainer() -> training_process.Trainer:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def curves_figure(run_key: str, epochs_done: int, markers: int, status: str, language: str, big: bool,
-                  _snap: training_process.Snapshot):
-    """The curves, built once per new epoch or marker for all sessions (the view redraws every second)."""
+                  reference_dir: str | None, _snap: training_process.Snapshot,
+                  _reference: training_process.Snapshot | None):
+    """The curves, built once per new epoch or marker for all sessions (the view redraws every second),
+    with those of `_reference` (another model, same settings) beside them."""
     end = _snap.end or {}
     stopped = None
     if end.get("status") in ("user_stop", "nan") and end.get("stopped_at"):
@@ -38,7 +41,41 @@ def curves_figure(run_key: str, epochs_done: int, markers: int, status: str, lan
     return figures.curves(_snap.history, _snap.events, language, big, epochs=c.epochs,
                           lr_bounds=(max(c.min_lr, c.learning_rate / 1000) if c.reduce_lr else c.learning_rate,
                                      c.learning_rate),
-                          restored_epoch=None if status == "nan" else end.get("restored_epoch"), stopped=stopped)
+                          restored_epoch=None if status == "nan" else end.get("restored_epoch"), stopped=stopped,
+                          reference=None if _reference is None else
+                          (t(f"training.model.{_reference.config.model}"), _reference.history))
+
+
+@st.cache_resource(show_spinner=False, ttl=10, max_entries=8)
+def reference_run(config_json: str) -> training_process.Snapshot | None:
+    """The newest finished run of another model with these settings (looked up at most every 10 s)."""
+    other = training_process.comparable_run(training.TrainConfig.from_json(config_json))
+    return None if other is None else other.snapshot()
+
+
+def best_epoch(snap: training_process.Snapshot) -> int:
+    """1-based epoch of the lowest validation loss."""
+    return int(np.nanargmin(snap.history["val_loss"])) + 1
+
+
+def compare_caption_ui(snap: training_process.Snapshot, other: training_process.Snapshot) -> None:
+    """The two runs' best validation numbers in words, under the curves."""
+    if not snap.epochs_done or np.all(np.isnan(snap.history["val_loss"])):
+        return
+    b, ob = best_epoch(snap), best_epoch(other)
+    st.caption(t("training.compare_caption", model=t(f"training.model.{other.config.model}"),
+                 folder=training_report.shown_path(other.run_dir or ""), other_best=ob,
+                 other_loss=fmt(other.history["val_loss"][ob - 1]),
+                 other_acc=f"{other.history['val_accuracy'][ob - 1]:.2%}",
+                 best=b, loss=fmt(snap.history["val_loss"][b - 1]), acc=f"{snap.history['val_accuracy'][b - 1]:.2%}"))
+
+
+def train_partner(config: training.TrainConfig) -> None:
+    """Button callback: the same settings with the partner model, started by this rerun."""
+    for key in KEYS:
+        st.session_state[f"train.{key}"] = getattr(config, key)
+    st.session_state["train.model"] = training.PARTNERS[config.model]
+    st.session_state["train.start_now"] = True
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -145,6 +182,7 @@ def controls_ui(run: training_process.LiveRun | training_process.FolderRun | Non
     c[0].button(t("training.preset"), on_click=apply_preset, disabled=active, help=t("training.preset_help"),
                 width="stretch")
     start = c[1].button(t("training.start"), type="primary", disabled=active, width="stretch")
+    start = st.session_state.pop("train.start_now", False) and not active or start
     stop = c[2].button(t("training.stop"), disabled=not (active and mine), width="stretch",
                        help=None if mine or not active else t("training.stop_not_yours"))
     if st.session_state.pop("train.preset_note", False):
@@ -243,9 +281,12 @@ def live_ui(run: training_process.LiveRun | training_process.FolderRun | None) -
         if watching and (current is not run or not (snap.active or snap.evaluating) or snap.hung != first.hung):
             st.rerun()
         status_ui(snap)
+        other = reference_run(snap.config.to_json())
         fig = curves_figure(f"{id(current)}-{snap.run_dir}", len(snap.history["loss"]), len(snap.events),
-                            snap.status, lang(), projector(), snap)
+                            snap.status, lang(), projector(), other and other.run_dir, snap, other)
         show_chart(fig, "training-curves", key="train.curves")
+        if other is not None:
+            compare_caption_ui(snap, other)
         if snap.events:
             shown = snap.events[-6:] if projector() else snap.events
             st.markdown("\n".join(f"- {describe(e)}" for e in shown))
@@ -260,6 +301,10 @@ def results_ui(snap: training_process.Snapshot) -> None:
     on request for a run that ended before it), shown as accuracy, confusion matrix and the most
     confident mistakes; the run's files to download."""
     kept = snap.kept()
+    partner = training.PARTNERS.get(snap.config.model)
+    if partner:
+        st.button(t("training.compare", model=t(f"training.model.{partner}")), on_click=train_partner,
+                  args=(snap.config,), help=t("training.compare_help"))
     st.subheader(t("training.results"))
     if snap.evaluating:
         st.info(t("training.evaluating"))
@@ -332,6 +377,12 @@ def concepts_ui(config: training.TrainConfig, snap: training_process.Snapshot | 
                           scale=f"{1 / (1 - rates[-1]):.2f}"))
         else:
             st.markdown(t("training.concept.no_dropout", model=t(f"training.model.{c.model}")))
+    if c.model in training.PARTNERS:
+        with st.expander(t("training.concept.batchnorm")):
+            bn_model = loaded_models()["cnn_bn"]
+            layers = [] if isinstance(bn_model, Exception) else \
+                [layer.name for layer in bn_model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+            st.markdown(t("training.concept.batchnorm_body", layers=", ".join(layers)))
     with st.expander(t("training.concept.validation")):
         st.markdown(t("training.concept.validation_body", val=val, fit=fit, samples=c.train_samples))
         if snap is not None and len(snap.history["loss"]) >= 2:

@@ -367,3 +367,20 @@ def test_locales_have_the_same_keys_and_fields():
     assert EN.keys() == ZH.keys()
     for key in EN:
         assert set(re.findall(r"\{(\w+)", EN[key])) == set(re.findall(r"\{(\w+)", ZH[key])), key
+
+
+def test_cnn_and_cnn_bn_with_the_same_settings_are_drawn_beside_each_other(tmp_path):
+    """Train both (a tiny run each, in this process); the cnn run finds the cnn_bn run as its
+    comparison, and the curves hold that run's own recorded validation numbers, dashed."""
+    cnn = training.train(tiny(tmp_path / "20260101-000000-000001", model="cnn", train_samples=500, epochs=2))
+    bn = training.train(tiny(tmp_path / "20260101-000000-000002", model="cnn_bn", train_samples=500, epochs=2))
+    other = training_process.comparable_run(cnn.config, root=tmp_path)
+    assert other is not None and other.config.model == "cnn_bn"
+    assert other.snapshot().history["val_loss"] == bn.history["val_loss"]
+    assert training_process.comparable_run(replace(cnn.config, learning_rate=0.01), root=tmp_path) is None
+    from explain.i18n import t
+    fig = figures.curves(cnn.history, cnn.events, "zh", reference=("cnn_bn", other.snapshot().history))
+    name = t("training.fig.reference", "zh", model="cnn_bn", curve=t("training.fig.val_loss", "zh"))
+    dashed = next(tr for tr in fig.data if tr.name == name)
+    assert list(dashed.y) == bn.history["val_loss"] and dashed.line.dash == "dash"
+    assert bn.history["val_loss"] != cnn.history["val_loss"]

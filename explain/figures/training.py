@@ -13,6 +13,7 @@ from explain.i18n import t
 
 TRAIN, VAL, LR, SAVE, STOP, BEST = (CATEGORICAL[0], CATEGORICAL[1], CATEGORICAL[2], CATEGORICAL[4],
                                     CATEGORICAL[3], CATEGORICAL[7])
+REFERENCE = "#999999"       # the other run's curves: grey, dashed
 ROW_OF_METRIC = {"loss": 1, "val_loss": 1, "accuracy": 2, "val_accuracy": 2}
 DASH = {"reduce_lr": "dot", "stop": "dash", "best": "dashdot"}
 
@@ -30,7 +31,8 @@ def _vline(fig: go.Figure, x: float, color: str, dash: str, width: float) -> Non
 
 def curves(history: dict[str, list[float]], events: list[dict], lang: str, projector: bool = False,
            epochs: int | None = None, lr_bounds: tuple[float, float] | None = None,
-           restored_epoch: int | None = None, stopped: tuple[str, int] | None = None, height: int = 680) -> go.Figure:
+           restored_epoch: int | None = None, stopped: tuple[str, int] | None = None, height: int = 680,
+           reference: tuple[str, dict[str, list[float]]] | None = None) -> go.Figure:
     """Loss (row 1), accuracy (row 2) and the learning rate used in each epoch on a log axis (row 3).
 
     `history` holds per-epoch lists (as `TrainResult.history`); `events` the recorder's markers, each
@@ -38,7 +40,8 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
     the monitored curve, the early stop as a dashed line; `restored_epoch` gets a dash-dot line and a
     ring on the monitored curve. `stopped` is ("user" | "nan", epoch) for a run that ended otherwise.
     The axes are fixed while a run grows: x up to `epochs`, the rate axis from min_lr to the initial
-    rate (`lr_bounds`), so the curves do not jump at every redraw.
+    rate (`lr_bounds`), so the curves do not jump at every redraw. `reference` is (model name, its
+    history): another run with the same settings, whose validation curves are drawn thin and dashed.
     """
     fig = subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.34, 0.28, 0.38])
     n = len(history.get("loss", []))
@@ -52,6 +55,15 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
                                  marker=dict(size=7), legendgroup=key,
                                  hovertemplate=f"{name}<br>{epoch} %{{x}}: %{{y:.4f}}<extra></extra>"),
                       row=row, col=1)
+    if reference:
+        label, other = reference
+        for key, row in (("val_loss", 1), ("val_accuracy", 2)):
+            name = t("training.fig.reference", lang, model=label, curve=t(f"training.fig.{key}", lang))
+            values = other.get(key, [])
+            fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines",
+                                     line=dict(color=REFERENCE, width=width, dash="dash"), legendgroup="reference",
+                                     hovertemplate=f"{name}<br>{epoch} %{{x}}: %{{y:.4f}}<extra></extra>"),
+                          row=row, col=1)
     rates = history.get("learning_rate", [])
     fig.add_trace(go.Scatter(x=x, y=rates, name=t("training.fig.lr_used", lang), mode="lines+markers",
                              line=dict(color=LR, width=width, shape="hv"), marker=dict(size=7),
@@ -111,7 +123,7 @@ def curves(history: dict[str, list[float]], events: list[dict], lang: str, proje
                            xanchor="right", text=t("training.fig.best_epoch", lang, epoch=restored_epoch),
                            font=dict(color=BEST))
 
-    last = max(epochs or 0, n, 1)
+    last = max(epochs or 0, n, len(reference[1].get("val_loss", [])) if reference else 0, 1)
     fig.update_xaxes(range=[0.5, last + 0.5], dtick=1 if last <= 20 else 2)
     fig.update_xaxes(title_text=t("training.fig.epoch", lang), row=3, col=1)
     fig.update_yaxes(title_text=t("training.fig.panel_loss", lang), rangemode="tozero", row=1, col=1)

@@ -179,4 +179,11 @@ STRINGS = {
     "training.oserror.EROFS": "the file system is read-only",
     "training.oserror.EACCES": "permission denied",
     "training.oserror.EPERM": "operation not permitted",
+    "training.model.cnn_bn": "CNN with batch normalisation (cnn_bn)",
+    "training.fig.reference": "{model}, same settings: {curve}",
+    "training.compare": "Train {model} with the same settings",
+    "training.compare_help": "Same data, seed, optimizer, rate and callbacks, only the model differs; its curves are drawn beside this run's (dashed grey).",
+    "training.compare_caption": "Dashed grey: {model} with the same settings ({folder}): validation loss {other_loss} and accuracy {other_acc} at its best epoch {other_best}, against {loss} and {acc} at epoch {best} here.",
+    "training.concept.batchnorm": "Batch normalisation: what cnn_bn adds to the CNN",
+    "training.concept.batchnorm_body": "cnn_bn is the CNN with a BatchNormalization layer after each convolution and hidden dense layer, before its ReLU ({layers}). During training each of them normalises the **activations of the current mini-batch** (not the weights): every channel gets mean 0 and variance 1 over the batch, then is scaled by a learned γ and shifted by a learned β; at inference it uses the running averages instead. The next layer then always sees inputs of the same scale, whatever the layers before it did to theirs, so ReLUs stay active and the gradient reaching the first layers does not shrink layer by layer (less vanishing gradient); that is why it tolerates larger learning rates. Train CNN and cnn_bn with the same settings and compare their validation curves: the dashed grey ones are the other model's.",
 }

@@ -179,4 +179,11 @@ STRINGS = {
     "training.oserror.EROFS": "文件系统是只读的",
     "training.oserror.EACCES": "没有权限",
     "training.oserror.EPERM": "不允许此操作",
+    "training.model.cnn_bn": "带批归一化的卷积网络（cnn_bn）",
+    "training.fig.reference": "{model}，相同设置：{curve}",
+    "training.compare": "用相同设置训练 {model}",
+    "training.compare_help": "数据、随机种子、优化器、学习率和回调都相同，只有模型不同；它的曲线画在本次训练旁边（灰色虚线）。",
+    "training.compare_caption": "灰色虚线：相同设置下的 {model}（{folder}）：在其最佳第 {other_best} 轮，验证损失 {other_loss}、准确率 {other_acc}；本次训练在第 {best} 轮为 {loss} 和 {acc}。",
+    "training.concept.batchnorm": "批归一化：cnn_bn 在卷积网络上加了什么",
+    "training.concept.batchnorm_body": "cnn_bn 就是在卷积网络的每个卷积层和隐藏全连接层之后、ReLU 之前各加一个 BatchNormalization 层（{layers}）。训练时，每个这样的层归一化的是**当前小批量的激活值**（不是权重）：每个通道在这一批上被变换成均值 0、方差 1，再乘以学到的 γ、加上学到的 β；推理时改用训练中累计的滑动平均。这样，下一层看到的输入尺度总是一样的，不受前面各层的影响，ReLU 保持激活，传回前几层的梯度也不会一层层地缩小（缓解梯度消失）；因此它能承受更大的学习率。用相同设置分别训练 CNN 和 cnn_bn，比较它们的验证曲线：灰色虚线是另一个模型的。",
 }
