@@ -31,7 +31,7 @@ def models():
 
 @pytest.fixture(scope="session")
 def test_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The test split after `to_mnist`: x (1500, 28, 28) float32, y (1500,) int."""
+    """MNIST's official test set after `to_mnist`: x (10000, 28, 28) float32, y (10000,) int."""
     from explain.data import load_mnist
     from explain.preprocess import to_mnist_batch
     split = load_mnist().test

@@ -137,7 +137,7 @@ def test_projector_and_sample_come_from_the_url_and_are_written_back(monkeypatch
     assert at.query_params["lang"] == "zh" and at.title[0].value == i18n.t("nav.quiz", "zh")
 
 
-@pytest.mark.parametrize("sample", ["1500", "-1", "seven", ""])
+@pytest.mark.parametrize("sample", ["10000", "-1", "seven", ""])
 def test_an_unknown_sample_or_projector_value_falls_back_to_the_defaults(monkeypatch, sample):
     at = app_on_page(monkeypatch, "pages/quiz.py", lang="en", projector="maybe", sample=sample)
     assert at.sidebar.toggle(key="projector").value is False

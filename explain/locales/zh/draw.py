@@ -39,5 +39,5 @@ STRINGS = {
     "draw.concept.dropout.body": "这些网络含有随机失活层：{layers}。训练时，比率为 p 的随机失活层以概率 p 把每个输入置为 0，并把其余输入乘以 1/(1 − p)，使期望总和不变；这样任何神经元都不能依赖某个特定的神经元，从而减轻过拟合。例如{model}的 {layer}（p = {rate}）在每个训练步平均保留 {units} 个输入中的 {kept:.0f} 个。推理时（也就是本页），随机失活层原样传递输入（本应用以 training=False 调用模型）：同一个数字总是得到同样的概率。没有随机失活层的网络：{without}。",
     "draw.concept.dropout.layer": "{model} 的 {layer}（p = {rate}）",
     "draw.concept.probabilities.title": "这些柱子是什么意思",
-    "draw.concept.probabilities.body": "每个网络的最后一层都是 softmax：十个正数，加起来等于 1，每个数字一个。最高的柱子就是网络的答案。概率高表示网络有把握，但不代表一定正确：在 1500 个测试数字上，各网络的准确率为 {accuracies}；遇到和训练数据很不一样的数字时，网络也可能很有把握地答错。几个网络意见不一时，通常说明这个数字本身就模棱两可。",
+    "draw.concept.probabilities.body": "每个网络的最后一层都是 softmax：十个正数，加起来等于 1，每个数字一个。最高的柱子就是网络的答案。概率高表示网络有把握，但不代表一定正确：在 MNIST 官方测试集上，各网络的准确率为 {accuracies}；遇到和训练数据很不一样的数字时，网络也可能很有把握地答错。几个网络意见不一时，通常说明这个数字本身就模棱两可。",
 }
