@@ -1,9 +1,13 @@
-"""What the attention model's self-attention layer does with one digit.
+"""What the attention model, one Transformer encoder block, does with one digit.
 
 The model treats the 28 image rows as 28 tokens: `embed` maps each row's 28 pixels to 64 numbers,
 `posenc` adds the sinusoidal position table, and `mha` (4 heads, key_dim 16) lets every row look at
-every row. The attention weights are the layer's own (`return_attention_scores=True`), read through a
-probe built once per model and compiled by `explain.inference`; the worked example recomputes one
+every row; then, as the course draws the block, x + MHA(x) (`residual1`), layer normalisation
+(`norm1`), the position-wise feed-forward network (`ffn1`, ReLU, `ffn2`), a second residual
+(`residual2`) and normalisation (`norm2`), the average over rows (`pool`) and the classifier.
+
+The attention weights are the layer's own (`return_attention_scores=True`), read through a probe built
+once per model and compiled by `explain.inference`; the worked example recomputes one
 row of them from the layer's query/key/value kernels, exactly as Keras does (Keras scales the query
 by 1/sqrt(d_k) before the dot product; dividing the dot products is the same number).
 """
@@ -142,6 +146,81 @@ def attention_scores(model: keras.Model, x28: np.ndarray) -> np.ndarray:
 def position_table(model: keras.Model) -> np.ndarray:
     """(rows, depth): the table the model's `posenc` layer adds to its row tokens."""
     return np.asarray(model.get_layer("posenc").table)
+
+
+def periods(table: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """(len(dims),): how many rows each column of the position table `table` (rows, depth) takes to
+    repeat, read from the table itself: the pair (2i, 2i+1) is (sin, cos) of the angle p * w_i, so
+    its row 1 holds w_i = atan2(PE[1, 2i], PE[1, 2i+1]), and the period is 2 pi / w_i."""
+    pairs = [2 * (d // 2) for d in dims]
+    return np.array([2 * np.pi / np.arctan2(table[1, j], table[1, j + 1]) for j in pairs])
+
+
+BLOCK = ("posenc", "mha", "residual1", "norm1", "ffn2", "residual2", "norm2", "pool")
+
+
+@dataclass(frozen=True)
+class EncoderTrace:
+    """One digit through the encoder block, each array the named layer's own output, (rows, depth)
+    unless said: `tokens` x (posenc), `attended` MHA(x) (mha), `residual1` x + MHA(x), `norm1`
+    LayerNorm of that, `ffn` FFN(norm1) (ffn2), `residual2` norm1 + FFN(norm1), `norm2` LayerNorm of
+    that, `pooled` (depth,) the average over rows (pool)."""
+
+    tokens: np.ndarray
+    attended: np.ndarray
+    residual1: np.ndarray
+    norm1: np.ndarray
+    ffn: np.ndarray
+    residual2: np.ndarray
+    norm2: np.ndarray
+    pooled: np.ndarray
+
+
+def encoder_trace(model: keras.Model, x28: np.ndarray) -> EncoderTrace:
+    """Every stage of the encoder block for one (28, 28) digit, read from a sub-model of the model's
+    own layers (built and compiled once per model)."""
+    x = np.asarray(x28, dtype=np.float32)
+    if x.shape != (ROWS, ROWS):
+        raise ValueError(f"expected one (28, 28) digit, received shape {x.shape}")
+    return EncoderTrace(*inference.outputs([inference.submodel(model, BLOCK)], x))
+
+
+@dataclass(frozen=True)
+class LayerNormStep:
+    """Layer normalisation of one row, by the course's formula, with the layer's own gamma, beta, eps.
+
+    `before` (depth,) the row entering the layer; `mean`, `variance` its mean and (biased) variance
+    over the depth numbers; `normalised` (depth,) = (before - mean) / sqrt(variance + eps), whose
+    mean is 0 and variance almost 1; `gamma`, `beta` (depth,); `after` (depth,) = gamma *
+    normalised + beta, which equals the layer's output row.
+    """
+
+    before: np.ndarray
+    mean: float
+    variance: float
+    eps: float
+    normalised: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    after: np.ndarray
+
+
+def layer_norm_step(model: keras.Model, layer: str, before: np.ndarray) -> LayerNormStep:
+    """`layer` ("norm1" or "norm2") applied by hand to the row `before` (depth,)."""
+    norm = model.get_layer(layer)
+    gamma, beta = (np.asarray(w, np.float64) for w in norm.get_weights())
+    before = np.asarray(before, np.float64)
+    mean, variance = float(before.mean()), float(before.var())
+    normalised = (before - mean) / np.sqrt(variance + norm.epsilon)
+    return LayerNormStep(before, mean, variance, float(norm.epsilon), normalised, gamma, beta,
+                         gamma * normalised + beta)
+
+
+def row_norms(tr: EncoderTrace) -> dict[str, np.ndarray]:
+    """Length (Euclidean norm, (rows,)) of each row's vector at every stage: how much each residual
+    sub-layer adds to what passes by it, and the size layer normalisation brings it back to."""
+    return {name: np.linalg.norm(getattr(tr, name), axis=-1)
+            for name in ("tokens", "attended", "residual1", "norm1", "ffn", "residual2", "norm2")}
 
 
 def projections(model: keras.Model, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
 """Attention: which rows of the current digit each row attends to, head by head; scaled dot-product
-attention for one query row with the layer's real numbers; the position table and why it is needed;
+attention for one query row with the layer's real numbers; what the encoder block's residual
+connections add and what its layer normalisation does; the position table and why it is needed;
 attention next to the LSTM's row-by-row reading."""
 import numpy as np
 import streamlit as st
@@ -11,7 +12,8 @@ from explain.figures import attention as figures
 from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
 from pages.style import secondary
 
-PE_DIMS = (0, 1, 10, 30)        # fast to slow: wavelengths of about 6, 6, 26 and 470 rows
+PE_DIMS = (0, 1, 10, 30)        # columns of the position table drawn as curves, fast to slow
+NORMS = ("norm1", "norm2")
 
 
 def concept(name: str, **values) -> None:
@@ -54,7 +56,9 @@ def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]
     top, share, distance = attention.head_profile(tr.scores)
     heads = "\n".join(t("attention.concept.multihead.head", n=h + 1, top=int(top[h]), share=float(share[h]),
                          distance=float(distance[h])) for h in range(len(top)))
-    concept("multihead", params=f"{model.get_layer('mha').count_params():,}", heads=heads)
+    mha = model.get_layer("mha")
+    concept("multihead", params=f"{mha.count_params():,}", heads=heads, depth=tr.tokens.shape[1],
+            dk=mha.key_dim)
     return head, row
 
 
@@ -88,6 +92,34 @@ def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> 
             peak=float(ex.weights.max()), peak_unscaled=float(softmax(ex.dots).max()))
 
 
+def block_section(model, digit, row: int) -> None:
+    st.subheader(t("attention.block.header"))
+    block = attention.encoder_trace(model, digit.x28)
+    depth = block.tokens.shape[1]
+    st.latex(r"\begin{gathered}h=\mathrm{LayerNorm}\big(x+\mathrm{MHA}(x)\big),\qquad "
+             r"\mathrm{out}=\mathrm{LayerNorm}\big(h+\mathrm{FFN}(h)\big),\qquad "
+             r"\mathrm{FFN}(h)=\max(0,\,hW_1+b_1)\,W_2+b_2\\"
+             r"\mu=\frac{1}{d}\sum_{i=1}^{d}x_i,\quad \sigma^2=\frac{1}{d}\sum_{i=1}^{d}(x_i-\mu)^2,\quad "
+             rf"\mathrm{{LayerNorm}}(x)_i=\gamma_i\,\frac{{x_i-\mu}}{{\sqrt{{\sigma^2+\varepsilon}}}}+\beta_i,"
+             rf"\quad d={depth}\end{{gathered}}")
+    st.markdown(t("attention.block.intro", depth=depth))
+    norms = attention.row_norms(block)
+    show_chart(figures.residual_figure(norms, row, lang(), projector()), "attention-residual")
+    at = {name: float(values[row]) for name, values in norms.items()}
+    st.markdown(t("attention.block.adds", row=row, x=at["tokens"], mha=at["attended"], r1=at["residual1"],
+                  mha_share=100 * at["attended"] / at["tokens"], n1=at["norm1"], ffn=at["ffn"],
+                  ffn_share=100 * at["ffn"] / at["norm1"], r2=at["residual2"], n2=at["norm2"]))
+    layer = st.radio(t("attention.block.which"), NORMS, horizontal=True, key="attention_norm")
+    entering = block.residual1 if layer == "norm1" else block.residual2
+    step = attention.layer_norm_step(model, layer, entering[row])
+    out = getattr(block, layer)[row]
+    show_chart(figures.layer_norm_figure(step, layer, row, lang(), projector()), "attention-layernorm")
+    st.markdown(t("attention.block.ln", layer=layer, row=row, depth=depth, mean=step.mean, var=step.variance,
+                  eps=step.eps, nmean=float(step.normalised.mean()), nvar=float(step.normalised.var()),
+                  amean=float(out.mean()), avar=float(out.var()), diff=float(np.abs(step.after - out).max())))
+    concept("block", depth=depth, params=2 * depth, hidden=model.get_layer("ffn1").units)
+
+
 @st.cache_data(show_spinner=False)
 def position_figure(table: np.ndarray, language: str, projector_mode: bool):
     """The position table never changes: draw it once per language and mode."""
@@ -118,7 +150,9 @@ def position_section(model, digit) -> None:
             lines.append(f"| {t(f'attention.order.{name}')} | {guesses[k, 0]} | {guesses[k, 1]} | {test.gap[k]:.2g} |")
         st.markdown("\n".join(lines))
         st.markdown(t("attention.order.explain", with_gap=float(test.gap[0]), without_gap=float(test.gap[1])))
-    concept("position", depth=table.shape[1])
+    periods = attention.periods(table, PE_DIMS[1:])
+    concept("position", depth=table.shape[1], periods=t("attention.list_sep").join(
+        t("attention.concept.position.period", dim=d, period=float(p)) for d, p in zip(PE_DIMS[1:], periods)))
 
 
 def recurrence_section(tr: attention.AttentionTrace, head: int, row: int) -> None:
@@ -134,13 +168,15 @@ def recurrence_section(tr: attention.AttentionTrace, head: int, row: int) -> Non
 
 
 st.title(t("attention.title"))
-st.caption(t("attention.intro"))
 model = model_or_error("attention")
 digit = current_digit()
 if model is not None:
+    st.caption(t("attention.intro", depth=model.get_layer("embed").units, heads=model.get_layer("mha").num_heads,
+                 dk=model.get_layer("mha").key_dim))
     tr = attention.trace(model, digit.x28)
     head, row = focus_section(model, digit, tr)
     worked_section(model, tr, head, row)
+    block_section(model, digit, row)
 position_section(model, digit)
 if model is not None:
     recurrence_section(tr, head, row)

@@ -2,6 +2,7 @@
 and against Keras's own per-head and projected outputs; the worked example; the row-order test."""
 from __future__ import annotations
 
+import math
 import re
 import threading
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from explain import attention
-from explain.architectures import attention as build_attention, sinusoidal_table
+from explain.architectures import attention as build_attention
 from explain.figures import attention as figures
 from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
 
@@ -31,11 +32,22 @@ def seeded_model():
     return build_attention(depth=32, heads=8)
 
 
+def known_table(rows: int, depth: int) -> np.ndarray:
+    """The course's position table written out entry by entry, apart from the code under test:
+    PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(p / 10000^(2i/d))."""
+    table = np.zeros((rows, depth))
+    for p in range(rows):
+        for i in range(0, depth, 2):
+            table[p, i] = math.sin(p / 10000 ** (i / depth))
+            table[p, i + 1] = math.cos(p / 10000 ** (i / depth))
+    return table
+
+
 def numpy_tokens(model, x28):
     """(rows, depth): embed(row) + the sinusoidal table, in numpy from the layer weights."""
     kernel, bias = model.get_layer("embed").get_weights()
     tokens = x28 @ kernel + bias
-    return tokens + sinusoidal_table(*tokens.shape)
+    return tokens + known_table(*tokens.shape)
 
 
 def numpy_scores(model, x28):
@@ -128,6 +140,53 @@ def test_without_position_encoding_permuting_rows_leaves_the_pooled_vector_uncha
     np.testing.assert_allclose(res.probs[0, 0], attention.trace(model, x).probs, atol=1e-6)
 
 
+def numpy_layer_norm(model, name, rows):
+    """The course's LayerNorm per row, (rows, depth), with the layer's gamma, beta and epsilon."""
+    gamma, beta = model.get_layer(name).get_weights()
+    mean, var = rows.mean(-1, keepdims=True), rows.var(-1, keepdims=True)
+    return gamma * (rows - mean) / np.sqrt(var + model.get_layer(name).epsilon) + beta
+
+
+@pytest.mark.parametrize("which", ["shipped", "seeded"])
+def test_encoder_block_stages_are_the_layers_own_outputs(model, seeded_model, test_digits, which):
+    """Each stage recomputed in numpy from the one before it and the layers' weights; the last one
+    through the output layer gives Keras's own probabilities."""
+    net = model if which == "shipped" else seeded_model
+    x = test_digits[0][42]
+    block = attention.encoder_trace(net, x)
+    np.testing.assert_allclose(block.tokens, numpy_tokens(net, x), atol=1e-5)
+    np.testing.assert_allclose(block.attended, attention.trace(net, x).output, atol=1e-5)
+    np.testing.assert_allclose(block.residual1, block.tokens + block.attended, atol=1e-5)
+    np.testing.assert_allclose(block.norm1, numpy_layer_norm(net, "norm1", block.residual1), atol=1e-4)
+    (w1, b1), (w2, b2) = net.get_layer("ffn1").get_weights(), net.get_layer("ffn2").get_weights()
+    np.testing.assert_allclose(block.ffn, np.maximum(block.norm1 @ w1 + b1, 0) @ w2 + b2, atol=1e-4)
+    np.testing.assert_allclose(block.residual2, block.norm1 + block.ffn, atol=1e-5)
+    np.testing.assert_allclose(block.norm2, numpy_layer_norm(net, "norm2", block.residual2), atol=1e-4)
+    np.testing.assert_allclose(block.pooled, block.norm2.mean(0), atol=1e-5)
+    kernel, bias = net.get_layer("output").get_weights()
+    z = block.pooled @ kernel + bias
+    np.testing.assert_allclose(np.exp(z) / np.exp(z).sum(), np.asarray(net(x[None], training=False))[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("layer,row", [("norm1", 20), ("norm2", 3)])
+def test_layer_norm_step_is_the_formula_and_gives_the_layers_output_row(model, test_digits, layer, row):
+    block = attention.encoder_trace(model, test_digits[0][7])
+    entering = (block.residual1 if layer == "norm1" else block.residual2)[row]
+    step = attention.layer_norm_step(model, layer, entering)
+    depth = len(entering)
+    assert step.mean == pytest.approx(sum(float(v) for v in entering) / depth, abs=1e-6)
+    assert step.variance == pytest.approx(sum((float(v) - step.mean) ** 2 for v in entering) / depth, rel=1e-6)
+    assert step.eps == model.get_layer(layer).epsilon
+    assert abs(step.normalised.mean()) < 1e-6
+    assert step.normalised.var() == pytest.approx(step.variance / (step.variance + step.eps), rel=1e-6)
+    np.testing.assert_allclose(step.after, getattr(block, layer)[row], atol=1e-5)
+
+
+def test_encoder_trace_refuses_a_wrong_shape(model):
+    with pytest.raises(ValueError, match=r"\(28, 28\).*\(27, 28\)"):
+        attention.encoder_trace(model, np.zeros((27, 28), np.float32))
+
+
 def test_shuffled_order_is_a_fixed_permutation():
     order = attention.shuffled_order()
     assert sorted(order) == list(range(28)) and np.array_equal(order, attention.shuffled_order())
@@ -155,16 +214,31 @@ def test_wrong_input_shape_names_what_was_received(model):
         attention.attention_scores(model, np.zeros((28, 27), np.float32))
 
 
-def test_position_table_is_the_sinusoidal_one_the_layer_adds(model):
-    np.testing.assert_allclose(attention.position_table(model), sinusoidal_table(28, 64), atol=1e-7)
+def test_position_table_is_the_sinusoidal_one_the_layer_adds(model, seeded_model):
+    np.testing.assert_allclose(attention.position_table(model), known_table(28, 64), atol=1e-6)
+    np.testing.assert_allclose(attention.position_table(seeded_model), known_table(28, 32), atol=1e-6)
+    assert attention.position_table(model)[3, 30] == pytest.approx(math.sin(3 / 10000 ** (30 / 64)), abs=1e-6)
+
+
+def test_periods_are_read_from_the_models_own_table(model, seeded_model):
+    # 2 pi * 10000^(2i/d): dimension 1 (i = 0) 6.283 rows; dimension 10 at d = 64: 2 pi * 10000^(10/64);
+    # at d = 32 the same column waves twice as slowly in the exponent: 2 pi * 10000^(10/32).
+    np.testing.assert_allclose(attention.periods(attention.position_table(model), (1, 10, 30)),
+                               [2 * math.pi, 2 * math.pi * 10000 ** (10 / 64), 2 * math.pi * 10000 ** (30 / 64)],
+                               rtol=1e-4)
+    assert attention.periods(attention.position_table(seeded_model), (10,))[0] == pytest.approx(
+        2 * math.pi * 10000 ** (10 / 32), rel=1e-4)
 
 
 def test_strongest_rows_hold_half_the_weight_strongest_first():
     w = np.zeros(28)
     w[[6, 5, 9, 20]] = [0.4, 0.3, 0.2, 0.1]
     np.testing.assert_array_equal(attention.strongest_rows(w), [6, 5])
-    np.testing.assert_array_equal(attention.strongest_rows(np.full(28, 1 / 28)), attention.strongest_rows(np.full(28, 1 / 28))[:4])
-    assert len(attention.strongest_rows(np.full(28, 1 / 28))) == 4
+    w = np.zeros(28)
+    w[[3, 8, 1, 12]] = [0.25, 0.24, 0.2, 0.31]                 # half the weight needs 12 and 3
+    np.testing.assert_array_equal(attention.strongest_rows(w), [12, 3])
+    uniform = attention.strongest_rows(np.full(28, 1 / 28))    # 14 rows would hold half: capped at 4
+    assert len(uniform) == 4 and len(set(uniform.tolist())) == 4
 
 
 # ---- figures: they draw the computed numbers, in the requested language --------------------------
@@ -222,6 +296,25 @@ def test_position_and_order_figures_draw_the_table_and_the_reordered_digit(model
     assert f"→ {res.probs[0, 1].argmax()}" in fig.layout.annotations[1].text
 
 
+def test_residual_figure_draws_each_stages_row_lengths_and_marks_the_row(model, sample):
+    x, _, _ = sample
+    block = attention.encoder_trace(model, x)
+    fig = figures.residual_figure(attention.row_norms(block), 20, "en")
+    for trace, stage in zip(fig.data, figures.STAGES):
+        np.testing.assert_allclose(trace.y, np.linalg.norm(getattr(block, stage), axis=-1), rtol=1e-6)
+    assert fig.layout.shapes[0].x0 == 20 and "row 20" in fig.layout.title.text
+
+
+def test_layer_norm_figure_draws_before_normalised_and_after(model, sample):
+    x, _, _ = sample
+    block = attention.encoder_trace(model, x)
+    step = attention.layer_norm_step(model, "norm2", block.residual2[5])
+    bars = [np.asarray(d.y) for d in figures.layer_norm_figure(step, "norm2", 5, "zh").data if d.type == "bar"]
+    for drawn, expected in zip(bars, (block.residual2[5], step.normalised, block.norm2[5])):
+        np.testing.assert_allclose(drawn, expected, atol=1e-5)
+    assert len(bars) == 3
+
+
 def test_recurrence_figure_joins_the_query_row_to_every_weighted_key_row(sample):
     _, tr, _ = sample
     w = tr.scores[1, 20]
@@ -252,7 +345,7 @@ def test_attention_strings_exist_in_both_languages():
 
 # Layer names, formulas, function names and model names may stay in Latin letters in Chinese text.
 ALLOWED = {"embed", "posenc", "mha", "pool", "lstm", "gru", "softmax", "attention", "sin", "cos", "true",
-           "keras", "extra"}
+           "keras", "extra", "ffn", "norm", "relu"}
 
 
 def test_chinese_attention_strings_have_no_english_words():
@@ -293,6 +386,32 @@ def test_page_summary_follows_the_head_and_query_row_controls(model, test_digits
     table = next(m.value for m in at.markdown if m.value.startswith("| network"))
     assert f"| with position encoding (the trained model) | {guess[0, 0]} | {guess[0, 1]} |" in table
     assert f"| without position encoding | {guess[1, 0]} | {guess[1, 1]} |" in table
+
+
+def test_page_states_the_layer_norm_numbers_of_the_layers_own_output(model, test_digits):
+    at = attention_page("en")
+    at.slider(key="attention_row").set_value(9).run()
+    at.radio(key="attention_norm").set_value("norm2").run()
+    assert not at.exception
+    block = attention.encoder_trace(model, test_digits[0][0])
+    entering, out = block.residual2[9], block.norm2[9]
+    text = next(m.value for m in at.markdown if m.value.startswith("norm2 on row 9"))
+    assert f"mean μ = {entering.mean():.3f} and variance σ² = {entering.var():.3f}" in text
+    assert f"(mean {out.mean():.3f}, variance {out.var():.3f})" in text
+    adds = next(m.value for m in at.markdown if m.value.startswith("Row 9: the token x has length"))
+    assert f"attention adds MHA(x) of length {np.linalg.norm(block.attended[9]):.2f}" in adds
+
+
+def test_the_texts_facts_are_read_from_the_model(model):
+    """Heads, dimensions and the position table's periods come from the loaded model: the page would
+    say other numbers for another model."""
+    at = attention_page("en")
+    mha = model.get_layer("mha")
+    assert f"mha, {mha.num_heads} heads × {mha.key_dim} dimensions" in at.caption[0].value
+    periods = attention.periods(attention.position_table(model), (1, 10, 30))
+    body = next(m.value for m in at.markdown if "Read from this model's table" in m.value)
+    for dim, period in zip((1, 10, 30), periods):
+        assert f"dimension {dim} repeats every {period:.1f} rows" in body
 
 
 def test_page_in_chinese_projector_mode_runs_in_chinese():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explain.attention import OrderTest, WorkedExample
+from explain.attention import LayerNormStep, OrderTest, WorkedExample
 from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, sequential, style, subplots
 from explain.i18n import t
 
@@ -223,3 +223,48 @@ def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: boo
     fig.add_trace(go.Scatter(x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT), hoverinfo="skip",
                              showlegend=False), row=1, col=2)
     return fig
+
+
+STAGES = ("tokens", "attended", "norm1", "ffn", "norm2")   # the lines of `residual_figure`
+
+
+def residual_figure(norms: dict[str, np.ndarray], row: int, lang: str, projector: bool = False) -> go.Figure:
+    """Length of every row's vector (y) over the 28 rows (x) at the stages of the encoder block:
+    what passes by (x, then LayerNorm's outputs) against what each sub-layer adds (MHA(x), FFN), the
+    chosen row marked. `norms` as `explain.attention.row_norms` gives them, name -> (rows,)."""
+    fig = go.Figure()
+    dashes = {"attended": "dot", "ffn": "dot"}
+    for i, name in enumerate(STAGES):
+        fig.add_trace(go.Scatter(x=np.arange(len(norms[name])), y=norms[name], mode="lines+markers",
+                                 name=t(f"attention.fig.stage.{name}", lang), marker=dict(size=5),
+                                 line=dict(color=CATEGORICAL[i], dash=dashes.get(name, "solid")),
+                                 hovertemplate=t("attention.fig.hover_norm", lang) + "<extra></extra>"))
+    fig.add_vline(x=row, line=dict(color=ACCENT, width=3))
+    fig.update_xaxes(title_text=t("attention.fig.image_row", lang), **ROW_TICKS)
+    fig.update_yaxes(title_text=t("attention.fig.length", lang), rangemode="tozero")
+    fig.update_layout(title=t("attention.fig.residual_title", lang, row=row),
+                      legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"))
+    return style(fig, projector, height=420 if projector else 360)
+
+
+def layer_norm_figure(step: LayerNormStep, layer: str, row: int, lang: str, projector: bool = False) -> go.Figure:
+    """One row's `depth` numbers entering layer normalisation (its mean as a line, one standard
+    deviation either side shaded), after (x - mean) / sqrt(var + eps), and after gamma, beta: the
+    layer's output row."""
+    titles = [t("attention.fig.ln_before", lang, mean=step.mean, var=step.variance),
+              t("attention.fig.ln_normalised", lang), t("attention.fig.ln_after", lang, layer=layer)]
+    fig = subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
+    dims = np.arange(len(step.before))
+    hover = t("attention.fig.hover_dim", lang) + "<extra></extra>"
+    for col, values in enumerate((step.before, step.normalised, step.after), start=1):
+        fig.add_trace(go.Bar(x=dims, y=values, marker_color=CATEGORICAL[0], hovertemplate=hover,
+                             showlegend=False), row=1, col=col)
+        fig.update_xaxes(title_text=t("attention.fig.dimension", lang), row=1, col=col,
+                         tickvals=[0, 16, 32, 48, len(dims) - 1] if not projector else [0, 32, len(dims) - 1])
+    sd = float(np.sqrt(step.variance))
+    for col, (centre, spread) in ((1, (step.mean, sd)), (2, (0.0, 1.0))):
+        fig.add_hrect(y0=centre - spread, y1=centre + spread, fillcolor=CATEGORICAL[1], opacity=0.15,
+                      line_width=0, row=1, col=col)
+        fig.add_hline(y=centre, line=dict(color=ACCENT, width=2), row=1, col=col)
+    fig.update_layout(title=t("attention.fig.ln_title", lang, layer=layer, row=row), bargap=0.1)
+    return style(fig, projector, height=340 if projector else 300).update_layout(margin_t=95 if projector else 75)
