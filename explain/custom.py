@@ -44,6 +44,7 @@ MAX_BYTES = 5 * 1024 * 1024        # the same 5 MB as `server.maxUploadSize` in 
 MAX_UNZIPPED = 20 * 1024 * 1024    # the declared sizes of all zip entries together (zipfile never reads past them)
 MAX_ENTRIES = 8
 MAX_PARAMS = 3_000_000             # 12 MB of float32; the course models have 16k to 102k
+UPLOADED = "upload"                # a session's own model's key beside the course models' names
 MAX_SESSIONS = 24                  # uploaded models a server holds at once (one per session), the oldest dropped first
 INPUT_SHAPES = ((28, 28), (28, 28, 1), (784,))
 # The course architectures a weights file may hold, in the order they are tried.

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from explain import attention, conv, recurrent
+from explain.custom import UPLOADED
 from explain.figures import attention as attention_figures
 from explain.figures import cnn as cnn_figures
 from explain.figures import recurrent as recurrent_figures
@@ -80,7 +81,8 @@ def explanation_html(models: Mapping[str, object], x28: np.ndarray, description:
     """The explanation of the digit `x28` (28, 28) in [0, 1] as one HTML page in `lang`.
 
     `models` maps each name in COMPARED to its keras model, or to the error that kept it from
-    loading (its sections then say so). `description` says where the digit came from (e.g. "test
+    loading (its sections then say so), and `UPLOADED` to the session's own model if it has one
+    (its probabilities join the comparison). `description` says where the digit came from (e.g. "test
     sample #12 (label 7)"); `steps` are the preprocessing stages of a drawing or upload.
     """
     x28 = np.asarray(x28, np.float32)
@@ -103,7 +105,7 @@ def explanation_html(models: Mapping[str, object], x28: np.ndarray, description:
     doc.figure(steps_figure(steps, x28, lang, False))
 
     doc.text("h2", t("export.predictions", lang))
-    probs = probabilities({n: m for n, m in models.items() if n in COMPARED}, x28)
+    probs = probabilities({n: m for n, m in models.items() if n in COMPARED + (UPLOADED,)}, x28)
     for name in COMPARED:
         if name not in probs:
             loaded(name)

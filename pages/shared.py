@@ -121,7 +121,7 @@ def digit_panel_ui() -> None:
     st.image(digit.x28, width=84, clamp=True)
     with style.secondary("export"):
         # Built only when clicked (in a thread of its own): a few MB of HTML per rerun would slow every stroke.
-        st.download_button(t("export.button"), partial(export.explanation_html, loaded_models(), digit.x28,
+        st.download_button(t("export.button"), partial(export.explanation_html, compared_models(), digit.x28,
                                                        digit_description(digit), lang(), digit.steps),
                            file_name=export.file_name(digit.source, digit.index, lang()), mime="text/html",
                            on_click="ignore", icon=":material/download:", help=t("export.button_help"))
@@ -154,7 +154,7 @@ def model_or_error(name: str):
 
 # ---- the session's own model --------------------------------------------------------------------
 
-UPLOADED = "upload"  # the key of the session's own model beside the course models' names
+UPLOADED = custom.UPLOADED  # the key of the session's own model beside the course models' names
 HOWTO = """model.save("my_model.keras")
 # or, the homework's checkpoint:
 keras.callbacks.ModelCheckpoint("best.weights.h5",

@@ -371,3 +371,19 @@ def test_the_readme_states_the_limits_the_code_enforces():
     assert f"at most {custom.MAX_BYTES // 2**20} MB" in section
     assert f"keeps at most {custom.MAX_SESSIONS} of them" in section
     assert "(28, 28)" in section and custom.INPUT_SHAPES[0] == (28, 28)
+
+
+def test_the_html_export_compares_the_uploaded_model_with_the_five(models, test_digits):
+    import re
+
+    from explain import export
+    from explain.models import COMPARED
+    keras.utils.set_random_seed(9)
+    own = keras.Sequential([L.Input((784,)), L.Dense(10, activation="softmax")])
+    x = test_digits[0][12]
+    page = export.explanation_html({**{n: models[n] for n in COMPARED}, custom.UPLOADED: own}, x, "#12", "en")
+    data = json.loads(re.search(r'<script type="application/json" id="netlens_data">(.*?)</script>', page,
+                                re.S).group(1).replace("<\\/", "</"))
+    assert list(data["probabilities"]) == [*COMPARED, custom.UPLOADED]
+    np.testing.assert_allclose(data["probabilities"][custom.UPLOADED], own(x.reshape(1, 784)).numpy()[0], atol=1e-6)
+    assert "<td>Your model</td>" in page

@@ -112,3 +112,19 @@ def test_the_recurrent_page_explains_the_uploaded_gru_with_its_answer_and_dropou
     assert f"**{int(want.argmax())}**" in text and f"{want.max():.1%}" in text
     assert "drop" in text and ("0.35" in text) and ("35%" in text)
     assert "6 → 10 softmax" in text  # the output layer read from the model, not the course's 32 -> 10
+
+
+def test_a_session_whose_model_was_dropped_for_newer_uploads_is_told_so(monkeypatch, student_model):
+    from explain import custom
+    from explain.i18n import t
+    from pages import shared
+    at = with_upload(monkeypatch, student_model, lang="en")
+    others = [shared.model_registry().add(keras.Sequential([L.Input((784,)), L.Dense(10, activation="softmax")]),
+                                          "x.keras")
+              for _ in range(custom.MAX_SESSIONS)]  # other sessions' uploads (alive) push this one out
+    at.run()
+    assert not at.exception, at.exception
+    want = t("custom.dropped", "en", name="my_model.keras", limit=custom.MAX_SESSIONS)
+    assert [w.value for w in at.warning if w.value == want]
+    assert [bar["name"] for bar in probability_bars(at)] == ["mlp", "cnn", "lstm", "gru", "attention"]
+    del others
