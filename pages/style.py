@@ -14,6 +14,7 @@ import json
 import streamlit as st
 
 from explain.i18n import t
+from widgets.labels import EXACT, built_in_labels
 
 MIN_PX = 20
 SECONDARY_KEY = "secondary_"
@@ -50,17 +51,23 @@ _BUILT_IN_TEXT = {
 
 
 def built_in_text_css(lang: str) -> str:
-    """CSS that replaces Streamlit's built-in English widget text with `lang`'s."""
+    """CSS that replaces Streamlit's built-in English widget text with `lang`'s (and hides the
+    element that translates the built-in labels: it shows nothing)."""
     limit = st.get_option("server.maxUploadSize")
-    rules = [f"{sel} {{ font-size: 0 !important; }} "
+    rules = [".st-key-built_in_labels { display: none !important; }"] + [f"{sel} {{ font-size: 0 !important; }} "
              f"{sel}::after {{ content: {json.dumps(t(key, lang, mb=limit), ensure_ascii=False)}; font-size: 1rem; }}"
              for sel, key in _BUILT_IN_TEXT.items()]
     return "<style>" + "\n".join(rules) + "</style>"
 
 
 def apply(projector: bool, lang: str) -> None:
-    """Inject this rerun's stylesheets: the translated built-in texts, and projector mode's if on."""
+    """Inject this rerun's stylesheets: the translated built-in texts, and projector mode's if on;
+    and the built-in labels only screen readers read, in `lang` (`widgets/labels.js`)."""
     st.html(built_in_text_css(lang) + (PROJECTOR_CSS if projector else ""))
+    with st.container(key="built_in_labels"):  # hidden: it has nothing to show
+        built_in_labels(t("style.uploader_input", lang), t("style.uploader_button", lang),
+                        None if lang == "en" else t("style.help_for", lang),
+                        {} if lang == "en" else {label: t(f"style.label.{label}", lang) for label in EXACT})
 
 
 def secondary(name: str):

@@ -108,6 +108,10 @@ def test_a_finger_draws_on_the_pad_of_a_touch_screen_and_undo_takes_the_stroke_b
         open_page(page, f"{app_url}/?lang=zh")
         expect(page.locator("button[data-action='undo']")).to_have_text("撤销")
         expect(page.locator(CLEAR)).to_have_text("清空")
+        # What only a screen reader meets is in Chinese too: the file input and the help icons.
+        expect(page.locator(UPLOAD)).to_have_attribute("aria-label", "选择要上传的文件")
+        expect(page.locator("[data-testid='stMain'] button[aria-label^='“或上传一张数字照片”']")).to_have_count(1)
+        assert page.locator("button[aria-label^='Help for ']").count() == 0
         touch_stroke(page, ONE[0])
         expect_prediction(page, 1)
         assert page.locator("[data-testid='stMetric']").first.inner_text().startswith("预测")

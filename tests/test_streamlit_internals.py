@@ -168,3 +168,14 @@ def test_the_app_s_reruns_keep_keras_and_its_compiled_kernels(clear_session_call
     assert script_runner._clean_problem_modules is streamlit_internals._cleanup_keeping_keras
     script_runner._clean_problem_modules()
     assert clear_session_calls == []
+
+
+# ---- the English labels widgets/labels.js translates ---------------------------------------------
+
+def test_streamlit_still_writes_the_english_labels_the_app_translates_for_screen_readers():
+    bundle = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in BUNDLE.glob("*.js"))
+    script = (ROOT / "widgets" / "labels.js").read_text(encoding="utf-8")
+    assert '"aria-label":`file upload`' in bundle, "the file input's label changed: revisit widgets/labels.js"
+    assert "Help for ${" in bundle and "'Help for '" in script, "help icons are labelled otherwise now"
+    for testid in re.findall(r"data-testid='(\w+)'", script):
+        assert re.search(rf"[\"'`]{testid}[\"'`]", bundle), testid
