@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -588,7 +588,6 @@ def app_training_rows(tab, server, logs: Path) -> list[Row]:
     second while the run lasts, against the same run in the same kind of child process
     (`training_process.LiveRun`) with no page open; three of each, alternating. The app `server`'s CPU time
     during each run tells what the page's redrawing took from the training."""
-    from dataclasses import replace
 
     import psutil
 
@@ -659,7 +658,6 @@ def training_rows(epochs: int, rounds: int, train_samples: int, out: Path) -> li
     the same Keras callbacks; `rounds` runs of each, alternating. Early stopping is off so both run
     `epochs` epochs; an epoch is the time between two epoch ends (the first epoch, which traces the
     model, has no predecessor and is left out)."""
-    from dataclasses import replace
 
     import keras
 
@@ -835,19 +833,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections to run, of {', '.join(SECTIONS)}")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="where to write the table")
+    parser.add_argument("--strokes", type=int, help="timed strokes per tab instead of the plan's (20; quick: 1)")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown sections {unknown}; valid sections are: {', '.join(SECTIONS)}")
     plan = QUICK if args.quick else FULL
+    if args.strokes:
+        plan = replace(plan, strokes=args.strokes)
     machine = Machine.now()
     rows: list[Row] = []
     if "server" in only:
         rows += server_rows(plan.digits, plan.naive_digits)
     if "browser" in only:
         with tempfile.TemporaryDirectory(prefix="netlens-bench-") as logs:
-            rows += browser_rows(plan.strokes, plan.sessions, plan.visit_pages, plan.app_training, Path(logs))
+            # The Training page's run is a training measurement: only with the training section.
+            rows += browser_rows(plan.strokes, plan.sessions, plan.visit_pages,
+                                 plan.app_training and "training" in only, Path(logs))
     if "training" in only:
         with tempfile.TemporaryDirectory(prefix="netlens-bench-") as out:
             try:
@@ -856,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(failed("training", "seconds per epoch, recorder against bare fit", exc))
     machine.load_after = os.getloadavg()
     command = "python -m tools.bench" + (" --quick" if args.quick else "") + (
-        f" --only {args.only}" if set(only) != set(SECTIONS) else "")
+        f" --only {args.only}" if set(only) != set(SECTIONS) else "") + (f" --strokes {args.strokes}" if args.strokes else "")
     text = report(rows, machine, command, plan)
     print(text)
     Path(args.out).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
