@@ -224,8 +224,8 @@ def model_upload_ui() -> None:
     """The sidebar's uploader for a student's own model: what to upload, and what became of it."""
     st.file_uploader(t("custom.upload"), key="model_upload", on_change=_read_model_upload, help=t("custom.upload_help"))
     with st.expander(t("custom.howto.title")):
-        st.markdown(t("custom.howto.body", limit_mb=custom.MAX_BYTES // 2**20,
-                      architectures=", ".join(t(f"model.name.{name}") for name in custom.WEIGHT_ARCHITECTURES)))
+        st.caption(t("custom.howto.body", limit_mb=custom.MAX_BYTES // 2**20,
+                     architectures=", ".join(t(f"model.name.{name}") for name in custom.WEIGHT_ARCHITECTURES)))
         st.code(HOWTO, language="python")
     if st.session_state.get("model_problem"):
         key, values = st.session_state.model_problem
