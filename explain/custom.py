@@ -30,7 +30,7 @@ import tempfile
 import threading
 import weakref
 import zipfile
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -380,30 +380,35 @@ class Upload:
 class ModelRegistry:
     """The uploaded models of all sessions, at most `capacity` of them: adding one more drops the
     oldest (its session then finds `get` returning None and says so). Thread-safe: sessions run in
-    threads of their own."""
+    threads of their own. A collected handle only queues its token: the garbage collector may run
+    the finalizer in any thread, even one holding the lock, so the lock is taken later, by the next call."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
         self._models: OrderedDict[str, keras.Model] = OrderedDict()
         self._lock = threading.Lock()
+        self._gone: deque[str] = deque()  # tokens of collected handles (deque.append is atomic)
+
+    def _forget_gone(self) -> None:  # with the lock held
+        while self._gone:
+            self._models.pop(self._gone.popleft(), None)
 
     def add(self, model: keras.Model, filename: str) -> Upload:
         handle = Upload(filename)
         with self._lock:
+            self._forget_gone()
             self._models[handle.token] = model
             while len(self._models) > self.capacity:
                 self._models.popitem(last=False)
-        weakref.finalize(handle, self.drop, handle.token)
+        weakref.finalize(handle, self._gone.append, handle.token)
         return handle
 
     def get(self, handle: Upload) -> keras.Model | None:
         with self._lock:
+            self._forget_gone()
             return self._models.get(handle.token)
-
-    def drop(self, token: str) -> None:
-        with self._lock:
-            self._models.pop(token, None)
 
     def __len__(self) -> int:
         with self._lock:
+            self._forget_gone()
             return len(self._models)
