@@ -96,12 +96,16 @@ def block_section(model, digit, row: int) -> None:
     st.subheader(t("attention.block.header"))
     block = attention.encoder_trace(model, digit.x28)
     depth = block.tokens.shape[1]
-    st.latex(r"\begin{gathered}h=\mathrm{LayerNorm}\big(x+\mathrm{MHA}(x)\big),\qquad "
-             r"\mathrm{out}=\mathrm{LayerNorm}\big(h+\mathrm{FFN}(h)\big),\qquad "
-             r"\mathrm{FFN}(h)=\max(0,\,hW_1+b_1)\,W_2+b_2\\"
-             r"\mu=\frac{1}{d}\sum_{i=1}^{d}x_i,\quad \sigma^2=\frac{1}{d}\sum_{i=1}^{d}(x_i-\mu)^2,\quad "
-             rf"\mathrm{{LayerNorm}}(x)_i=\gamma_i\,\frac{{x_i-\mu}}{{\sqrt{{\sigma^2+\varepsilon}}}}+\beta_i,"
-             rf"\quad d={depth}\end{{gathered}}")
+    block_formulas = [r"h=\mathrm{LayerNorm}\big(x+\mathrm{MHA}(x)\big),\qquad "
+                      r"\mathrm{out}=\mathrm{LayerNorm}\big(h+\mathrm{FFN}(h)\big)",
+                      r"\mathrm{FFN}(h)=\max(0,\,hW_1+b_1)\,W_2+b_2"]
+    norm_formulas = [r"\mu=\frac{1}{d}\sum_{i=1}^{d}x_i,\quad \sigma^2=\frac{1}{d}\sum_{i=1}^{d}(x_i-\mu)^2",
+                     rf"\mathrm{{LayerNorm}}(x)_i=\gamma_i\,\frac{{x_i-\mu}}{{\sqrt{{\sigma^2+\varepsilon}}}}+\beta_i,"
+                     rf"\quad d={depth}"]
+    # Two lines on a wide screen; in projector mode's large type, one formula a line so none is cut off.
+    lines = block_formulas + norm_formulas if projector() else [r",\qquad ".join(block_formulas),
+                                                                 r",\quad ".join(norm_formulas)]
+    st.latex(r"\begin{gathered}" + r"\\".join(lines) + r"\end{gathered}")
     st.markdown(t("attention.block.intro", depth=depth))
     norms = attention.row_norms(block)
     show_chart(figures.residual_figure(norms, row, lang(), projector()), "attention-residual")
