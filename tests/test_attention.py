@@ -431,9 +431,10 @@ def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page)
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     settle(page)
     assert page.locator(EXCEPTION).count() == 0
-    assert page.locator(".js-plotly-plot").count() == 6
+    assert page.locator(".js-plotly-plot").count() == 8   # focus, heads, worked, residuals, layer norm, PE, order, LSTM
     assert "drawn" in page.locator("[data-testid='stSidebarUserContent']").inner_text()
     assert page.get_by_text("In head 1, row 20 gives").count() == 1
+    assert page.get_by_text("norm1 on row 20: the 64 numbers entering").count() == 1
 
 
 def test_head_profile_finds_the_common_key_row_and_the_attention_distance():
