@@ -509,7 +509,7 @@ def repaint_rows(tabs: dict, strokes: int) -> list[Row]:
     def described(name: str) -> str:
         p = parts(name)
         return (f"last finish message after p50 {duration(p['finished'])}, then {duration(p['paint'])} to paint; "
-                f"{p['kib']:.0f} KiB received")
+                f"{p['kib']:.0f} KiB received during the stroke and its answer")
 
     stat = {name: Stat.of([r.repainted for r in times[name]]) for name in tabs}
     canvas, pad = stat["canvas"].p50, stat["pad"].p50

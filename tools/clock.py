@@ -9,8 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # Runs in every tab before Streamlit's code: each WebSocket message is read, before Streamlit handles
-# it, for ForwardMsg field 6 (script_finished) = 0 (FINISHED_SUCCESSFULLY), and the tab's time of each
-# goes to window.__runs. It is the one sure sign that a rerun is over: Streamlit's status widget only
+# it, for ForwardMsg field 6 (script_finished) = 0 (FINISHED_SUCCESSFULLY) or 3
+# (FINISHED_FRAGMENT_RUN_SUCCESSFULLY: a stroke reruns only the Draw page's fragment), and the tab's
+# time of each goes to window.__runs. It is the one sure sign that a rerun is over: Streamlit's status widget only
 # appears for runs longer than 0.5 s, and a fast rerun may never mark anything stale. The time of
 # each rerun request the tab sends (BackMsg field 11, rerun_script) goes to window.__sends.
 HOOK = """(() => {
@@ -48,7 +49,8 @@ HOOK = """(() => {
       this.addEventListener("message", event => {
         if (!(event.data instanceof ArrayBuffer)) return;
         window.__bytes += event.data.byteLength;
-        if (finishStatus(new Uint8Array(event.data)) === 0) window.__runs.push(performance.now());
+        const status = finishStatus(new Uint8Array(event.data));
+        if (status === 0 || status === 3) window.__runs.push(performance.now());
       });
     }
   };
@@ -88,6 +90,7 @@ WATCH = """event => {
   };
   requestAnimationFrame(tick);
 }"""
+TIMEOUT_MS = 120_000
 LOADED = """() => window.__runs.length > 0 && !document.querySelector('[data-stale="true"]')"""
 
 
@@ -114,6 +117,6 @@ def rerun(tab, action: Callable[[], None], event: str) -> Rerun:
     """Do `action` and time its rerun, from its `event` ("mouseup", "click") to the repaint."""
     tab.evaluate(WATCH, event)
     action()
-    tab.wait_for_function("() => window.__bench.done !== null", polling="raf", timeout=120_000)
+    tab.wait_for_function("() => window.__bench.done !== null", polling="raf", timeout=TIMEOUT_MS)
     state = tab.evaluate("() => window.__bench")
     return Rerun((state["done"] - state["start"]) / 1e3, (state["finished"] - state["start"]) / 1e3, state["bytes"])
