@@ -199,8 +199,7 @@ def png_data_url(rgba: np.ndarray) -> str:
 
 
 def decode_data_url(url: str) -> np.ndarray:
-    """The server's decoding of each stroke, as `CanvasResult.image_data` does it (which decodes
-    again on every access: read it once per rerun)."""
+    """The server's decoding of each drawing, as `widgets.pad.Drawing.rgba` does it."""
     _, encoded = url.split(";base64,", 1)
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded))))
 
@@ -230,8 +229,8 @@ def server_rows(n: int, n_naive: int) -> list[Row]:
     digits = [to_mnist(c) for c in canvases]
     few = digits[:n_naive]
     rows = [
-        Row("server", "canvas PNG -> RGBA array (`CanvasResult.image_data`)", *_p(time_each(decode_data_url, urls))),
-        Row("server", "preprocessing: `to_mnist` on a 280x280 RGBA canvas", *_p(time_each(to_mnist, canvases))),
+        Row("server", "the pad's PNG -> RGBA array (`widgets.pad.Drawing.rgba`)", *_p(time_each(decode_data_url, urls))),
+        Row("server", f"preprocessing: `to_mnist` on a {CANVAS_SIDE}x{CANVAS_SIDE} RGBA drawing", *_p(time_each(to_mnist, canvases))),
     ]
 
     cnn, att, lstm, gru = models["cnn"], models["attention"], models["lstm"], models["gru"]
