@@ -119,7 +119,8 @@ def concepts_ui(steps: Steps | None, x28: np.ndarray) -> None:
     dropouts = [(name, layer) for name, model in models.items()
                 for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     with_dropout = {name for name, _ in dropouts}
-    without = ("、" if lang() == "zh" else ", ").join(t(f"model.name.{name}") for name in models if name not in with_dropout)
+    without = ("、" if lang() == "zh" else ", ").join(t(f"model.name.{name}") for name in models
+                                                    if name not in with_dropout)
     if dropouts:
         layers = "; ".join(t("draw.concept.dropout.layer", model=t(f"model.name.{name}"), layer=layer.name,
                              rate=layer.rate) for name, layer in dropouts)

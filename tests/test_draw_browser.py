@@ -124,7 +124,8 @@ def test_a_finger_draws_on_the_pad_of_a_touch_screen_and_undo_takes_the_stroke_b
         context.close()
 
 
-def test_in_projector_mode_at_1280x720_the_pad_the_prediction_and_all_five_models_fit_the_screen(page, app_url, tmp_path):
+def test_in_projector_mode_at_1280x720_the_pad_the_prediction_and_all_five_models_fit_the_screen(page, app_url,
+                                                                                                  tmp_path):
     open_page(page, f"{app_url}/?lang=zh&projector=1")
     draw(page, SEVEN)
     expect_prediction(page, 7)

@@ -150,7 +150,8 @@ def broken_app(tmp_path_factory):
 
 def test_the_app_names_the_broken_models_and_their_commands_and_the_rest_keeps_working(page, broken_app):
     open_page(page, f"{broken_app}/draw?lang=en&sample=3")
-    expect(page.locator(VALUE).first).to_have_text("0", timeout=60_000)  # official test digit #3 is a 0, read by the CNN
+    # official test digit #3 is a 0, read by the CNN
+    expect(page.locator(VALUE).first).to_have_text("0", timeout=60_000)
     errors = page.locator(ERROR)
     expect(errors.filter(has_text="python -m explain.train lstm")).to_have_count(1)
     expect(errors.filter(has_text="python -m explain.train gru")).to_have_count(1)

@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -159,7 +159,7 @@ class Machine:
     def now(cls) -> Machine:
         import importlib.metadata as md
         versions = ", ".join(f"{p} {md.version(p)}" for p in ("tensorflow", "keras", "streamlit", "numpy"))
-        return cls(os.cpu_count() or 1, _cpu_model(), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        return cls(os.cpu_count() or 1, _cpu_model(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                    platform.python_version(), versions, os.getloadavg())
 
     def describe(self) -> str:
@@ -229,8 +229,10 @@ def server_rows(n: int, n_naive: int) -> list[Row]:
     digits = [to_mnist(c) for c in canvases]
     few = digits[:n_naive]
     rows = [
-        Row("server", "the pad's PNG -> RGBA array (`widgets.pad.Drawing.rgba`)", *_p(time_each(decode_data_url, urls))),
-        Row("server", f"preprocessing: `to_mnist` on a {CANVAS_SIDE}x{CANVAS_SIDE} RGBA drawing", *_p(time_each(to_mnist, canvases))),
+        Row("server", "the pad's PNG -> RGBA array (`widgets.pad.Drawing.rgba`)",
+            *_p(time_each(decode_data_url, urls))),
+        Row("server", f"preprocessing: `to_mnist` on a {CANVAS_SIDE}x{CANVAS_SIDE} RGBA drawing",
+            *_p(time_each(to_mnist, canvases))),
     ]
 
     cnn, att, lstm, gru = models["cnn"], models["attention"], models["lstm"], models["gru"]
@@ -278,8 +280,9 @@ def server_rows(n: int, n_naive: int) -> list[Row]:
             continue
         ours, theirs = time_each(fast, digits), time_each(naive, few, warmup=1)
         rows.append(Row("server", measure, *_p(ours),
-                        comparison=(f"{theirs.p50 / ours.p50:.0f}x faster than {naive_name} (p50 {duration(theirs.p50)}, "
-                                    f"n={theirs.n}); first call {duration(first[measure])}"),
+                        comparison=(f"{theirs.p50 / ours.p50:.0f}x faster than {naive_name} "
+                                    f"(p50 {duration(theirs.p50)}, n={theirs.n}); "
+                                    f"first call {duration(first[measure])}"),
                         target=f"p50 <= {target * 1e3:.0f} ms", met=ours.p50 <= target))
     rows.append(charts_row(models, canvases))
     for row in rows:
@@ -327,7 +330,8 @@ def cleanup_row(repeats: int) -> Row:
     return Row("server", "Streamlit's cleanup after each rerun (`gc.collect(2)`, `keras.backend.clear_session()`), "
                "heap frozen once the models loaded (as app.py does), every page's path compiled since",
                *_p(frozen),
-               comparison=f"{loose.p50 / frozen.p50:.0f}x faster than without `gc.freeze()` (p50 {duration(loose.p50)})",
+               comparison=(f"{loose.p50 / frozen.p50:.0f}x faster than without `gc.freeze()` "
+                           f"(p50 {duration(loose.p50)})"),
                n=frozen.n)
 
 
@@ -652,7 +656,8 @@ def app_training_rows(tab, server, logs: Path) -> list[Row]:
             Row("training", "the same run started from the Training page, its curves redrawn every second, s/epoch",
                 *_p(page), comparison=(
                     f"{page.p50 / alone.p50:.3f}x without the page; CPU per epoch meanwhile: the app's server "
-                    f"{np.median(server_cpu['page']) * 1e3:.0f} ms, the browser {np.median(browser_cpu['page']) * 1e3:.0f}"
+                    f"{np.median(server_cpu['page']) * 1e3:.0f} ms, the browser "
+                    f"{np.median(browser_cpu['page']) * 1e3:.0f}"
                     f" ms (with no page open: {np.median(server_cpu['alone']) * 1e3:.0f} and "
                     f"{np.median(browser_cpu['alone']) * 1e3:.0f} ms)"),
                 target="p50 <= 1.10x",
@@ -867,8 +872,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception as exc:
                 rows.append(failed("training", "seconds per epoch, recorder against bare fit", exc))
     machine.load_after = os.getloadavg()
-    command = "python -m tools.bench" + (" --quick" if args.quick else "") + (
-        f" --only {args.only}" if set(only) != set(SECTIONS) else "") + (f" --strokes {args.strokes}" if args.strokes else "")
+    command = ("python -m tools.bench" + (" --quick" if args.quick else "")
+               + (f" --only {args.only}" if set(only) != set(SECTIONS) else "")
+               + (f" --strokes {args.strokes}" if args.strokes else ""))
     text = report(rows, machine, command, plan)
     print(text)
     Path(args.out).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")

@@ -58,11 +58,12 @@ HOOK = """(() => {
 
 # Installed just before an action: notes the time of its event (it reaches the window first, in the
 # capture phase), then checks every animation frame until a rerun has finished after the tab's latest
-# rerun request (`finished` is when the last one did), that request was sent after the event, the digit pad (if the page has one) has had
-# its last drawing read (`window.__netlensPad`), and nothing is stale (Streamlit marks the previous
-# run's elements stale until the new run re-sends them). `done` is the next frame, when that state
-# is on screen. "mouseup" is timed from the pointerup of the same release, which comes first: the
-# pad sends its drawing then, streamlit-drawable-canvas 200 ms after the mouseup.
+# rerun request (`finished` is when the last one did), that request was sent after the event, the
+# digit pad (if the page has one) has had its last drawing read (`window.__netlensPad`), and nothing
+# is stale (Streamlit marks the previous run's elements stale until the new run re-sends them).
+# `done` is the next frame, when that state is on screen. "mouseup" is timed from the pointerup of
+# the same release, which comes first: the pad sends its drawing then, streamlit-drawable-canvas
+# 200 ms after the mouseup.
 # Times are the tab's `performance.now()` in ms.
 WATCH = """event => {
   const type = event === "mouseup" ? "pointerup" : event;

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-from widgets import BRUSH, PAD_SIZE
+from widgets import PAD_SIZE
 
 THROTTLE_MS = 100  # while the pen moves, at most one drawing sent per this many ms
 PNG_PREFIX = "data:image/png;base64,"
@@ -73,6 +73,6 @@ def digit_pad(key: str, brush: int, labels: dict[str, str]) -> Drawing | None:
     # The pad sends its next drawing once it sees, in `read`, that this one was read.
     state = st.session_state.get(key)
     read = _number(state.get("drawing") if state else None)
-    result = _pad(key=key, data={"size": PAD_SIZE, "brush": brush, "throttle": THROTTLE_MS, "labels": labels, "read": read},
-                  default={"drawing": None}, on_drawing_change=lambda: None, width="content")
+    data = {"size": PAD_SIZE, "brush": brush, "throttle": THROTTLE_MS, "labels": labels, "read": read}
+    result = _pad(key=key, data=data, default={"drawing": None}, on_drawing_change=lambda: None, width="content")
     return _drawing(result.drawing)
