@@ -308,9 +308,10 @@ class LiveRun:
             except OSError as exc:      # the disk that ended the run may still be full
                 LOG.warning("could not note the failure in %s: %s", self.state.run_dir, exc)
 
-    def _hung(self) -> bool:
+    def _hung(self, silent: float | None = None) -> bool:
         limit = self.hang_seconds if self.state.batches else self.start_seconds
-        return self.state.status in ACTIVE_STATUSES and self._child.silent_for() > limit
+        silent = self._child.silent_for() if silent is None else silent
+        return self.state.status in ACTIVE_STATUSES and silent > limit
 
     def _watch(self) -> None:
         """Once Stop was pressed, a child that stops answering is ended without a second press."""
@@ -324,11 +325,11 @@ class LiveRun:
 
     def snapshot(self) -> Snapshot:
         with self._lock:
-            s = self.state
+            s, silent = self.state, self._child.silent_for()
             end = self._finished or time.monotonic()
             return Snapshot(s.status, self.config, self.owner, s.epoch, s.batch, s.batches,
                             {k: list(v) for k, v in s.history.items()}, list(s.events), s.end, end - self._started,
-                            s.run_dir, self.failure, self.output, self._child.silent_for(), self._hung(),
+                            s.run_dir, self.failure, self.output, silent, self._hung(silent),
                             self._evaluator is not None and not self._evaluator.wait(0))
 
     @property
