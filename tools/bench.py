@@ -787,9 +787,10 @@ FINDINGS = """\
 MISSES = {
     "Draw page: mouse-up": (
         "the server's share (last finish message) was {finished} against {pad_finished} on the bare pad page, "
-        "and painting took {paint} against {pad_paint}; beyond the pad, every stroke reruns the page (the "
-        "five models, the preprocessing strip, which is a Plotly chart and so is remounted, the notes and the "
-        "sidebar), and the browser received {kib:.0f} KiB for it."),
+        "and painting took {paint} against {pad_paint}; beyond the pad, every drawing sent reruns the page's "
+        "fragment (the five models, the preprocessing strip, which is a Plotly chart and so is remounted, the "
+        "notes and the sidebar's digit panel), and the browser received {kib:.0f} KiB during the stroke and its "
+        "answer."),
     "CNN page": (
         "the server's share was {finished} and painting {paint} ({kib:.0f} KiB received): the page holds ten "
         "Plotly charts, each remounted and drawn from scratch by the browser (see below), and rebuilds them "
