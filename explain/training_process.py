@@ -319,7 +319,7 @@ class LiveRun:
             with self._lock:
                 force = self.state.status == "stopping" and self._hung() and self._ended_hung is None
                 if force:
-                    self._ended_hung = round(self._child.silent_for(), 1)
+                    self._ended_hung = self._child.silent_for()
             if force:
                 self._child.end_for_sure()
 
@@ -346,7 +346,7 @@ class LiveRun:
                 return False
             self.state.status = "stopping"
             if hung:
-                self._ended_hung = round(self._child.silent_for(), 1)
+                self._ended_hung = self._child.silent_for()
         if hung:
             self._child.end_for_sure()
         else:

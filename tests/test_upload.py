@@ -304,7 +304,8 @@ def test_in_the_app_each_bad_upload_gets_its_message_and_a_good_one_becomes_the_
     from tests.browser import EXCEPTION, open_page, settle
     open_page(page, f"{app_url}/?lang=en&sample=3")                     # official test digit #3, a 0
     expect(page.locator(VALUE).first).to_have_text("0", timeout=60_000)
-    uploader = page.locator("[data-testid='stFileUploader'] input[type='file']")
+    # The main area's uploader, not the sidebar's model uploader.
+    uploader = page.locator("[data-testid='stMain'] [data-testid='stFileUploader'] input[type='file']")
     bad = [("photo.heic", HEIC, "HEIC images are not supported"),
            ("half.png", encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300), np.uint8)),
                                "PNG")[:20_000], "damaged or incomplete"),
