@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import keras
 import numpy as np
 import streamlit as st
 
@@ -17,7 +18,8 @@ from explain.figures import gradients as figures
 from explain.inference import outputs
 from explain.models import MODELS_DIR
 from explain.preprocess import to_mnist_batch
-from pages.shared import current_digit, lang, loaded_models, model_or_error, projector, show_chart, t, test_split
+from pages.shared import (UPLOADED, current_digit, lang, loaded_models, model_label, model_or_error, projector,
+                          show_chart, t, test_split, uploaded_model)
 from pages.style import secondary
 
 THROUGH_TIME = ("rnn", "lstm", "gru")
@@ -224,13 +226,25 @@ def depth_ui(results: list[vanishing.DepthGradients]) -> None:
 
 # ---- 4. through time -------------------------------------------------------------------------------
 
+def reads_rows(model) -> bool:
+    """Whether `model` reads the digit as 28 timesteps through a recurrent layer, so that its per-row
+    input gradients are gradients through time."""
+    return (tuple(model.inputs[0].shape[1:]) == (28, 28)
+            and any(isinstance(layer, keras.layers.RNN) for layer in model.layers))
+
+
 def through_time_ui(x28: np.ndarray, label: int, rnn: through_time.RNNBackprop | None) -> None:
     st.header(t("gradients.time.header"))
     models = loaded_models()
     available = [name for name in THROUGH_TIME if not isinstance(models.get(name), Exception) and name in models]
     norms = {name: row_norms(name, x28, label) for name in available}
-    fits = {name: through_time.fit_gamma(values) for name, values in norms.items() if np.all(values > 0)}
     names = {name: t(f"model.name.{name}") for name in available}
+    own = uploaded_model()
+    if own is not None and reads_rows(own):  # not cached: st.cache_data is shared by every session
+        norms[UPLOADED], names[UPLOADED] = gradients.row_gradients(own, x28, label), model_label(UPLOADED)
+    elif own is not None:
+        st.info(t("gradients.time.unfit", model=model_label(UPLOADED)))
+    fits = {name: through_time.fit_gamma(values) for name, values in norms.items() if np.all(values > 0)}
     show_chart(figures.row_norms(norms, fits, names, lang(), projector()), "gradients-rows")
     rows = [{t("gradients.time.model"): names[name],
              "γ": f"{fit.gamma:.4f}",

@@ -68,3 +68,31 @@ def test_without_the_rnn_file_the_page_says_how_to_rebuild_it_and_shows_the_rest
     headers = [h.value for h in at.header]
     assert headers == [t(f"gradients.{view}.header", "zh") for view in ("backprop", "act", "depth", "time")]
     assert [row for row in at.table[0].value.iloc[:, 0]] == ["LSTM", "GRU"]
+
+
+def gamma_of(norms: np.ndarray) -> float:
+    """The least-squares gamma of norms ~ c * gamma**(28 - t), fitted here, apart from the page's code."""
+    distance = 28 - np.arange(1, 29)
+    (_, log_gamma), *_ = np.linalg.lstsq(np.column_stack([np.ones(28), distance]), np.log(norms), rcond=None)
+    return float(np.exp(log_gamma))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_students_own_recurrent_model_gets_its_gradients_through_time_and_a_cnn_is_told_it_has_none(
+        monkeypatch, test_digits, lang):
+    from explain import architectures
+    from tests.test_custom_app import with_upload
+    keras.utils.set_random_seed(5)
+    homework = architectures.lstm()          # a student's homework LSTM: the course's shape, its own weights
+    at = with_upload(monkeypatch, homework, page="pages/gradients.py", lang=lang, sample="3")
+    table = at.table[0].value
+    assert len(table) == 4
+    x, label = test_digits[0][3], int(test_digits[1][3])
+    assert float(table.iloc[3]["γ"]) == pytest.approx(gamma_of(tape_row_norms(homework, x, label)), abs=1e-4)
+    assert not at.info
+    cnn = keras.Sequential([keras.layers.Input((28, 28, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                            keras.layers.Dense(10, activation="softmax")])
+    at = with_upload(monkeypatch, cnn, page="pages/gradients.py", lang=lang, sample="3")
+    assert len(at.table[0].value) == 3
+    assert [e.value for e in at.info] == [t("gradients.time.unfit", lang, model=t("custom.label", lang,
+                                                                                    name="my_model.keras"))]

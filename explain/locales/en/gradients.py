@@ -78,6 +78,8 @@ STRINGS = {
     "gradients.time.model": "Model",
     "gradients.time.first_last": "row 1 / row 28",
     "gradients.time.accuracy": "test accuracy",
+    "gradients.time.unfit": "{model} does not read the digit row by row through a recurrent layer, so it has no "
+                            "gradients through time to show here.",
     "gradients.time.caption": "For each image row t, the norm of ∂L/∂xₜ, the loss's gradient with respect to that "
                               "row's 28 pixels (inference mode, dropout off). The loss is computed after row 28, so "
                               "the gradient reaching row t has travelled back 28 − t steps. Dashed: the least-squares "

@@ -63,6 +63,7 @@ STRINGS = {
     "gradients.time.model": "模型",
     "gradients.time.first_last": "第 1 行 / 第 28 行",
     "gradients.time.accuracy": "测试准确率",
+    "gradients.time.unfit": "{model} 没有用循环层逐行读取数字，所以这里没有它随时间反向传播的梯度可显示。",
     "gradients.time.caption": "对图像的每一行 t，损失对该行 28 个像素的梯度 ∂L/∂xₜ 的范数（推理模式，不用 dropout）。"
                               "损失在读完第 28 行后才计算，所以到达第 t 行的梯度已经往回走了 28 − t 步。虚线：在对数尺度上"
                               "用最小二乘拟合 范数 ≈ c · γ^(28 − t)；γ < 1 就是梯度每往回一行缩小的倍数。",
