@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from explain.i18n import t
-from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
+from tests.browser import EXCEPTION, draw_and_visit
 
 
 def test_a_drawn_digit_renders_every_view_of_the_gradients_page(page, app_url):
-    open_page(page, f"{app_url}/?lang=en")
-    draw(page, SEVEN)
-    settle(page)
-    page.locator("a[href*='gradients']").first.click()     # a click keeps the session and its drawing
-    settle(page)
+    draw_and_visit(page, app_url, "gradients")
     page.wait_for_selector(".js-plotly-plot >> nth=6", timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     for view in ("backprop", "act", "depth", "time", "clip"):

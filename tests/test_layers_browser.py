@@ -3,7 +3,7 @@ an exception (in Chinese, the course's language; AppTest covers both)."""
 from __future__ import annotations
 
 from explain.i18n import t
-from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
+from tests.browser import EXCEPTION, draw_and_visit
 
 CHARTS = 10   # masks, answers, updates, one step, its outgoing weights, LSTM answers, modes, statistics,
 #              histogram, batch sizes
@@ -11,11 +11,7 @@ CHARTS = 10   # masks, answers, updates, one step, its outgoing weights, LSTM an
 
 def test_a_drawn_digit_renders_every_view_of_the_layers_page(page, app_url):
     lang = "zh"
-    open_page(page, f"{app_url}/?lang={lang}")
-    draw(page, SEVEN)
-    settle(page)
-    page.locator("a[href*='layers']").first.click()     # a click keeps the session and its drawing
-    settle(page)
+    draw_and_visit(page, app_url, "layers", lang)
     page.wait_for_selector(f".js-plotly-plot >> nth={CHARTS - 1}", timeout=90_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.locator(".js-plotly-plot").count() == CHARTS

@@ -8,7 +8,7 @@ import numpy as np
 from explain.data import load_mnist
 from explain.i18n import t
 from explain.preprocess import to_mnist
-from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
+from tests.browser import EXCEPTION, draw_and_visit, open_page, settle
 
 CHARTS = ".js-plotly-plot"
 
@@ -19,11 +19,7 @@ def exceptions(page) -> list[str]:
 
 
 def test_a_drawn_digit_shows_every_chart_for_the_lstm_and_the_gru(page, app_url):
-    open_page(page, f"{app_url}/?lang=en")
-    draw(page, SEVEN)
-    settle(page)
-    page.locator("a[href*='recurrent']").first.click()    # a click keeps the session and its drawing
-    settle(page)
+    draw_and_visit(page, app_url, "recurrent")
     page.wait_for_selector(f"{CHARTS} >> nth=4", timeout=30_000)
     assert not exceptions(page)
     assert page.get_by_text(t("recurrent.gates.header", "en")).count() == 1
