@@ -195,6 +195,25 @@ def test_validation_split_is_held_out_from_the_training_split_only():
     assert not any(r.tobytes() in fit_rows for r in x_val)
 
 
+def test_a_run_may_use_the_whole_training_split_and_no_more(monkeypatch):
+    """`max_train_samples()` promises the whole training split: at that size the fit and validation
+    parts together are every digit of it, each once; one digit more is refused."""
+    split = training.load_mnist().train
+    whole = len(split.y)
+    assert whole == 55000 and training.max_train_samples() == whole
+    training.validate(replace(training.TrainConfig(), train_samples=whole))
+    with pytest.raises(training.ConfigError, match=f"got {whole + 1}"):
+        training.validate(replace(training.TrainConfig(), train_samples=whole + 1))
+    # The split itself, without 55,000 preprocessings (~30 s): each digit's row number as its "image".
+    numbered = replace(training.load_mnist(), train=replace(split, x=np.arange(whole)))
+    monkeypatch.setattr(training, "load_mnist", lambda: numbered)
+    monkeypatch.setattr(training, "to_mnist_batch", lambda x: x.copy())
+    (x_fit, y_fit), (x_val, y_val) = training.training_data.__wrapped__(whole, 0.2, 1)
+    rows = np.concatenate([x_fit.ravel(), x_val.ravel()])
+    assert len(x_val) == 11000 and np.array_equal(np.sort(rows), np.arange(whole))
+    assert np.array_equal(np.concatenate([y_fit, y_val]), split.y[rows])
+
+
 BAD = [
     ({"epochs": 0}, "epochs"), ({"epochs": -3}, "epochs"), ({"epochs": 2.5}, "epochs"),
     ({"learning_rate": math.nan}, "learning_rate"), ({"learning_rate": math.inf}, "learning_rate"),
