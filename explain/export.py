@@ -64,6 +64,17 @@ class _Document:
                                       config={"displaylogo": False, "responsive": True}))
 
 
+def pooling_phrase(model: keras.Model, lang: str) -> str:
+    """The model's pooling as the CNN intro says it, read from its layers: e.g. "2×2 max pooling",
+    one phrase per distinct window and kind among its pooling layers, in layer order."""
+    phrases = []
+    for name in conv.plan(model).pools:
+        layer = model.get_layer(name)
+        kind = "max" if isinstance(layer, keras.layers.MaxPooling2D) else "average"
+        phrases.append(t(f"export.pool.{kind}", lang, f=layer.pool_size[0]))
+    return t("export.pool.separator", lang).join(dict.fromkeys(phrases))
+
+
 def _predictions_table(probs: dict[str, np.ndarray], lang: str) -> str:
     """Model | answer | ten probabilities, the answer's cell marked."""
     head = "".join(f"<th>{k}</th>" for k in range(10))
@@ -116,7 +127,7 @@ def explanation_html(models: Mapping[str, object], x28: np.ndarray, description:
     doc.text("h2", t("export.cnn", lang))
     if (cnn := loaded("cnn")) is not None:
         tr = conv.trace(cnn, x28)
-        doc.text("p", t("export.cnn_intro", lang), "note")
+        doc.text("p", t("export.cnn_intro", lang, pooling=pooling_phrase(cnn, lang)), "note")
         for layer, signed, cols in FEATURE_MAPS:
             maps = tr.maps[layer]
             doc.figure(cnn_figures.feature_grid(maps, t("export.cnn_maps", lang, layer=layer, channels=maps.shape[2],

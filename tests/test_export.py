@@ -6,6 +6,7 @@ import html
 import json
 import re
 
+import keras
 import numpy as np
 import pytest
 
@@ -84,6 +85,24 @@ def test_the_file_is_in_the_sessions_language(exported, lang):
     for key in ("export.title", "export.predictions", "export.cnn", "export.recurrent", "export.attention"):
         assert html.escape(t(key, lang)) in exported[lang]
         assert html.escape(t(key, other)) not in exported[lang]
+
+
+def test_the_cnn_intro_names_the_pooling_the_model_has(exported, models, digit):
+    """The shipped LeNet-5's pooling read from its Keras layers; a CNN with other windows is said so."""
+    cnn = models["cnn"]
+    sizes = {cnn.get_layer(name).pool_size for name in ("pool1", "pool2")}
+    assert sizes == {(2, 2)} and isinstance(cnn.get_layer("pool1"), keras.layers.MaxPooling2D)
+    assert "after 2\u00d72 max pooling;" in exported["en"] and "2×2 最大池化之后" in exported["zh"]
+    keras.utils.set_random_seed(0)
+    other = keras.Sequential([
+        keras.Input((28, 28, 1)), keras.layers.Conv2D(2, 3, padding="same", name="conv1"),
+        keras.layers.Activation("relu", name="relu1"), keras.layers.AveragePooling2D(2, name="pool1"),
+        keras.layers.Conv2D(2, 3, name="conv2"), keras.layers.Activation("relu", name="relu2"),
+        keras.layers.MaxPooling2D(3, name="pool2"), keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax", name="out")])
+    page = export.explanation_html({"cnn": other}, digit[0], "#12", "en")
+    assert "after 2\u00d72 average pooling, 3\u00d73 max pooling;" in page and "2\u00d72 max" not in page
+    assert "2×2 平均池化、3×3 最大池化之后" in export.explanation_html({"cnn": other}, digit[0], "#12", "zh")
 
 
 def test_a_model_that_failed_to_load_leaves_a_message_and_the_rest(models, digit):
