@@ -156,7 +156,8 @@ def choose_mates(y: np.ndarray, n: int, seed: int, label: int | None = None) -> 
 def batch_size_sweep(model: keras.Model, x28: np.ndarray, x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...],
                      repeats: int, seed: int) -> np.ndarray:
     """(len(sizes), repeats, 10): the digit's probabilities in training mode, put first in `repeats`
-    seeded random mini-batches of each size drawn from the digits `x` (m, 28, 28) with labels `y`."""
+    seeded random mini-batches of each size drawn from the digits `x` (m, 28, 28; an array or
+    `PreparedDigits`, which prepares only the digits drawn) with labels `y`."""
     out = np.empty((len(sizes), repeats, 10), np.float32)
     for i, size in enumerate(sizes):
         for r in range(repeats):

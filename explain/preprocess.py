@@ -2,6 +2,7 @@
 `to_mnist`, so the models always see input prepared the way MNIST prepared its digits."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,9 +185,13 @@ def _centre(fitted: np.ndarray) -> np.ndarray:
 
 def _is_blob(fitted: np.ndarray) -> bool:
     """Whether the fitted digit (<=20, <=20) holds a solid BLOBxBLOB square of ink: a click of a wide
-    brush, scaled up to the box, does; strokes, however bold, do not."""
-    solid = np.pad(fitted > 0.5, 1).astype(np.uint8) * 255
-    return bool(np.asarray(Image.fromarray(solid).filter(ImageFilter.MinFilter(BLOB))).any())
+    brush, scaled up to the box, does; strokes, however bold, do not. Every BLOBxBLOB window is checked
+    in numpy: the answer of PIL's MinFilter(BLOB) on the zero-padded mask (a test compares the two) in a
+    tenth of its time, which counts when a page prepares a thousand dataset digits."""
+    solid = np.asarray(fitted) > 0.5
+    if solid.shape[0] < BLOB or solid.shape[1] < BLOB:
+        return False
+    return bool(np.lib.stride_tricks.sliding_window_view(solid, (BLOB, BLOB)).all(axis=(2, 3)).any())
 
 
 def preprocess_steps(image) -> Steps:
@@ -216,3 +221,28 @@ def to_mnist(image) -> np.ndarray:
 def to_mnist_batch(images: np.ndarray) -> np.ndarray:
     """`to_mnist` over a stack of images (n, H, W) -> (n, 28, 28) float32."""
     return np.stack([to_mnist(im) for im in images])
+
+
+class PreparedDigits:
+    """A dataset's digits (n, H, W) as `to_mnist_batch` prepares them, each prepared the first time it is
+    indexed and kept: a page that puts 31 random test digits beside the student's prepares those 31,
+    not all 10,000 (seconds on a first visit). Indexing takes what a numpy array takes along the first
+    axis and returns a copy, (28, 28) or (k, 28, 28) float32. Thread-safe: sessions share one."""
+
+    def __init__(self, images: np.ndarray):
+        self._images = images
+        self._prepared = np.zeros((len(images), SIZE, SIZE), np.float32)
+        self._done = np.zeros(len(images), bool)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._images)
+
+    def __getitem__(self, index) -> np.ndarray:
+        wanted = np.atleast_1d(np.arange(len(self))[index])
+        with self._lock:
+            todo = np.unique(wanted[~self._done[wanted]])
+            if todo.size:
+                self._prepared[todo] = to_mnist_batch(self._images[todo])
+                self._done[todo] = True
+            return self._prepared[index].copy()

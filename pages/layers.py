@@ -14,7 +14,7 @@ from explain.data import load_mnist
 from explain.figures import batchnorm as bn_figures
 from explain.figures import dropout as figures
 from explain.models import MODELS_DIR
-from explain.preprocess import to_mnist_batch
+from explain.preprocess import PreparedDigits, to_mnist_batch
 from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t, test_split
 from pages.style import secondary
 
@@ -201,10 +201,11 @@ def dropout_section(x28: np.ndarray) -> None:
 # ---- batch normalisation -------------------------------------------------------------------------
 
 @st.cache_resource(show_spinner=False)
-def prepared_test() -> tuple[np.ndarray, np.ndarray]:
-    """The test digits as the models read them, (1500, 28, 28), and their labels."""
+def prepared_test() -> tuple[PreparedDigits, np.ndarray]:
+    """The test digits as the models read them, (10000, 28, 28), each prepared when first picked as
+    a batch mate, and their labels."""
     split = test_split()
-    return to_mnist_batch(split.x), split.y
+    return PreparedDigits(split.x), split.y
 
 
 def mini_batch(x28: np.ndarray, kind: str, label: int, size: int, seed: int) -> np.ndarray:

@@ -119,3 +119,40 @@ def test_the_scale_is_the_fit_of_the_longer_side_into_20_pixels_even_for_a_flat_
     assert steps.crop.shape == (12, 220)
     assert steps.scale == pytest.approx(20 / 220)
     assert steps.fitted.shape == (1, 20)
+
+
+def test_blob_check_gives_pils_minfilter_answer_on_random_masks():
+    """`_is_blob` checks BLOBxBLOB windows in numpy; PIL's MinFilter(BLOB) on the zero-padded mask
+    (what it replaced) is the reference, on masks with and without a solid square."""
+    from PIL import Image, ImageFilter
+
+    from explain.preprocess import BLOB, _is_blob
+
+    rng = np.random.default_rng(0)
+    found = 0
+    for _ in range(3000):
+        h, w = rng.integers(8, 21, 2)
+        fitted = np.zeros((h, w))
+        top, left = rng.integers(0, 8, 2)
+        fitted[top:top + rng.integers(11, 18), left:left + rng.integers(11, 18)] = 0.9
+        if rng.random() < 0.5:
+            fitted[rng.integers(0, h), rng.integers(0, w)] = 0.3
+        solid = np.pad(fitted > 0.5, 1).astype(np.uint8) * 255
+        pil = bool(np.asarray(Image.fromarray(solid).filter(ImageFilter.MinFilter(BLOB))).any())
+        assert _is_blob(fitted) == pil, (h, w)
+        found += pil
+    assert 100 < found < 2900, found  # both answers were tested
+
+
+def test_prepared_digits_match_to_mnist_and_prepare_only_what_is_indexed():
+    from explain.data import load_mnist
+    from explain.preprocess import PreparedDigits, to_mnist_batch
+
+    raw = load_mnist().test.x[:50]
+    prepared = PreparedDigits(raw)
+    picked = np.array([7, 3, 7, 40])
+    np.testing.assert_array_equal(prepared[picked], to_mnist_batch(raw[picked]))
+    assert int(prepared._done.sum()) == 3
+    np.testing.assert_array_equal(prepared[3], to_mnist(raw[3]))
+    np.testing.assert_array_equal(prepared[:10], to_mnist_batch(raw[:10]))
+    assert len(prepared) == 50 and int(prepared._done.sum()) == 11
