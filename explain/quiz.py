@@ -6,11 +6,15 @@ from the loaded model by `model_facts`, so a retrained model can never contradic
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import keras
 
+from explain import training
 from explain.i18n import t
 
 
@@ -98,10 +102,22 @@ def _lstm_facts(model: keras.Model) -> dict[str, str]:
 _FACTS = {"mlp": _mlp_facts, "cnn": _cnn_facts, "attention": _attention_facts, "lstm": _lstm_facts}
 
 
+@cache
+def training_facts() -> dict[str, str]:
+    """ReduceLROnPlateau's and EarlyStopping's settings, read from the Keras callbacks that
+    `training.keras_callbacks` builds for the default run (`TrainConfig()`, the homework). Building
+    them writes nothing (the run folder is only used once training begins)."""
+    cbs = training.keras_callbacks(training.TrainConfig(), Path(tempfile.gettempdir()))
+    reduce_lr, early = cbs["reduce_lr"], cbs["early_stopping"]
+    return {"reduce_lr_monitor": reduce_lr.monitor, "reduce_lr_factor": _number(reduce_lr.factor),
+            "reduce_lr_patience": str(reduce_lr.patience), "early_stopping_patience": str(early.patience),
+            "early_stopping_restore": str(early.restore_best_weights)}
+
+
 def model_facts(models: Mapping[str, object]) -> dict[str, str]:
     """The `{field}`s the questions quote, read from whichever of `models` (name -> keras.Model; other
-    values, such as a load error, are skipped) the questions take facts from."""
-    facts: dict[str, str] = {}
+    values, such as a load error, are skipped) the questions take facts from, plus `training_facts()`."""
+    facts: dict[str, str] = dict(training_facts())
     for name, read in _FACTS.items():
         if isinstance(models.get(name), keras.Model):
             facts.update(read(models[name]))

@@ -1,5 +1,6 @@
 """The self-check: one right answer per question in both languages, links to real pages, judged at once."""
 import re
+from dataclasses import replace
 import string
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import pytest
 
 from explain.architectures import attention as build_attention
 from explain.i18n import LANGUAGES, strings, t
-from explain.quiz import QUESTIONS, askable, model_facts, question_text, score
+from explain import quiz, training
+from explain.quiz import QUESTIONS, askable, model_facts, question_text, score, training_facts
 from explain.models import ModelFileError
 from tests.apptest import app_on_page
 
@@ -54,7 +56,7 @@ def test_both_languages_quote_the_same_model_facts_and_the_models_provide_them(q
     for key in keys:
         assert fields(strings("zh")[key]) == fields(strings("en")[key]), key
         assert fields(strings("en")[key]) <= set(facts), key
-    quoted = set().union(*(fields(strings("en")[key]) for key in keys))
+    quoted = set().union(*(fields(strings("en")[key]) for key in keys)) - set(training_facts())
     assert bool(quoted) == bool(question.models), "a question quoting model facts names its models"
 
 
@@ -123,6 +125,30 @@ def test_the_questions_quote_the_loaded_models_numbers_in_both_languages(lang):
     assert "36" in by_id["positional_encoding"].explanation and "36" in by_id["batch_norm"].explanation
     assert "4 \u00d7 9 + 4 = 40" in by_id["cnn_vs_rnn"].explanation and "14" in by_id["cnn_vs_rnn"].options["b"]
     assert not any("{" in s for q in by_id.values() for s in (q.prompt, q.explanation, *q.options.values()))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_callback_questions_quote_the_callbacks_the_training_builds(lang, monkeypatch, tmp_path):
+    """Other homework defaults: the questions quote Keras's own ReduceLROnPlateau / EarlyStopping
+    attributes as `training.keras_callbacks` builds them, not numbers written in the text."""
+    homework = replace(training.TrainConfig(), reduce_lr_monitor="val_accuracy", reduce_lr_factor=0.3,
+                       reduce_lr_patience=4, early_stopping_patience=6)
+    monkeypatch.setattr(training, "TrainConfig", lambda: homework)
+    quiz.training_facts.cache_clear()
+    try:
+        by_id = {q.id: question_text(q, lang, model_facts({})) for q in QUESTIONS if not q.models}
+    finally:
+        quiz.training_facts.cache_clear()
+    cbs = training.keras_callbacks(homework, tmp_path)
+    reduce_lr, early = cbs["reduce_lr"], cbs["early_stopping"]
+    assert (reduce_lr.monitor, reduce_lr.factor, reduce_lr.patience, early.patience) == ("val_accuracy", 0.3, 4, 6)
+    plateau = by_id["reduce_lr"]
+    assert 'ReduceLROnPlateau(monitor="val_accuracy", factor=0.3, patience=4)' in plateau.prompt
+    assert "0.3" in plateau.options["a"] and "4" in plateau.options["a"] and "val_accuracy" in plateau.options["a"]
+    assert "patience=6" in by_id["early_stopping"].options["c"] and "6" in by_id["early_stopping"].explanation
+    texts = [s for q in (plateau, by_id["early_stopping"]) for s in (q.prompt, q.explanation, *q.options.values())]
+    assert not any(bad in s for s in texts for bad in ("0.5", "patience=2", "patience=3", "{"))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_damaged_model_leaves_out_only_the_questions_that_quote_it(models):
