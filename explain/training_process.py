@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -409,15 +409,21 @@ def same_settings(a: TrainConfig, b: TrainConfig) -> bool:
     return replace(a, model="", out_dir=None) == replace(b, model="", out_dir=None)
 
 
+def _folder_runs(root: Path | None) -> Iterator[FolderRun]:
+    """The runs of the runs folder that can be read back, newest first (a folder without a readable
+    config.json is not a run this app can show)."""
+    for folder in reversed(runs.run_dirs(runs.RUNS_DIR if root is None else root)):
+        try:
+            yield FolderRun(folder)
+        except (OSError, ValueError, TypeError):
+            continue
+
+
 def comparable_run(config: TrainConfig, root: Path | None = None) -> FolderRun | None:
     """The newest finished run in the runs folder of another model with `config`'s settings: the
     curves to draw beside this run's (cnn beside cnn_bn shows what batch normalisation changes)."""
-    for folder in reversed(runs.run_dirs(runs.RUNS_DIR if root is None else root)):
-        if config.out_dir and folder == Path(config.out_dir):
-            continue
-        try:
-            other = FolderRun(folder)
-        except (OSError, ValueError, TypeError):
+    for other in _folder_runs(root):
+        if config.out_dir and other.run_dir == Path(config.out_dir):
             continue
         if other.config.model != config.model and same_settings(other.config, config) \
                 and other.snapshot().epochs_done:
@@ -425,14 +431,20 @@ def comparable_run(config: TrainConfig, root: Path | None = None) -> FolderRun |
     return None
 
 
+def last_ended_run(config: TrainConfig, root: Path | None = None) -> Snapshot | None:
+    """The newest run in the runs folder with exactly `config`'s settings (model too) that ended by
+    itself (early stop or its last epoch): what such a run took on this machine, measured."""
+    for other in _folder_runs(root):
+        if replace(other.config, out_dir=None) == replace(config, out_dir=None):
+            snap = other.snapshot()
+            if snap.end is not None and snap.end["status"] in ("early_stop", "completed"):
+                return snap
+    return None
+
+
 def latest_run(root: Path | None = None) -> FolderRun | None:
     """The newest run in the runs folder that can be read back, or None."""
-    for folder in reversed(runs.run_dirs(runs.RUNS_DIR if root is None else root)):
-        try:
-            return FolderRun(folder)
-        except (OSError, ValueError, TypeError):
-            continue        # a folder without a readable config.json: not a run this app can show
-    return None
+    return next(_folder_runs(root), None)
 
 
 class Trainer:

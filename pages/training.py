@@ -104,6 +104,21 @@ def apply_preset() -> None:
     st.session_state["train.preset_note"] = True
 
 
+def preset_help() -> str:
+    """The classroom demo's settings, read from `training.CLASSROOM_DEMO`, and, if one ended on this
+    server, how many epochs and seconds its last run took."""
+    demo = training.CLASSROOM_DEMO
+    text = t("training.preset_help", model=t(f"training.model.{demo.model}"), samples=demo.train_samples,
+             batch=demo.batch_size, optimizer=t(f"training.optimizer.{demo.optimizer}"), lr=demo.learning_rate,
+             rlr_patience=demo.reduce_lr_patience, factor=demo.reduce_lr_factor,
+             es_patience=demo.early_stopping_patience, epochs=demo.epochs)
+    last = training_process.last_ended_run(demo, trainer().root)
+    if last is not None:
+        text += t("training.preset_last", epochs_run=last.end["epochs_run"], epochs=demo.epochs,
+                  seconds=last.end["seconds"])
+    return text
+
+
 def config_from_settings() -> training.TrainConfig:
     return training.TrainConfig(**{key: st.session_state[f"train.{key}"] for key in KEYS})
 
@@ -179,7 +194,7 @@ def controls_ui(run: training_process.LiveRun | training_process.FolderRun | Non
     active = run is not None and run.active
     mine = run is not None and (run.owner == st.session_state["train.owner"] or run.snapshot().hung)
     c = st.columns([3, 1.4, 1.4, 2])
-    c[0].button(t("training.preset"), on_click=apply_preset, disabled=active, help=t("training.preset_help"),
+    c[0].button(t("training.preset"), on_click=apply_preset, disabled=active, help=preset_help(),
                 width="stretch")
     start = c[1].button(t("training.start"), type="primary", disabled=active, width="stretch")
     start = st.session_state.pop("train.start_now", False) and not active or start

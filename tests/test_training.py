@@ -16,6 +16,7 @@ import pytest
 from explain import runs, training, training_process
 from explain.architectures import BUILDERS
 from explain.figures import training as figures
+from explain.i18n import t
 
 
 class Spy(keras.callbacks.Callback):
@@ -241,7 +242,6 @@ def test_bad_settings_are_refused_before_anything_is_written(change, problem, tm
 
 
 def test_every_config_error_has_a_message_in_both_languages():
-    from explain.i18n import t
     for _, problem in BAD:
         for lang in ("en", "zh"):
             assert t(f"training.error.{problem}", lang)
@@ -403,3 +403,36 @@ def test_cnn_and_cnn_bn_with_the_same_settings_are_drawn_beside_each_other(tmp_p
     dashed = next(tr for tr in fig.data if tr.name == name)
     assert list(dashed.y) == bn.history["val_loss"] and dashed.line.dash == "dash"
     assert bn.history["val_loss"] != cnn.history["val_loss"]
+
+
+def test_the_last_ended_run_is_the_newest_with_the_same_settings_that_ended_by_itself(tmp_path):
+    config = replace(tiny(None), train_samples=300, epochs=2)
+    ended = training.train(replace(config, out_dir=str(runs.new_run_dir(tmp_path))))
+    training.train(replace(config, model="cnn", out_dir=str(runs.new_run_dir(tmp_path))))     # another model
+    stop = training.Stop()
+    stop.request()
+    training.train(replace(config, out_dir=str(runs.new_run_dir(tmp_path))), stop=stop)        # stopped by hand
+    last = training_process.last_ended_run(config, tmp_path)
+    assert last is not None and last.run_dir == str(ended.run_dir)
+    assert (last.end["epochs_run"], last.end["seconds"]) == (2, round(ended.seconds, 2))
+    assert training_process.last_ended_run(replace(config, epochs=3), tmp_path) is None
+
+
+def test_the_preset_help_says_the_demo_settings_and_its_last_run_here(monkeypatch):
+    """The preset's tooltip reads the demo's settings from `training.CLASSROOM_DEMO` (here a smaller
+    demo) and quotes the epochs and seconds its last run on this server took (a real run)."""
+    from tests.apptest import app_on_page
+    demo = replace(training.CLASSROOM_DEMO, model="mlp", train_samples=400, batch_size=16, epochs=2,
+                   learning_rate=0.003, reduce_lr_patience=4, early_stopping_patience=5)
+    monkeypatch.setattr(training, "CLASSROOM_DEMO", demo)
+    at = app_on_page(monkeypatch, "pages/training.py", lang="en")
+    preset = next(b for b in at.button if b.label == t("training.preset", "en"))
+    assert preset.help.startswith("MLP (128 units) on 400 digits, batch 16, Adam at 0.003, at most 2 epochs;")
+    assert "patience 4 and factor 0.5, EarlyStopping with patience 5." in preset.help
+    assert "last run" not in preset.help and "15-30" not in preset.help
+    result = training.train(replace(demo, out_dir=str(runs.new_run_dir())))
+    at = app_on_page(monkeypatch, "pages/training.py", lang="zh")
+    preset = next(b for b in at.button if b.label == t("training.preset", "zh"))
+    assert preset.help.startswith("多层感知机（128 个单元），400 个数字，批大小 16，Adam 学习率 0.003，最多 2 轮；")
+    assert preset.help.endswith(f"上一次运行在第 {len(result.history['loss'])} 轮（共 2 轮）后结束，"
+                                f"用时 {result.summary()['seconds']:.0f} 秒。")
