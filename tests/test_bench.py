@@ -64,9 +64,10 @@ def test_the_table_marks_missed_targets_and_failures():
 def test_the_report_explains_a_missed_target_with_the_numbers_this_run_measured():
     def rows(draw_s: float, pad_s: float) -> list:
         pad = bench.Row("stroke to repaint", "bare digit-pad page (...)", "x",
-                        parts={"p50": pad_s, "finished": pad_s / 2, "paint": pad_s / 4, "kib": 7.0})
+                        parts={"p50": pad_s, "finished": pad_s / 2, "paint": pad_s / 4, "kib": 7.0, "cpu": 0.03})
         draw = bench.Row("stroke to repaint", "Draw page: mouse-up -> answer", "x", met=False,
-                         parts={"p50": draw_s, "finished": draw_s / 2, "paint": draw_s / 4, "kib": 42.0})
+                         parts={"p50": draw_s, "finished": draw_s / 2, "paint": draw_s / 4, "kib": 42.0,
+                                "cpu": draw_s / 8, "charts": 3, "remounted": 1})
         return [pad, draw]
 
     machine = bench.Machine(2, "cpu", "2026-12-01 10:00 UTC", "3.11", "versions", (1.0, 1.0, 1.0))
@@ -74,11 +75,35 @@ def test_the_report_explains_a_missed_target_with_the_numbers_this_run_measured(
     note = next(line for line in text.splitlines() if line.startswith("- **Draw page: mouse-up"))
     # The Draw page's server share (0.4 / 2) against the bare pad's (0.2 / 2), its paint share, its KiB.
     assert "200 ms against 100 ms" in note and "100 ms against 50 ms" in note and "42 KiB" in note
+    assert "CPU 50 ms against 30 ms" in note and "on the page: 3, of which 1 are Streamlit's" in note
     other = bench.report(rows(0.6, 0.2), machine, "python -m tools.bench", bench.QUICK)
     assert "300 ms against 100 ms" in other and "200 ms against 100 ms" not in other
+    # A missed row with no note of its own, or missing a number its note needs, says what it measured.
+    slow = bench.Row("memory", "server RSS", "2000 MB", target="<= 1.5 GB", met=False, comparison="+900 MB")
+    bare = bench.Row("stroke to repaint", "Draw page: mouse-up -> answer", "300 ms", "400 ms", met=False,
+                     target="p50 <= 1.0x", parts={"p50": 0.3})
+    assert bench.miss_note(slow, [slow]) == "measured 2000 MB (p95 n/a) against the target <= 1.5 GB; +900 MB."
+    assert bench.miss_note(bare, [bare]).startswith("measured 300 ms (p95 400 ms) against the target p50 <= 1.0x")
     # The method's counts are the plan's, not constants.
     assert f"on each of {bench.QUICK.digits} test-split" in text
     assert f"on each of {bench.FULL.digits} test-split" in bench.report([], machine, "c", bench.FULL)
+
+
+def test_a_slider_walks_one_step_a_move_and_turns_at_either_end():
+    # From 2 in 0..3: up to 3, then down to 0, then up again; from the top it starts down.
+    assert bench.walk(0, 3, 2, 5) == ["ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowRight"]
+    assert bench.walk(1, 28, 28, 2) == ["ArrowLeft", "ArrowLeft"]
+
+
+def test_the_training_page_miss_says_whose_cpu_time_the_epochs_lost():
+    parts = {"ratio": 1.25, "epoch": 2.5, "alone_epoch": 2.0, "server_cpu": 0.4, "alone_server_cpu": 0.01,
+             "browsers_cpu": 0.2, "alone_browsers_cpu": 0.0, "others_cpu": 0.05, "alone_others_cpu": 0.04}
+    row = bench.Row("training", "the same run started from the Training page, its curves redrawn every second, "
+                    "s/epoch", "2.50 s", met=False, parts=parts)
+    note = bench.miss_note(row, [row])
+    assert note.startswith("epochs took 2.50 s against 2.00 s (1.250x)")
+    assert "server spent 400 ms of CPU with the page open against 10 ms with none" in note
+    assert "the browser 200 ms against 0.00 ms" in note and "machine 50 ms against 40 ms" in note
 
 
 def quick_report(tmp_path, sections: list[str]) -> list[str]:
@@ -111,7 +136,8 @@ def test_quick_mode_runs_the_browser_section(tmp_path):
             pytest.fail(NO_CHROMIUM)
         pytest.skip(NO_CHROMIUM)
     assert sections_of(quick_report(tmp_path, ["browser"])) == {"cold start", "first visit", "memory",
-                                                                 "stroke to repaint", "while drawing"}
+                                                                 "stroke to repaint", "while drawing",
+                                                                 "a control moved"}
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -27,7 +27,6 @@ import os
 import random
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ import psutil
 
 from tools import browser as drive
 from tools.clock import HOOK, LOADED, WATCH
+from tools.cpu import ProcessWatch
 
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 DELTA = "[data-testid='stMetric'] [data-testid='stMetricDelta']"
@@ -67,55 +67,6 @@ class Tally:
     def percentile(self, q: float, kind: str | None = None) -> float:
         values = self.times[kind] if kind else [t for v in self.times.values() for t in v]
         return float(np.percentile(values, q)) if values else float("nan")
-
-
-class ProcessWatch:
-    """Who used the machine during the run, sampled twice a second in a thread: the server's peak
-    resident memory, and the CPU time (user + system, in seconds) of the server, of its children
-    (a training run), and of this script's other children (Chromium and Playwright's driver). On
-    one machine the browsers compete with the server for the same cores."""
-
-    def __init__(self, server_pid: int | None):
-        self.peak = 0
-        self.cpu = {"server": 0.0, "training": 0.0, "browsers": 0.0}
-        self._server = psutil.Process(server_pid) if server_pid else None
-        self._seen: dict[tuple[str, int], float] = {}
-        self._start = self._totals()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _totals(self) -> dict[str, float]:
-        """Accumulated CPU seconds per group; a process that has ended keeps its last reading."""
-        groups = {"browsers": psutil.Process(os.getpid()).children(recursive=True)}
-        if self._server:
-            groups["server"] = [self._server]
-            groups["training"] = self._server.children(recursive=True)
-            server_family = {p.pid for p in [self._server, *groups["training"]]}
-            groups["browsers"] = [p for p in groups["browsers"] if p.pid not in server_family]
-        for group, procs in groups.items():
-            for proc in procs:
-                try:
-                    times = proc.cpu_times()
-                    self._seen[group, proc.pid] = times.user + times.system
-                except psutil.Error:
-                    pass
-        return {g: sum(v for (group, _), v in self._seen.items() if group == g) for g in self.cpu}
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            try:
-                if self._server:
-                    self.peak = max(self.peak, self._server.memory_info().rss)
-                self._totals()
-            except psutil.Error:
-                pass
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        end = self._totals()
-        self.cpu = {g: end[g] - self._start[g] for g in self.cpu}
 
 
 async def _prediction(page) -> tuple[str, str]:
