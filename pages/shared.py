@@ -15,6 +15,7 @@ from explain.data import load_mnist
 from explain.models import COMPARED, MODEL_NAMES, ModelFileError, load_model
 from explain.preprocess import Steps, to_mnist
 from pages import style
+from widgets.chart import plotly_chart
 
 
 # ---- language and projector mode -------------------------------------------------------------
@@ -302,9 +303,11 @@ def digit_description(digit: Digit) -> str:
 # ---- charts -------------------------------------------------------------------------------------
 
 def show_chart(fig: go.Figure, name: str, key: str | None = None) -> None:
-    """A plotly chart whose toolbar downloads a PNG at presentation resolution, named `name`.
-    Shown without Streamlit's plotly theme, which would replace the legend and colour-bar fonts
-    that `theme.style` sets (the projector mode's 20 px) with smaller ones."""
+    """A plotly chart that updates in place (`widgets.chart`), whose toolbar downloads a PNG at
+    presentation resolution named `name`; its element is keyed `key` (default: by `name`), so a new
+    figure on a rerun redraws the same plot. Shown as built, without Streamlit's plotly theme, which
+    would replace the legend and colour-bar fonts that `theme.style` sets (projector mode's 20 px)."""
     config = {"displaylogo": False,
               "toImageButtonOptions": {"format": "png", "filename": f"netlens-{name}", "scale": 3}}
-    st.plotly_chart(fig, config=config, key=key, width="stretch", theme=None)
+    plotly_chart(fig, config, {"open": t("style.label.Fullscreen"), "close": t("style.label.Close fullscreen")},
+                 key=key or f"chart-{name}")

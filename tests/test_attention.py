@@ -15,6 +15,7 @@ from explain import attention
 from explain.architectures import attention as build_attention
 from explain.figures import attention as figures
 from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
+from tests.charts import CHART
 
 DIGITS = (0, 1, 7, 42, 1234)
 
@@ -428,10 +429,10 @@ def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page)
     settle(page)
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Attention").first.click()
     settle(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    page.wait_for_selector(CHART, timeout=60_000)
     settle(page)
     assert page.locator(EXCEPTION).count() == 0
-    assert page.locator(".js-plotly-plot").count() == 8   # focus, heads, worked, residuals, layer norm, PE, order, LSTM
+    assert page.locator(CHART).count() == 8   # focus, heads, worked, residuals, layer norm, PE, order, LSTM
     assert "drawn" in page.locator("[data-testid='stSidebarUserContent']").inner_text()
     assert page.get_by_text("In head 1, row 20 gives").count() == 1
     assert page.get_by_text("norm1 on row 20: the 64 numbers entering").count() == 1

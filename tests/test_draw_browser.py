@@ -10,11 +10,11 @@ from playwright.sync_api import expect
 
 from tests.browser import EXCEPTION, ONE, SEVEN, ZERO, draw, open_page, settle
 from tests.test_draw_upload import phone_photo
+from tests.charts import CHART
 
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"
 CLEAR = "button[data-action='clear']"
-CHART = "[data-testid='stPlotlyChart'] .main-svg"
 SIDEBAR = "[data-testid='stSidebar']"
 BARS = ".bars .panel"
 UPLOAD = "[data-testid='stMain'] [data-testid='stFileUploaderDropzoneInput']"  # the sidebar has the model uploader

@@ -15,6 +15,7 @@ from explain.i18n import t
 from explain.inference import probabilities
 from explain.models import COMPARED, ModelFileError
 from tests.browser import open_page
+from tests.charts import charts
 
 SAMPLE = 12
 
@@ -143,7 +144,7 @@ def _one_chart():
 def test_a_charts_toolbar_saves_a_png_at_three_times_screen_resolution_named_for_the_chart():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_function(_one_chart).run()
-    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    config = charts(at)[0]["config"]
     assert config["toImageButtonOptions"] == {"format": "png", "filename": "netlens-probabilities", "scale": 3}
 
 

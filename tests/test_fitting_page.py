@@ -19,6 +19,7 @@ from explain.models import model_path
 from explain.preprocess import to_mnist
 from tests.apptest import app_on_page
 from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
+from tests.charts import CHART
 
 PAGE = "pages/fitting.py"
 NUMBERS_GONE_WRONG = re.compile(r"\b(nan|inf)\b")      # how numpy prints them (the messages may say NaN)
@@ -108,7 +109,7 @@ def test_the_page_renders_after_a_drawing_in_a_browser(page, app_url):
     settle(page)
     page.locator("a[href*='fitting']").first.click()
     settle(page)
-    page.wait_for_selector(".js-plotly-plot >> nth=4", timeout=60_000)
+    page.wait_for_selector(f"{CHART} >> nth=4", timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.get_by_text("The MLP answers 7").count() == 1
-    assert page.locator(".js-plotly-plot").count() == 5
+    assert page.locator(CHART).count() == 5

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from explain.i18n import t
 from tests.apptest import app_on_page
+from tests.charts import charts
 
 
 def tape_row_norms(model: keras.Model, x28: np.ndarray, label: int) -> np.ndarray:
@@ -26,7 +27,7 @@ def test_every_view_renders_and_the_shown_gamma_is_the_fit_of_the_row_gradients(
     headers = [h.value for h in at.header]
     for view in ("backprop", "act", "depth", "time", "clip"):
         assert t(f"gradients.{view}.header", lang) in headers
-    assert len(at.get("plotly_chart")) == 7     # output error, unit images, activations, depth, rows, Jacobians, scaled
+    assert len(charts(at)) == 7     # output error, unit images, activations, depth, rows, Jacobians, scaled
     x, label = test_digits[0][3], int(test_digits[1][3])
     assert at.segmented_control[0].value == label
     table = at.table[0].value
@@ -49,7 +50,7 @@ def test_a_new_target_label_recomputes_the_loss_and_the_deep_networks_train_on_r
     assert any(f"= {-np.log(p[target]):.4f}" in e.value for e in at.get("latex"))
     at.button(key="gradients_train").click().run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 8
+    assert len(charts(at)) == 8
     assert any(e.value.startswith(t("gradients.depth.train_caption", "en").split("{")[0]) for e in at.caption)
 
 

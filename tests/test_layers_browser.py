@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from explain.i18n import t
 from tests.browser import EXCEPTION, draw_and_visit
+from tests.charts import CHART
 
 CHARTS = 10   # masks, answers, updates, one step, its outgoing weights, LSTM answers, modes, statistics,
 #              histogram, batch sizes
@@ -12,9 +13,9 @@ CHARTS = 10   # masks, answers, updates, one step, its outgoing weights, LSTM an
 def test_a_drawn_digit_renders_every_view_of_the_layers_page(page, app_url):
     lang = "zh"
     draw_and_visit(page, app_url, "layers", lang)
-    page.wait_for_selector(f".js-plotly-plot >> nth={CHARTS - 1}", timeout=90_000)
+    page.wait_for_selector(f"{CHART} >> nth={CHARTS - 1}", timeout=90_000)
     assert page.locator(EXCEPTION).count() == 0
-    assert page.locator(".js-plotly-plot").count() == CHARTS
+    assert page.locator(CHART).count() == CHARTS
     for view in ("thinned", "sgd", "lstm", "bn.formula", "bn.modes", "bn.sweep"):
         assert page.get_by_text(t(f"layers.{view}.header", lang), exact=True).count() == 1
     assert page.get_by_text(t("digit.source.drawn", lang)).count() >= 1

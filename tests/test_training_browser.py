@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 from browser import EXCEPTION, open_page, settle
+from charts import CHART
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PLOT_DATA = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-                  .map(p => p.data.map(t => ({name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])})))"""
+PLOT_DATA = f"""() => Array.from(document.querySelectorAll("{CHART}"))
+                  .map(p => p.data.map(t => ({{name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])}})))"""
 
 
 def reloaded_accuracy(folder: Path) -> float:
@@ -63,7 +64,7 @@ def test_classroom_demo_runs_live_to_an_early_stop_with_its_markers(page, browse
     best = result["restored_epoch"]
     assert curves[f"best epoch {best}, restored"]["x"] == [best]
     stop = next(e for e in events if e["kind"] == "early_stop")
-    notes = page.evaluate("() => document.querySelector('.js-plotly-plot').layout.annotations.map(a => [a.text, a.x])")
+    notes = page.evaluate(f"() => document.querySelector('{CHART}').layout.annotations.map(a => [a.text, a.x])")
     assert [f"early stop (epoch {stop['epoch']})", stop["epoch"]] in notes
     assert [f"best: epoch {best}", best] in notes
     for e in cuts:
