@@ -97,13 +97,13 @@ def test_a_slider_walks_one_step_a_move_and_turns_at_either_end():
 
 def test_the_training_page_miss_says_whose_cpu_time_the_epochs_lost():
     parts = {"ratio": 1.25, "epoch": 2.5, "alone_epoch": 2.0, "server_cpu": 0.4, "alone_server_cpu": 0.01,
-             "browsers_cpu": 0.2, "alone_browsers_cpu": 0.0, "others_cpu": 0.05, "alone_others_cpu": 0.04}
+             "browsers_cpu": 0.2, "alone_browsers_cpu": 0.0, "others_cores": 0.05, "alone_others_cores": 0.5}
     row = bench.Row("training", "the same run started from the Training page, its curves redrawn every second, "
                     "s/epoch", "2.50 s", met=False, parts=parts)
     note = bench.miss_note(row, [row])
     assert note.startswith("epochs took 2.50 s against 2.00 s (1.250x)")
     assert "server spent 400 ms of CPU with the page open against 10 ms with none" in note
-    assert "the browser 200 ms against 0.00 ms" in note and "machine 50 ms against 40 ms" in note
+    assert "the browser 200 ms against 0.00 ms" in note and "machine used 0.05 cores against 0.50" in note
 
 
 def quick_report(tmp_path, sections: list[str]) -> list[str]:
