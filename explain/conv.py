@@ -16,13 +16,13 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import keras
 import numpy as np
 
 from explain import activations
 from explain.inference import outputs
+from explain.model_cache import per_model
 
 INPUT = "(input)"  # the key of the digit as the model takes it, (28, 28, 1) for an image input
 _CONV, _POOLS = "Conv2D", ("MaxPooling2D", "AveragePooling2D")  # the classes traced
@@ -88,7 +88,7 @@ def _check(layer) -> None:
         raise ValueError(f"layer {layer.name!r} ({kind}) is not traced: only {why}")
 
 
-@lru_cache(maxsize=32)
+@per_model(maxsize=32)
 def plan(model: keras.Model) -> Plan:
     """How `model` is read (cached per model: a model's layers never change). Raises ValueError,
     saying why, for a model without Conv2D layers or with layers this module does not trace."""
@@ -145,7 +145,7 @@ def _linear_copy(layer, x):
     return out
 
 
-@lru_cache(maxsize=32)
+@per_model(maxsize=32)
 def _probe(model: keras.Model) -> tuple[keras.Model, tuple[str, ...], tuple[str, ...], str | None]:
     """A model from `model`'s input to every chain layer's output, the fused convolutions' maps
     before their activation, and the logits (None: the logits are the output of the layer before)."""

@@ -38,7 +38,7 @@ import h5py
 import keras
 import numpy as np
 
-from explain import architectures
+from explain import architectures, model_cache
 
 MAX_BYTES = 5 * 1024 * 1024        # the same 5 MB as `server.maxUploadSize` in .streamlit/config.toml (a test checks)
 MAX_UNZIPPED = 20 * 1024 * 1024    # the declared sizes of all zip entries together (zipfile never reads past them)
@@ -379,7 +379,8 @@ class Upload:
 
 class ModelRegistry:
     """The uploaded models of all sessions, at most `capacity` of them: adding one more drops the
-    oldest (its session then finds `get` returning None and says so). Thread-safe: sessions run in
+    oldest (its session then finds `get` returning None and says so), and a dropped model leaves the
+    `explain.model_cache` caches too, so nothing keeps it alive. Thread-safe: sessions run in
     threads of their own. A collected handle only queues its token: the garbage collector may run
     the finalizer in any thread, even one holding the lock, so the lock is taken later, by the next call."""
 
@@ -391,7 +392,8 @@ class ModelRegistry:
 
     def _forget_gone(self) -> None:  # with the lock held
         while self._gone:
-            self._models.pop(self._gone.popleft(), None)
+            if (model := self._models.pop(self._gone.popleft(), None)) is not None:
+                model_cache.forget(model)
 
     def add(self, model: keras.Model, filename: str) -> Upload:
         handle = Upload(filename)
@@ -399,7 +401,7 @@ class ModelRegistry:
             self._forget_gone()
             self._models[handle.token] = model
             while len(self._models) > self.capacity:
-                self._models.popitem(last=False)
+                model_cache.forget(self._models.popitem(last=False)[1])
         weakref.finalize(handle, self._gone.append, handle.token)
         return handle
 

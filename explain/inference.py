@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from explain.model_cache import per_model
+
 _SPEC = tf.TensorSpec((1, 28, 28), tf.float32)
 _LOCK = threading.RLock()
 
 
-@lru_cache(maxsize=32)
+@per_model(maxsize=32)
 def _submodel(model: keras.Model, layer_names: tuple[str, ...]) -> keras.Model:
     # model.inputs, not model.input, which a Sequential model (as students save them) refuses.
     return keras.Model(model.inputs[0], [model.get_layer(name).output for name in layer_names],
@@ -43,7 +44,7 @@ def submodel(model: keras.Model, layer_names: Sequence[str]) -> keras.Model:
         return _submodel(model, tuple(layer_names))
 
 
-@lru_cache(maxsize=32)
+@per_model(maxsize=32)
 def _compiled(models: tuple[keras.Model, ...]) -> Callable:
     shapes = [(1, *_input_shape(model)) for model in models]
 

@@ -10,12 +10,12 @@ A digit is read row by row: timestep t is image row t, a vector of 28 pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import keras
 import numpy as np
 
 from explain.activations import softmax
+from explain.model_cache import per_model
 
 LSTM_GATES = ("input", "forget", "candidate", "output", "cell", "hidden")
 GRU_GATES = ("update", "reset", "candidate", "hidden")
@@ -148,7 +148,7 @@ def _dense(layer: keras.layers.Dense) -> DenseLayer:
                   _activation_name(layer.activation, f"layer {layer.name!r}"))
 
 
-@lru_cache(maxsize=16)
+@per_model(maxsize=16)
 def _chain(model: keras.Model) -> _Chain:
     """The model as recurrent layers followed by Dense layers, with only dropout between them (the
     course's homework has one Dense output layer; a student's may have a hidden one before it).

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import pytest
 
-from explain import architectures, custom, i18n
+from explain import architectures, custom, i18n, model_cache
 from explain.custom import ModelUploadError, load_uploaded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -362,6 +362,55 @@ def test_a_model_is_forgotten_when_its_sessions_handle_is_gone():
     del handle
     gc.collect()
     assert len(registry) == 1 and registry.get(keep) is not None
+
+
+def _use_everywhere(cnn: keras.Model, lstm: keras.Model) -> None:
+    """What the pages do with an upload: probabilities, the CNN trace, the gates."""
+    from explain import conv, inference, recurrent
+    x28 = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+    inference.probabilities({"cnn": cnn, "lstm": lstm}, x28)
+    conv.trace(cnn, x28)
+    recurrent.gate_trace(lstm, x28)
+
+
+def _uploads() -> tuple[keras.Model, keras.Model]:
+    cnn = keras.Sequential([L.Input((28, 28, 1)), L.Conv2D(2, 3, activation="relu"), L.MaxPooling2D(2),
+                            L.Flatten(), L.Dense(10, activation="softmax")])
+    lstm = keras.Sequential([L.Input((28, 28)), L.LSTM(4), L.Dense(10, activation="softmax")])
+    return cnn, lstm
+
+
+def test_a_model_the_registry_drops_is_freed_with_everything_the_pages_built_from_it():
+    import gc
+    import weakref
+    registry = custom.ModelRegistry(capacity=2)
+    cnn, lstm = _uploads()
+    registry.add(cnn, "cnn.keras"), registry.add(lstm, "lstm.keras")
+    _use_everywhere(cnn, lstm)
+    alive = [weakref.ref(cnn), weakref.ref(lstm)]
+    del cnn, lstm
+    gc.collect()
+    assert all(ref() is not None for ref in alive)      # the registry still holds them
+    newer = _uploads()
+    registry.add(newer[0], "a.keras"), registry.add(newer[1], "b.keras")   # drops both
+    gc.collect()
+    assert [ref() for ref in alive] == [None, None]
+
+
+def test_without_the_registrys_word_the_caches_would_keep_a_model_alive():
+    """The control: the per-model caches alone hold a used model; `model_cache.forget` lets it go."""
+    import gc
+    import weakref
+    cnn, lstm = _uploads()
+    _use_everywhere(cnn, lstm)
+    alive = [weakref.ref(cnn), weakref.ref(lstm)]
+    del cnn, lstm
+    gc.collect()
+    assert all(ref() is not None for ref in alive)      # nothing but the caches holds them now
+    for ref in alive:
+        model_cache.forget(ref())
+    gc.collect()
+    assert [ref() for ref in alive] == [None, None]
 
 
 def test_the_readme_states_the_limits_the_code_enforces():
