@@ -237,7 +237,10 @@ def through_time_ui(x28: np.ndarray, label: int, rnn: through_time.RNNBackprop |
     st.header(t("gradients.time.header"))
     models = loaded_models()
     available = [name for name in THROUGH_TIME if not isinstance(models.get(name), Exception) and name in models]
-    norms = {name: row_norms(name, x28, label) for name in available}
+    # The SimpleRNN's norms from the numpy backpropagation the page already ran (equal to GradientTape's,
+    # tests/test_through_time.py): one traced gradient fewer on a first visit.
+    norms = {name: rnn.row_norms if name == "rnn" and rnn is not None else row_norms(name, x28, label)
+             for name in available}
     names = {name: t(f"model.name.{name}") for name in available}
     own = uploaded_model()
     if own is not None and reads_rows(own):  # not cached: st.cache_data is shared by every session
@@ -330,3 +333,8 @@ depth_ui(depth_gradients(digit.x28, label))
 through_time_ui(digit.x28, label, rnn)
 if rnn is not None:       # else the through-time view has already said what is wrong with the rnn file
     clipping_ui(digit.x28, label)
+# On the server's first visit the recurrent models' row gradients ran eagerly; with the page on screen,
+# trace them for the next target or digit (started once per model).
+for name in ("lstm", "gru"):     # the rnn's come from its numpy backpropagation
+    if not isinstance(loaded_models().get(name, KeyError(name)), Exception):
+        gradients.trace_in_background(loaded_models()[name])

@@ -1,5 +1,5 @@
-"""The deep-MLP gradient norms are TensorFlow's, checked against numpy backpropagation: the course's
-delta recursion for sigmoid and ReLU, and batch normalisation's backward pass written out here."""
+"""The deep-MLP gradient norms (a numpy backpropagation) are checked against TensorFlow's GradientTape
+on the same network in training mode, and against the course's delta recursion for sigmoid and ReLU."""
 from __future__ import annotations
 
 import keras
@@ -34,47 +34,34 @@ def test_layer_gradient_norms_equal_the_hand_backpropagation(batch, variant):
     assert result.first_to_last == pytest.approx(result.norms[0] / result.norms[-1])
 
 
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+def tape_kernel_gradients(model: keras.Model, x: np.ndarray, label: int) -> list[np.ndarray]:
+    """TensorFlow's dL/dW of every Dense kernel, the loss on item 0 of the batch `x` (n, 28, 28), the
+    model in training mode (batch normalisation with the batch's statistics)."""
+    import tensorflow as tf
+    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    with tf.GradientTape() as tape:
+        p = model(tf.constant(x, tf.float32), training=True)
+        loss = keras.losses.sparse_categorical_crossentropy(tf.constant([label]), p[:1])
+    return [g.numpy() for g in tape.gradient(loss, kernels)]
 
 
-def numpy_bn_kernel_gradients(model: keras.Model, x: np.ndarray, label: int) -> list[np.ndarray]:
-    """dL/dW of every Dense kernel of the sigmoid_bn network, loss on item 0 of the batch `x` (n, 28, 28),
-    BN with the batch's mean and biased variance (Keras's training mode)."""
-    a, cache = x.reshape(len(x), -1).astype(np.float64), []
-    for k in range(1, vanishing.DEPTH + 1):
-        dense, bn = model.get_layer(f"dense{k}"), model.get_layer(f"bn{k}")
-        w, b = (v.numpy().astype(np.float64) for v in (dense.kernel, dense.bias))
-        gamma, beta = bn.gamma.numpy().astype(np.float64), bn.beta.numpy().astype(np.float64)
-        z = a @ w + b
-        inv = 1.0 / np.sqrt(z.var(axis=0) + bn.epsilon)
-        zhat = (z - z.mean(axis=0)) * inv
-        s = _sigmoid(gamma * zhat + beta)
-        cache.append((a, w, gamma, zhat, inv, s))
-        a = s
-    out = model.get_layer("output")
-    w_out = out.kernel.numpy().astype(np.float64)
-    logits = a @ w_out + out.bias.numpy()
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    d = np.zeros_like(p)
-    d[0] = p[0] - np.eye(10)[label]
-    grads = [a.T @ d]
-    d_a = d @ w_out.T
-    for a_in, w, gamma, zhat, inv, s in reversed(cache):
-        d_y = d_a * s * (1 - s) * gamma                       # through the sigmoid and BN's scale
-        d_z = inv * (d_y - d_y.mean(axis=0) - zhat * (d_y * zhat).mean(axis=0))
-        grads.insert(0, a_in.T @ d_z)
-        d_a = d_z @ w.T
-    return grads
+@pytest.mark.parametrize("variant", vanishing.VARIANTS)
+def test_layer_gradient_norms_equal_gradient_tapes_in_training_mode(batch, variant):
+    x, y, others = batch
+    model = vanishing.deep_mlp(variant)
+    result = vanishing.layer_gradients(model, x, y, others)
+    expected = tape_kernel_gradients(model, np.concatenate([x[None], others]), y)
+    assert len(result.norms) == vanishing.DEPTH + 1
+    np.testing.assert_allclose(result.norms, [np.linalg.norm(g) for g in expected], rtol=1e-4)
 
 
-def test_batch_normalised_gradient_norms_equal_a_numpy_batch_norm_backward(batch):
+def test_batch_normalised_gradients_depend_on_the_batch_mates(batch):
     x, y, others = batch
     model = vanishing.deep_mlp("sigmoid_bn")
-    result = vanishing.layer_gradients(model, x, y, others)
-    expected = numpy_bn_kernel_gradients(model, np.concatenate([x[None], others]), y)
-    np.testing.assert_allclose(result.norms, [np.linalg.norm(g) for g in expected], rtol=1e-4)
+    one, other = (vanishing.layer_gradients(model, x, y, mates).norms for mates in (others, others[::-1][:16]))
+    assert not np.allclose(one, other, rtol=1e-3)
+    expected = tape_kernel_gradients(model, np.concatenate([x[None], others[::-1][:16]]), y)
+    np.testing.assert_allclose(other, [np.linalg.norm(g) for g in expected], rtol=1e-4)
 
 
 def test_sigmoid_gradients_vanish_toward_the_input_and_relu_and_bn_keep_them(batch):
