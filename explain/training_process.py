@@ -205,7 +205,7 @@ class ChildProcess:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen([sys.executable, "-m", "explain.training_process", *args], cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, bufsize=1, start_new_session=True)
+                                     text=True, errors="replace", bufsize=1, start_new_session=True)
         self._reader = threading.Thread(target=self._read, name="netlens-training-reader", daemon=True)
         self._reader.start()
 
@@ -222,7 +222,11 @@ class ChildProcess:
                     self.on_event(event)
                 elif line.strip():
                     self.output.append(line.rstrip())
-        except Exception:  # a line that is not what the child should send: end the child, keep the server
+        # A line that is not what the child should send (cut-off or foreign JSON: ValueError; an event
+        # without the keys RunState reads, or not an object: KeyError, TypeError) or a broken pipe
+        # (OSError): end the child and keep the server. Bytes that are not UTF-8 in its plain output
+        # (errors="replace") are no reason to end a run.
+        except (ValueError, KeyError, TypeError, OSError):
             LOG.exception("reading training process %d failed", self.pid)
             self.proc.kill()
         finally:
@@ -513,7 +517,10 @@ def _train(config: TrainConfig) -> None:
 
     try:
         train(config, on_event=emit, stop=stop)
-    except Exception as exc:  # the parent says what happened; the traceback goes to the output tail
+    # Broad on purpose: the child's last resort. Whatever Keras, TensorFlow or the disk raise here (of
+    # types nobody can list), the server is told what happened before the child dies of it; the
+    # exception is raised again, so its traceback still goes to the output tail and the exit code is 1.
+    except Exception as exc:
         emit({"kind": "error", "type": type(exc).__name__, "message": str(exc), "errno": getattr(exc, "errno", None)})
         raise
 

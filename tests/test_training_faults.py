@@ -265,3 +265,36 @@ def test_a_run_killed_with_its_server_shows_as_interrupted_after_the_restart(tmp
     snap = training_process.Trainer(root=tmp_path).run.snapshot()
     assert snap.status == "interrupted" and snap.end is None and snap.failure is None
     assert snap.epochs_done >= 1 and snap.kept().checkpoint is not None
+
+
+def fake_child(tmp_path: Path, monkeypatch, output: bytes) -> None:
+    """Make `ChildProcess` start a program that writes `output` and then sleeps for 60 s, instead of
+    `python -m explain.training_process ...`."""
+    (tmp_path / "output").write_bytes(output)
+    program = tmp_path / "fake-python"
+    program.write_text(f"#!/bin/sh\ncat {tmp_path / 'output'}\nexec sleep 60\n")
+    program.chmod(0o755)
+    monkeypatch.setattr(training_process.sys, "executable", str(program))
+
+
+@pytest.mark.parametrize("line", [b'@netlens-event {"kind": "epoch"}', b"@netlens-event [1, 2]",
+                                  b'@netlens-event {"kind": "begin", "batc'], ids=["missing keys", "not an object",
+                                                                                  "cut off"])
+def test_a_line_the_child_should_not_send_ends_the_child_and_keeps_its_output(line, tmp_path, monkeypatch):
+    exits = []
+    fake_child(tmp_path, monkeypatch, b"TensorFlow says \xff\xfe\n" + line + b"\n")
+    child = training_process.ChildProcess([], training_process.RunState().apply,
+                                          lambda code, output: exits.append((code, output)))
+    assert child.wait(20), "the reader should have ended the child"
+    assert exits == [(-signal.SIGKILL, "TensorFlow says \ufffd\ufffd")]
+
+
+def test_bytes_that_are_not_utf8_in_the_childs_output_do_not_end_it(tmp_path, monkeypatch):
+    state = training_process.RunState()
+    fake_child(tmp_path, monkeypatch, b"\xff oneDNN \xc3(\n" + training.training_events.encode(
+        {"kind": "begin", "batches": 3, "run_dir": str(tmp_path), "pid": 1}).encode())
+    child = training_process.ChildProcess([], state.apply, lambda code, output: None)
+    until(lambda: state.status == "running", 20, "the begin event")
+    assert child.proc.poll() is None and list(child.output) == ["\ufffd oneDNN \ufffd("]
+    child.proc.kill()
+    assert child.wait(10)
