@@ -258,3 +258,18 @@ def test_the_verdict_on_a_learning_rate_follows_what_the_held_out_loss_did(rate,
     run = fitting.run(model, [b[0] for b in batches] * 3, [b[1] for b in batches] * 3, rate, 12, 0.0, 0.0,
                       model.get_weights(), (x, y), (x[:1], y[:1]))
     assert fitting.verdict(run) == expected
+
+
+def test_losses_along_the_shipped_mlps_run_are_keras_evaluate_and_other_layers_are_refused(test_digits):
+    from explain.models import load_model
+    model = load_model("mlp")
+    x, y = test_digits[0][:300], test_digits[1][:300]
+    steps = fitting.sgd_steps(model, x[:64], y[:64], 3.0, 3)
+    along = [model.get_weights()] + [s.weights for s in steps]
+    twin = fitting.copy_of(model)
+    twin.compile(loss="sparse_categorical_crossentropy")
+    for loss, weights in zip(fitting.losses_along(model, along, x, y), along):
+        twin.set_weights(weights)
+        assert loss == pytest.approx(twin.evaluate(x, y, verbose=0), abs=TOL)
+    with pytest.raises(ValueError, match="Conv2D"):
+        fitting.losses_along(load_model("cnn"), [load_model("cnn").get_weights()], x[:2], y[:2])
