@@ -1,7 +1,11 @@
 """Attention: which rows of the current digit each row attends to, head by head; scaled dot-product
 attention for one query row with the layer's real numbers; what the encoder block's residual
-connections add and what its layer normalisation does; the position table and why it is needed;
-attention next to the LSTM's row-by-row reading."""
+connections add and what its layer normalisation does; attention next to the LSTM's row-by-row
+reading; the position table and why it is needed.
+
+Each control reruns only the views it changes (`st.fragment`): the head and the query row the four
+sections above the position table, the layer-norm picker its section, the row order its own."""
+import keras
 import numpy as np
 import streamlit as st
 
@@ -92,6 +96,7 @@ def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> 
             peak=float(ex.weights.max()), peak_unscaled=float(softmax(ex.dots).max()))
 
 
+@st.fragment
 def block_section(model, digit, row: int) -> None:
     st.subheader(t("attention.block.header"))
     block = attention.encoder_trace(model, digit.x28)
@@ -130,6 +135,7 @@ def position_figure(table: np.ndarray, language: str, projector_mode: bool):
     return figures.positional_figure(table, PE_DIMS, language, projector_mode)
 
 
+@st.fragment
 def position_section(model, digit) -> None:
     st.subheader(t("attention.position.header"))
     table = attention.position_table(model) if model is not None else sinusoidal_table(28, 64)
@@ -159,16 +165,40 @@ def position_section(model, digit) -> None:
         t("attention.concept.position.period", dim=d, period=float(p)) for d, p in zip(PE_DIMS[1:], periods)))
 
 
+def lstm_text() -> str | None:
+    """The LSTM's row-by-row reading, its units and steps read from the LSTM model (None, after
+    saying what is wrong with its file, when it did not load)."""
+    lstm = model_or_error("lstm")
+    if lstm is None:
+        return None
+    layers = [layer for layer in lstm.layers if isinstance(layer, keras.layers.LSTM)]
+    steps = lstm.inputs[0].shape[1]
+    return t("attention.recurrence.lstm", units=" / ".join(str(u) for u in sorted({x.units for x in layers})),
+             layers=t("attention.list_sep").join(x.name for x in layers), steps=steps, last=steps - 1)
+
+
 def recurrence_section(tr: attention.AttentionTrace, head: int, row: int) -> None:
     st.subheader(t("attention.recurrence.header"))
     left, right = pair([3, 2])
     with left:
         show_chart(figures.recurrence_figure(tr.scores[head, row], row, lang(), projector()), "attention-vs-lstm")
     with right:
-        st.markdown(t("attention.recurrence.lstm", row=row))
+        text = lstm_text()
+        if text is not None:
+            st.markdown(text)
         st.markdown(t("attention.recurrence.attention", row=row, heads=tr.scores.shape[0],
                       scores=tr.scores.size))
-    concept("recurrence")
+    concept("recurrence", heads=tr.scores.shape[0])
+
+
+@st.fragment
+def explained_ui(model, digit) -> None:
+    """The views the head and query-row controls change: a moved control reruns only these."""
+    tr = attention.trace(model, digit.x28)
+    head, row = focus_section(model, digit, tr)
+    worked_section(model, tr, head, row)
+    block_section(model, digit, row)
+    recurrence_section(tr, head, row)
 
 
 st.title(t("attention.title"))
@@ -177,10 +207,5 @@ digit = current_digit()
 if model is not None:
     st.caption(t("attention.intro", depth=model.get_layer("embed").units, heads=model.get_layer("mha").num_heads,
                  dk=model.get_layer("mha").key_dim))
-    tr = attention.trace(model, digit.x28)
-    head, row = focus_section(model, digit, tr)
-    worked_section(model, tr, head, row)
-    block_section(model, digit, row)
+    explained_ui(model, digit)
 position_section(model, digit)
-if model is not None:
-    recurrence_section(tr, head, row)

@@ -460,3 +460,19 @@ def test_page_without_its_model_file_says_how_to_rebuild_it_and_still_explains_p
     assert not at.exception
     assert "python -m explain.train attention" in at.error[0].value
     assert [h.value for h in at.subheader] == ["Positional encoding: how attention knows where a row is"]
+
+
+def test_the_lstm_comparison_reads_its_units_and_steps_from_the_lstm_model(monkeypatch):
+    import pages.shared
+    shipped = pages.shared.loaded_models()
+    units = sorted({layer.units for layer in shipped["lstm"].layers if isinstance(layer, keras.layers.LSTM)})
+    text = next(m.value for m in attention_page("en").markdown if m.value.startswith("**LSTM (recurrent page)**"))
+    assert f"with {' / '.join(map(str, units))} units per layer" in text
+    inp = keras.Input((28, 28))
+    x = keras.layers.LSTM(12, return_sequences=True, name="first")(inp)
+    out = keras.layers.Dense(10, activation="softmax")(keras.layers.LSTM(7, name="second")(x))
+    monkeypatch.setattr(pages.shared, "loaded_models", lambda: {**shipped, "lstm": keras.Model(inp, out, name="lstm")})
+    at = attention_page("zh")
+    text = next(m.value for m in at.markdown if m.value.startswith("**LSTM（循环网络页）**"))
+    assert "每层 7 / 12 个单元（first、second）" in text, text
+    assert "27 次隐藏状态更新" in text and "28 步依次进行" in text
