@@ -163,9 +163,13 @@ def test_the_figures_plot_the_traced_values(cnn_bn, batch):
     alone = batchnorm.bn_run(cnn_bn, batch[0])
     bn2 = run.layers[1]
     before, after = figures.histogram_figure(bn2, 5, "en", False).data[:2]
-    np.testing.assert_array_equal(before.x, bn2.batch_inputs[..., 5].ravel())
-    np.testing.assert_array_equal(after.x, bn2.batch_outputs[..., 5].ravel())
-    assert len(before.x) == 32 * 10 * 10
+    for bars, values in ((before, bn2.batch_inputs[..., 5].ravel()), (after, bn2.batch_outputs[..., 5].ravel())):
+        assert len(values) == 32 * 10 * 10 and sum(bars.y) == len(values)
+        lo, hi = np.asarray(bars.customdata).T
+        assert lo[0] == values.min() and hi[-1] == values.max()
+        inside = [(values >= a) & ((values < b) | ((k == len(lo) - 1) & (values <= b))) for k, (a, b) in
+                  enumerate(zip(lo, hi))]    # each bin holds its lower edge; the last also its upper one
+        np.testing.assert_array_equal(bars.y, [int(b.sum()) for b in inside])
     means = figures.statistics_figure(bn2, "zh", True).data
     np.testing.assert_array_equal(means[0].y, bn2.mean)
     np.testing.assert_array_equal(means[1].y, cnn_bn.get_layer("bn2").moving_mean.numpy())

@@ -186,3 +186,24 @@ def test_exactly_zero_gradients_are_those_of_dropped_or_silent_units_and_blank_p
     np.testing.assert_array_equal(g["dense/bias"] == 0, silent)
     np.testing.assert_array_equal((g["output/kernel"] == 0).all(axis=1), silent)
     assert (~reaches[:, step.mask & step.active]).any()               # blank pixels exist for kept units too
+
+
+def test_the_step_figure_shows_the_mini_batch_as_a_png_of_its_digits(steps, batches):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from explain.figures import dropout as figures
+    x = batches[0][0]
+    step = steps[0]
+    kernel = next(iter(step.changes))
+    fig = figures.step_figure(x, step, kernel, 0, None, "en", False)
+    png = Image.open(io.BytesIO(base64.b64decode(fig.data[0].source.split(",", 1)[1])))
+    grey, alpha = np.asarray(png.convert("LA")).transpose(2, 0, 1)
+    cols = min(8, len(x))
+    for k in range(len(x)):
+        r, c = divmod(k, cols)
+        np.testing.assert_array_equal(grey[r * 29:r * 29 + 28, c * 29:c * 29 + 28], np.rint(x[k] * 255))
+    assert (alpha[28::29] == 0).all() and (alpha[:, 28::29] == 0).all()    # the gaps between digits are clear
+    assert len(fig.to_json()) < 40_000

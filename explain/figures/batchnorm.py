@@ -11,6 +11,7 @@ from explain.figures.theme import CATEGORICAL, style
 from explain.i18n import t
 
 BATCH, MOVING = CATEGORICAL[0], CATEGORICAL[3]     # blue: this mini-batch; vermillion: moving averages
+BINS = 40
 
 
 def _vline(k: int, x: float, colour: str, dash: str) -> dict:
@@ -21,7 +22,9 @@ def _vline(k: int, x: float, colour: str, dash: str) -> dict:
 def histogram_figure(layer: BNLayer, channel: int, lang: str, projector: bool) -> go.Figure:
     """Channel `channel` of a training-mode run: every value it takes over the mini-batch (all positions
     of all digits for a conv layer, one per digit for a dense one) before the layer (with the batch
-    mean and the moving mean marked) and after it (with beta, the batch mean of the output, marked)."""
+    mean and the moving mean marked) and after it (with beta, the batch mean of the output, marked).
+    Binned here (BINS equal bins from the smallest value to the largest): a conv channel of a batch of
+    64 digits takes 50,000 values, 1.2 MB sent to the browser for Plotly to bin."""
     before = layer.batch_inputs[..., channel].ravel()
     after = layer.batch_outputs[..., channel].ravel()
     layout = panels.row([1, 1], [t("layers.bnfig.before", lang, layer=layer.layer_name, channel=channel),
@@ -33,15 +36,22 @@ def histogram_figure(layer: BNLayer, channel: int, lang: str, projector: bool) -
     layout["shapes"] = [_vline(1, float(layer.mean[channel]), BATCH, "solid"),
                         _vline(1, float(layer.moving_mean[channel]), MOVING, "dash"),
                         _vline(2, float(layer.beta[channel]), BATCH, "solid")]
-    hist = dict(type="histogram", nbinsx=40, marker=dict(color=CATEGORICAL[5]), showlegend=False,
-                hovertemplate="%{x}: %{y}<extra></extra>")
-    data = [dict(hist, x=before), dict(hist, x=after, xaxis="x2", yaxis="y2"),
+    data = [_bars(before), dict(_bars(after), xaxis="x2", yaxis="y2"),
             # Legend entries for the marker lines (shapes have none).
             dict(type="scatter", x=[None], y=[None], mode="lines", line=dict(color=BATCH, width=2.5),
                  name=t("layers.bnfig.batch_mean", lang)),
             dict(type="scatter", x=[None], y=[None], mode="lines", line=dict(color=MOVING, width=2.5, dash="dash"),
                  name=t("layers.bnfig.moving_mean", lang))]
     return _panels(data, layout, projector)
+
+
+def _bars(values: np.ndarray) -> dict:
+    """A histogram of `values` (n,) as BINS bars, each over its bin (a 5% gap between them); the hover
+    gives the bin's range and count."""
+    counts, edges = np.histogram(values, bins=BINS)
+    return dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=counts, width=0.95 * np.diff(edges),
+                customdata=np.stack([edges[:-1], edges[1:]], axis=1), marker=dict(color=CATEGORICAL[5]),
+                showlegend=False, hovertemplate="%{customdata[0]:.3f} – %{customdata[1]:.3f}: %{y}<extra></extra>")
 
 
 def _panels(data: list[dict], layout: dict, projector: bool) -> go.Figure:
