@@ -132,7 +132,9 @@ def before_after_ui(model, tr: conv.Trace, layer: str, before, after, columns: i
                                     height), f"{layer}-{name}-maps")
 
 
+@st.fragment
 def arithmetic_ui(model, tr: conv.Trace) -> None:
+    """One convolution value's arithmetic; a fragment: moving its sliders reruns only this section."""
     p = conv.plan(model)
     layer = st.radio(t("cnn.arith.layer"), p.convs, horizontal=True, key=f"cnn_arith_layer_{_key(model)}")
     h, w, channels = tr.before[layer].shape
@@ -176,7 +178,9 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
                  diff=abs(step.total - step.map_value)))
 
 
+@st.fragment
 def pooling_ui(model, tr: conv.Trace, label: str) -> None:
+    """One pooling window; a fragment: moving its sliders reruns only this section."""
     p = conv.plan(model)
     if not p.pools:
         st.info(t("cnn.pool.none", model=label))

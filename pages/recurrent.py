@@ -99,43 +99,52 @@ def gradients_concept(gates: recurrent.LayerGates, step: int) -> None:
             best_unit=int(keep.argmax()), median=float(np.median(keep)), open_share=float((gate > 0.9).mean()))
 
 
+@st.fragment
+def explanation_ui() -> None:
+    """Everything below the title: a fragment, so that moving the model, layer, timestep or unit
+    picker reruns only this, not the app's frame and sidebar."""
+    digit = current_digit()
+    model_col, *control_cols = st.columns([1, 1, 2, 1])
+    model, name = model_ui(model_col)
+    if model is None:
+        return
+    trace = recurrent.gate_trace(model, digit.x28)
+    answers = recurrent.answer_over_time(model, trace)
+    gates, step, unit = controls_ui(model, trace, *control_cols)
+    final = answers[-1]
+    st.markdown(t("recurrent.prediction", model=model_label(name), answer=int(final.argmax()),
+                  p=float(final.max())))
+    st.subheader(t("recurrent.gates.header"))
+    show_chart(figures.gate_heatmaps(gates, digit.x28, lang(), projector(), step, unit),
+               f"recurrent-{gates.layer_name}")
+    st.caption(t(f"recurrent.gates.caption.{gates.cell}"))
+
+    equations_ui(trace, gates, digit.x28, step, unit)
+    gradients_concept(gates, step)
+
+    st.subheader(t("recurrent.answer.header"))
+    show_chart(figures.answer_over_time(answers, digit.x28, model_label(name), lang(), projector(), step),
+               f"recurrent-{name}-answer")
+    head = recurrent.output_layers(model)
+    st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name,
+                 head=" → ".join([str(head[0].inputs)] + [f"{d.units} {d.activation}" for d in head])))
+
+    st.subheader(t("recurrent.memory.header"))
+    show_chart(figures.memory_changes(trace, digit.x28, [recurrent.memory_change(g) for g in trace], lang(),
+                                      projector(), step), f"recurrent-{name}-memory")
+    st.caption(t(f"recurrent.memory.caption.{gates.cell}",
+                 units=" / ".join(dict.fromkeys(str(g.units) for g in trace))))
+
+    parameters_ui(model)
+    roles_concept()
+    concept("rows", "body", units=trace[0].units)
+    dropouts = recurrent.dropout_layers(model)
+    concept("dropout", "body" if dropouts else "none",
+            layers=("；" if lang() == "zh" else "; ").join(
+                t("recurrent.concept.dropout.layer", layer=d.name, rate=d.rate, percent=d.rate, before=d.before,
+                  after=d.after) for d in dropouts))
+
+
 st.title(t("recurrent.title"))
 st.caption(t("recurrent.intro"))
-digit = current_digit()
-model_col, *control_cols = st.columns([1, 1, 2, 1])
-model, name = model_ui(model_col)
-if model is None:
-    st.stop()
-trace = recurrent.gate_trace(model, digit.x28)
-answers = recurrent.answer_over_time(model, trace)
-gates, step, unit = controls_ui(model, trace, *control_cols)
-final = answers[-1]
-st.markdown(t("recurrent.prediction", model=model_label(name), answer=int(final.argmax()),
-              p=float(final.max())))
-st.subheader(t("recurrent.gates.header"))
-show_chart(figures.gate_heatmaps(gates, digit.x28, lang(), projector(), step, unit), f"recurrent-{gates.layer_name}")
-st.caption(t(f"recurrent.gates.caption.{gates.cell}"))
-
-equations_ui(trace, gates, digit.x28, step, unit)
-gradients_concept(gates, step)
-
-st.subheader(t("recurrent.answer.header"))
-show_chart(figures.answer_over_time(answers, digit.x28, model_label(name), lang(), projector(), step),
-           f"recurrent-{name}-answer")
-head = recurrent.output_layers(model)
-st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name,
-             head=" → ".join([str(head[0].inputs)] + [f"{d.units} {d.activation}" for d in head])))
-
-st.subheader(t("recurrent.memory.header"))
-show_chart(figures.memory_changes(trace, digit.x28, [recurrent.memory_change(g) for g in trace], lang(),
-                                  projector(), step), f"recurrent-{name}-memory")
-st.caption(t(f"recurrent.memory.caption.{gates.cell}", units=" / ".join(dict.fromkeys(str(g.units) for g in trace))))
-
-parameters_ui(model)
-roles_concept()
-concept("rows", "body", units=trace[0].units)
-dropouts = recurrent.dropout_layers(model)
-concept("dropout", "body" if dropouts else "none",
-        layers=("；" if lang() == "zh" else "; ").join(
-            t("recurrent.concept.dropout.layer", layer=d.name, rate=d.rate, percent=d.rate, before=d.before,
-              after=d.after) for d in dropouts))
+explanation_ui()

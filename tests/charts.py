@@ -1,10 +1,12 @@
-"""The app's charts as tests read them: in AppTest, each `widgets.chart` element's figure and config;
-in a browser, the selector of a drawn chart."""
+"""The app's charts as tests read them: in AppTest, what each `widgets.chart` element was given and its
+figure; in a browser, the selector of a drawn chart."""
 from __future__ import annotations
 
+import base64
 import json
 
-import plotly.io as pio
+import numpy as np
+import plotly.graph_objects as go
 
 from widgets.chart import NAME
 
@@ -18,6 +20,19 @@ def charts(at) -> list[dict]:
             if element.proto.component_name == NAME]
 
 
-def figures(at) -> list:
-    """The figures of every chart the AppTest run shows, in page order."""
-    return [pio.from_json(chart["figure"]) for chart in charts(at)]
+def _arrays(value):
+    """Plotly's typed-array specs ({"dtype", "bdata", "shape"}) in `value` as numpy arrays."""
+    if isinstance(value, dict):
+        if set(value) <= {"dtype", "bdata", "shape"} and "bdata" in value:
+            array = np.frombuffer(base64.b64decode(value["bdata"]), np.dtype(value["dtype"]))
+            shape = value.get("shape")
+            return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+        return {k: _arrays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_arrays(v) for v in value]
+    return value
+
+
+def figures(at) -> list[go.Figure]:
+    """The figure of every chart the AppTest run shows, in page order, its arrays as numpy arrays."""
+    return [go.Figure(_arrays(json.loads(chart["figure"]))) for chart in charts(at)]

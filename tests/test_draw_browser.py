@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
+import keras
 import numpy as np
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser import EXCEPTION, ONE, SEVEN, ZERO, draw, open_page, settle
-from tests.test_draw_upload import phone_photo
 from tests.charts import CHART
+from tests.test_draw_upload import phone_photo
 
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 NAV = "[data-testid='stSidebarNav'] a, [data-testid='stSidebarNavLink']"
@@ -140,3 +142,45 @@ def test_in_projector_mode_at_1280x720_the_pad_the_prediction_and_all_five_model
         box = element.bounding_box()
         assert box and box["x"] >= 0 and box["y"] >= 0, name
         assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 720, f"{name} leaves the screen: {box}"
+
+
+MARK = "el => { el.dataset.mark = 'kept'; }"
+# The ink of the 28x28 input the strip draws (its third heatmap, rows of numbers).
+DRAWN_INK = "el => { let ink = 0; for (const row of el._fullData[2].z) for (const v of row) ink += v; return ink; }"
+
+
+def test_a_new_drawing_updates_the_preprocessing_chart_in_place_without_a_remount(page, app_url):
+    open_page(page, f"{app_url}/?lang=en")
+    draw(page, SEVEN)
+    expect_prediction(page, 7)
+    chart = page.locator(f".st-key-steps_chart {CHART}")
+    expect(chart).to_have_count(1)
+    chart.evaluate(MARK)
+    before = chart.evaluate(DRAWN_INK)
+    clear(page)
+    draw(page, ONE)
+    expect_prediction(page, 1)
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    # The same plot (Plotly.react, not a new element) now shows the 1.
+    assert chart.evaluate("el => el.dataset.mark") == "kept"
+    assert chart.evaluate(DRAWN_INK) != pytest.approx(before, rel=1e-3)
+    assert page.locator(EXCEPTION).count() == 0
+
+
+def test_the_cnn_pages_softmax_chart_draws_kerass_probabilities_and_a_slider_keeps_every_plot(page, app_url,
+                                                                                               models, test_digits):
+    open_page(page, f"{app_url}/cnn?lang=en&sample=7")
+    page.wait_for_selector(f"{CHART} >> nth=9", timeout=60_000)
+    softmax = page.locator(f".st-key-chart-softmax {CHART}")
+    drawn = softmax.evaluate("el => Array.from(el._fullData[1].y)")
+    expected = keras.ops.convert_to_numpy(models["cnn"](test_digits[0][7][None]))[0]
+    np.testing.assert_allclose(drawn, expected, atol=1e-6)
+    page.locator(CHART).evaluate_all(f"els => els.forEach({MARK})")
+    window = page.locator(".st-key-chart-conv1-position " + CHART)
+    before = window.evaluate("el => JSON.stringify(el.layout.shapes)")
+    page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Row']").first.press("ArrowRight")
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    assert window.evaluate("el => JSON.stringify(el.layout.shapes)") != before   # the window moved ...
+    assert page.locator(CHART).evaluate_all("els => els.map(el => el.dataset.mark)") == ["kept"] * 10  # ... in place
+    assert page.locator(EXCEPTION).count() == 0

@@ -10,6 +10,7 @@ export default function ({ data, parentElement }) {
   if (state.figure === data.figure) return;
   state.figure = data.figure;
   state.config = data.config;
+  root.dataset.drawing = "true";  // until plotly.js has drawn this figure (a clock can wait for it)
   plotly(data.plotly).then(Plotly => draw(Plotly, root, state));
 }
 
@@ -63,5 +64,7 @@ function draw(Plotly, root, state) {
   delete layout.width;
   state.drawn = figure;
   // Plotly.react keeps the plot's div (and whatever the page put on it) and redraws what changed.
-  return Plotly.react(root.querySelector(".plot"), { data, layout, frames, config: state.config });
+  return Plotly.react(root.querySelector(".plot"), { data, layout, frames, config: state.config }).then(() => {
+    if (state.drawn === state.figure) delete root.dataset.drawing;
+  });
 }

@@ -3,7 +3,7 @@
 Streamlit 1.67 derives a Plotly chart's element id from a hash of its figure, so a chart whose figure
 changed is unmounted and drawn from scratch (`Plotly.newPlot`); this element keeps its id (its key),
 and its JS hands the new figure to `Plotly.react`, which redraws only what changed. The figure
-travels as `fig.to_json()` (numpy arrays as base64 typed arrays). plotly.js itself is the installed
+travels as `fig.to_json()` writes it (numpy arrays as base64 typed arrays). plotly.js itself is the installed
 plotly package's own copy, served once per tab and cached by the browser (`Cache-Control: public`)
 from Streamlit's component file route: inline, it would travel in every element's message.
 """
@@ -14,6 +14,8 @@ from pathlib import Path
 import plotly
 import plotly.graph_objects as go
 import streamlit as st
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
+from plotly.io.json import to_json_plotly
 
 NAME = "netlens_chart"
 PLOTLY_JS = "plotly.min.js"
@@ -36,9 +38,30 @@ def _plotly_url() -> str:
     return f"{'/' + base if base else ''}/component/{component.name}/{PLOTLY_JS}"
 
 
+def _plain(value):
+    """`value` with every dict and list copied and every numpy array as plotly's typed-array spec
+    (except under the keys plotly leaves as they are, such as "range")."""
+    if isinstance(value, dict):
+        return {k: v if is_skipped_key(k) else _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return to_typed_array_spec(value) if is_homogeneous_array(value) else value
+
+
+def figure_json(fig: go.Figure) -> str:
+    """`fig.to_json()`, the same string at half the cost: plotly's `to_dict` deep-copies every numpy
+    array before encoding it; this reads the figure's own property dicts (plotly's `_data` and
+    `_layout`) and copies only the containers."""
+    out = {"data": [_plain({k: v for k, v in trace.items() if k != "uid"}) for trace in fig._data],
+           "layout": _plain(fig._layout)}
+    if fig.frames:
+        out["frames"] = [_plain(frame._props) for frame in fig._frame_objs]
+    return to_json_plotly(out)
+
+
 def plotly_chart(fig: go.Figure, config: dict, labels: dict[str, str], key: str) -> None:
     """Mount (or update in place) the chart under `key`: `fig` as it is (no Streamlit theme), the
     width of its container, the height its layout sets (Plotly's 450 px if none), with plotly.js
     `config` and the fullscreen control's `labels` ("open", "close") in the user's language."""
-    _chart(key=key, data={"figure": fig.to_json(), "config": config, "labels": labels, "plotly": _plotly_url()},
+    _chart(key=key, data={"figure": figure_json(fig), "config": config, "labels": labels, "plotly": _plotly_url()},
            width="stretch")

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from explain.conv import ConvStep, PoolWindow
 from explain.figures import panels
-from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, TEN_CLASSES, sequential, style
+from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, TEN_CLASSES, figure, sequential
 from explain.i18n import t
 
 ACCENT = CATEGORICAL[3]  # vermillion: the chosen position, window and winner wherever they appear
@@ -44,11 +44,8 @@ def _scale(signed: bool, values: np.ndarray, projector: bool) -> dict:
 
 
 def _figure(data: list[dict], layout: dict, projector: bool, height: int, top: int | None = None) -> go.Figure:
-    """One validated construction, the app's style, and `top` px above the plots for panel titles."""
-    fig = style(go.Figure(data=data, layout=layout), projector, height=height)
-    if top is not None:
-        fig.update_layout(margin=dict(t=int(top * 1.5) if projector else top))
-    return fig
+    """One validated construction in the app's style, `top` px above the plots for panel titles."""
+    return figure(data, layout, projector, height, None if top is None else {"t": int(top * 1.5) if projector else top})
 
 
 def _box(k: int, top: float, left: float, size: float, projector: bool) -> dict:

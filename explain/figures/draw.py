@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explain.figures import panels
-from explain.figures.theme import CATEGORICAL, DIGIT, style
+from explain.figures.theme import CATEGORICAL, DIGIT, figure
 from explain.i18n import t
 from explain.preprocess import BOX, CENTRE, Steps
 
@@ -50,10 +50,9 @@ def steps_figure(steps: Steps | None, x28: np.ndarray, lang: str, projector: boo
                        line=dict(color="rgba(230,159,0,0.8)", width=1, dash="dot"), **panels.refs(last)))
     layout = panels.row([1] * last, titles, 0.04, image=True)
     layout["shapes"] = shapes
-    fig = style(go.Figure(data=data, layout=layout), projector, height=140)
-    fig.update_layout(margin=dict(t=40 if projector else 30))
-    fig.update_annotations(font=dict(size=20 if projector else 13))
-    return fig
+    for note in layout["annotations"]:
+        note["font"] = dict(note.get("font", {}), size=20 if projector else 13)
+    return figure(data, layout, projector, 140, {"t": 40 if projector else 30})
 
 
 def probabilities_figure(probabilities: dict[str, np.ndarray], lang: str, projector: bool) -> go.Figure:
@@ -76,10 +75,9 @@ def probabilities_figure(probabilities: dict[str, np.ndarray], lang: str, projec
         layout["yaxis" if k == 1 else f"yaxis{k}"].update(range=[0, 1], tickformat=".0%",
                                                            dtick=0.5 if projector else 0.25, showticklabels=k == 1)
     layout["bargap"] = 0.15
-    fig = style(go.Figure(data=data, layout=layout), projector, height=300)
-    fig.update_layout(margin=dict(t=110 if projector else 72))
-    fig.update_annotations(font=dict(size=20 if projector else 12))
-    return fig
+    for note in layout["annotations"]:
+        note["font"] = dict(note.get("font", {}), size=20 if projector else 12)
+    return figure(data, layout, projector, 300, {"t": 110 if projector else 72})
 
 
 def probability_bars(probabilities: dict[str, np.ndarray], lang: str, projector: bool) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, TEN_CLASSES, sequential, style
+from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, TEN_CLASSES, figure, sequential
 from explain.i18n import t
 from explain.recurrent import GRU_GATES, LSTM_GATES, MEMORY, LayerGates, ParameterCount
 
@@ -80,9 +80,7 @@ class _TimeFigure:
         if step is not None:
             self.layout["shapes"].append(dict(type="rect", x0=step - 0.5, x1=step + 0.5, y0=0, y1=1, xref="x",
                                               yref="paper", line=dict(color=ACCENT, width=3 if self.projector else 2)))
-        fig = style(go.Figure(data=self.data, layout=self.layout), self.projector)
-        fig.update_layout(margin=dict(self.margin, autoexpand=False))
-        return fig
+        return figure(self.data, self.layout, self.projector, margin=dict(self.margin, autoexpand=False))
 
 
 def gate_name(cell: str, gate: str, lang: str) -> str:
@@ -181,16 +179,16 @@ def memory_changes(trace: list[LayerGates], x28: np.ndarray, changes: list[np.nd
 
 def digit_rows(x28: np.ndarray, step: int, lang: str, projector: bool = False) -> go.Figure:
     """The digit upright with its rows numbered 1..28 and row `step` outlined: the row being read."""
-    fig = go.Figure(go.Heatmap(z=x28, x=np.arange(x28.shape[1]), y=np.arange(1, x28.shape[0] + 1),
-                               colorscale=DIGIT, zmin=0, zmax=1, showscale=False,
-                               hovertemplate=t("recurrent.fig.hover_upright", lang) + "<extra></extra>"))
-    fig.add_shape(type="rect", x0=-0.5, x1=x28.shape[1] - 0.5, y0=step - 0.5, y1=step + 0.5,
-                  line=dict(color=ACCENT, width=3))
     steps = x28.shape[0]
-    fig.update_yaxes(autorange="reversed", tickmode="array", title_text=t("recurrent.fig.row", lang),
-                     tickvals=sorted({v for v in (1, steps // 2, steps) if abs(v - step) >= 3} | {step}))
-    fig.update_xaxes(visible=False, scaleanchor="y", constrain="domain")
-    return style(fig, projector, height=280)
+    data = [dict(type="heatmap", z=x28, x=np.arange(x28.shape[1]), y=np.arange(1, steps + 1), colorscale=DIGIT,
+                 zmin=0, zmax=1, showscale=False,
+                 hovertemplate=t("recurrent.fig.hover_upright", lang) + "<extra></extra>")]
+    layout = dict(shapes=[dict(type="rect", x0=-0.5, x1=x28.shape[1] - 0.5, y0=step - 0.5, y1=step + 0.5,
+                               line=dict(color=ACCENT, width=3))],
+                  yaxis=dict(autorange="reversed", tickmode="array", title=dict(text=t("recurrent.fig.row", lang)),
+                             tickvals=sorted({v for v in (1, steps // 2, steps) if abs(v - step) >= 3} | {step})),
+                  xaxis=dict(visible=False, scaleanchor="y", constrain="domain"))
+    return figure(data, layout, projector, 280)
 
 
 # ---- the equations with one unit's numbers ------------------------------------------------------
