@@ -5,6 +5,8 @@ reading; the position table and why it is needed.
 
 Each control reruns only the views it changes (`st.fragment`): the head and the query row the four
 sections above the position table, the layer-norm picker its section, the row order its own."""
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 import keras
 import numpy as np
 import streamlit as st

@@ -4,6 +4,8 @@ parameter count, the arithmetic of any one convolution value, any pooling window
 all from one compiled trace of the digit; every size and count in the text is read from the model."""
 from __future__ import annotations
 
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 import numpy as np
 import streamlit as st
 

@@ -2,6 +2,8 @@
 networks answer. The digit becomes the session's current digit, which the other pages explain."""
 from __future__ import annotations
 
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 import hashlib
 import json
 

@@ -3,6 +3,8 @@ against forward mode, square error against cross-entropy, SGD steps with the epo
 iteration counters, and L1 / L2 weight regularisation. Every SGD step runs on a copy of the model."""
 from __future__ import annotations
 
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 import numpy as np
 import streamlit as st
 

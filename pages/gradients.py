@@ -4,6 +4,8 @@ for the current digit and a chosen target label. Everything per input is cached 
 the page reruns on every widget change, and only the views whose inputs changed recompute."""
 from __future__ import annotations
 
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 import hashlib
 import json
 

@@ -3,6 +3,8 @@ thinned networks dropout samples for the current digit, one real SGD step throug
 dropout sits in the homework LSTM; batch normalisation's formula with the digit's numbers, and the
 digit in a mini-batch of test digits in training mode against alone in inference mode. Every SGD
 step runs on a copy of the model, and batch norm's training mode never touches the moving averages."""
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 import json
 
 import keras

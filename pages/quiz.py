@@ -1,5 +1,7 @@
 """Check yourself: multiple-choice questions, each judged as soon as it is answered, with an
 explanation and a link to the page that shows the idea; the score at the end."""
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 from pathlib import Path
 
 import streamlit as st

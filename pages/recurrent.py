@@ -1,6 +1,8 @@
 """Recurrent: the LSTM and GRU (the course's, or the session's own model) read the current digit row by
 row; every gate of every unit at every row, one unit's equations in numbers, the answer as the rows
 arrive, where the memory changes, and the parameter counts, all read from the model."""
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 import numpy as np
 import streamlit as st
 

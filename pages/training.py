@@ -3,6 +3,8 @@ with a marker at each epoch where ReduceLROnPlateau, ModelCheckpoint or EarlySto
 the homework's last step (reload the checkpoint, predict the validation set) for real."""
 from __future__ import annotations
 
+import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
 import math
 import uuid
 from dataclasses import fields

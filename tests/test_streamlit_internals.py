@@ -15,7 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import ScriptRunContext
 from streamlit.testing.v1 import AppTest
 
-from explain.i18n import t
+from explain.i18n import strings, t
 from pages import style
 from tests.browser import EXCEPTION, open_page
 from tests.conftest import free_port, start_app
@@ -120,6 +120,53 @@ def test_a_fresh_servers_first_request_to_a_deep_link_runs_that_page_inside_the_
         server.wait(timeout=30)
     log = (tmp_path / "server.log").read_text(encoding="utf-8")
     assert "Local URL" in log and "cuInit" not in log and "oneDNN" not in log, log  # explain.tf_noise
+
+
+def test_every_page_script_imports_pages_before_anything_else():
+    """A page opened first on a fresh server runs alone (the legacy mode); its first import must be
+    `pages`, whose import leaves that mode, before the imports that take seconds (TensorFlow)."""
+    import ast
+    scripts = re.findall(r'st\.Page\("(pages/\w+\.py)"', (ROOT / "app.py").read_text())
+    assert len(scripts) >= 9
+    for script in scripts:
+        body = ast.parse((ROOT / script).read_text()).body
+        imports = [node for node in body if isinstance(node, (ast.Import, ast.ImportFrom))
+                   and getattr(node, "module", None) != "__future__"]
+        assert isinstance(imports[0], ast.Import) and imports[0].names[0].name == "pages", script
+
+
+# Every sidebar link text the page ever painted, from the first byte (a flash of ~1 s is easy to miss
+# with screenshots): a MutationObserver installed before Streamlit's own scripts run.
+RECORD_NAV_LINKS = """
+window.__navSeen = new Set();
+new MutationObserver(() => {
+  document.querySelectorAll("[data-testid='stSidebarNavLink']")
+    .forEach(a => window.__navSeen.add(a.innerText.trim().split("\\n").pop().trim()));   // the title, not the icon
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+@pytest.mark.parametrize("path", ["/cnn?lang=en", "/?lang=en"])
+def test_a_fresh_servers_first_page_never_shows_the_legacy_page_list(browser, tmp_path, path):
+    """Streamlit's legacy multipage run lists every pages/*.py file (shared, style, streamlit internals)
+    in the sidebar before the app's own navigation replaces it: not a single frame of that list."""
+    port = free_port()
+    server = start_app(port, tmp_path / "server.log")
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    try:
+        tab = context.new_page()
+        tab.add_init_script(RECORD_NAV_LINKS)
+        open_page(tab, f"http://127.0.0.1:{port}{path}")
+        expect(tab.locator("[data-testid='stSidebarNavLink']").filter(has_text="Check yourself")).to_have_count(1)
+        seen = set(tab.evaluate("() => [...window.__navSeen]"))
+        app_titles = {t(f"nav.{p.stem}", "en") for p in (ROOT / "pages").glob("*.py")
+                      if f"nav.{p.stem}" in strings("en")}
+        assert "CNN internals" in app_titles and seen, seen
+        assert seen <= app_titles, f"legacy page names painted: {sorted(seen - app_titles)}"
+    finally:
+        context.close()
+        server.terminate()
+        server.wait(timeout=30)
 
 
 # ---- the CSS on Streamlit's data-testids (pages/style.py) -----------------------------------------
