@@ -12,6 +12,8 @@ import signal
 import time
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from explain import runs
 from explain.i18n import t
 from tests.browser import EXCEPTION, ONE, draw, open_page, settle
@@ -36,7 +38,10 @@ def rerun_until(tab, where, text: str, timeout: float = 120) -> None:
     while text not in where.first.inner_text():
         assert time.monotonic() < deadline, f"no {text!r} after {timeout:.0f} s"
         tab.locator("[data-testid='stMain']").first.press("r")
-        tab.wait_for_timeout(5000)
+        try:  # up to 5 s for this press to show it, then press again
+            where.filter(has_text=text).first.wait_for(timeout=5000)
+        except PlaywrightTimeout:
+            pass
     settle(tab, 120_000)
 
 
