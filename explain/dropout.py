@@ -17,7 +17,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explain import inference
 from explain.chain import chain
 
 
@@ -74,11 +73,6 @@ def _apply(layers: list[keras.layers.Layer], x) -> np.ndarray:
     return keras.ops.convert_to_numpy(x)
 
 
-def _after(model: keras.Model, name: str) -> list[keras.layers.Layer]:
-    layers = chain(model)
-    return layers[[layer.name for layer in layers].index(name) + 1:]
-
-
 @dataclass(frozen=True)
 class ThinnedNetworks:
     """n thinned networks of one Dropout layer, for one digit.
@@ -119,13 +113,17 @@ def thinned_networks(model: keras.Model, x28: np.ndarray, n: int, seed: int,
     """`n` seeded dropout masks of the Dropout layer `layer` (the model's last one by default) and
     the answer of each thinned network for the digit `x28` (28, 28)."""
     where = _dropout(model, layer)
-    a = inference.outputs([inference.submodel(model, [where.name])], x28)[0]   # Dropout at inference = its input
+    # Layer by layer, eagerly: one call of the layers before the Dropout, one of those after it on the n
+    # thinned inputs and the untouched one (Dropout at inference passes its input on). Traced functions
+    # for the same numbers cost a first visit of the page about a second to build, for an LSTM.
+    layers = chain(model)
+    at = [layer.name for layer in layers].index(where.name)
+    a = _apply(layers[:at], np.asarray(x28, np.float32)[None])[0]
     seeds = mask_seeds(seed, n)
     masks = keep_masks(where.shape, where.rate, seeds)
     hidden = (masks * (a / np.float32(1.0 - where.rate))).astype(np.float32)
-    probabilities = _apply(_after(model, where.name), hidden)
-    inference_probs = inference.outputs([model], x28)[0]
-    return ThinnedNetworks(where.name, where.rate, seeds, a, masks, hidden, probabilities, inference_probs)
+    probabilities = _apply(layers[at + 1:], np.concatenate([hidden, a[None]]))
+    return ThinnedNetworks(where.name, where.rate, seeds, a, masks, hidden, probabilities[:-1], probabilities[-1])
 
 
 @dataclass(frozen=True)
