@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import keras
 import numpy as np
@@ -24,6 +23,7 @@ import tensorflow as tf
 
 from explain import activations
 from explain.activations import softmax
+from explain.model_cache import per_model
 
 CLASSES = 10
 _LOCK = threading.RLock()
@@ -161,7 +161,7 @@ class _InputGradient:
         return (self._traced if self._ready.is_set() else self._eager)(x, label)
 
 
-@lru_cache(maxsize=16)
+@per_model(maxsize=16)
 def _input_gradient(model: keras.Model) -> _InputGradient:
     return _InputGradient(model)
 

@@ -365,12 +365,13 @@ def test_a_model_is_forgotten_when_its_sessions_handle_is_gone():
 
 
 def _use_everywhere(cnn: keras.Model, lstm: keras.Model) -> None:
-    """What the pages do with an upload: probabilities, the CNN trace, the gates."""
-    from explain import conv, inference, recurrent
+    """What the pages do with an upload: probabilities, the CNN trace, the gates, the row gradients."""
+    from explain import conv, gradients, inference, recurrent
     x28 = np.random.default_rng(0).random((28, 28), dtype=np.float32)
     inference.probabilities({"cnn": cnn, "lstm": lstm}, x28)
     conv.trace(cnn, x28)
     recurrent.gate_trace(lstm, x28)
+    gradients.row_gradients(lstm, x28, 3)
 
 
 def _uploads() -> tuple[keras.Model, keras.Model]:
