@@ -24,14 +24,21 @@ def assert_shows_answer(at, model: keras.Model, x: np.ndarray, lang: str) -> Non
     assert f"**{best}**" + bracket.format(f"{probs[best]:.1%}") in markdown(at)
 
 
+def page_showing(monkeypatch, lang: str, headers: tuple[str, ...], expanders: tuple[str, ...]):
+    """The page (AppTest) in `lang`, after checking it shows the sections and expanders these keys name."""
+    at = app_on_page(monkeypatch, "pages/layers.py", lang=lang)
+    shown = [h.value for h in at.subheader]
+    assert all(t(key, lang) in shown for key in headers), shown
+    labels = [e.label for e in at.expander]
+    assert all(t(key, lang) in labels for key in expanders), labels
+    return at
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_page_shows_every_dropout_view_with_the_mlps_real_answer(monkeypatch, models, lang):
-    at = app_on_page(monkeypatch, "pages/layers.py", lang=lang)
-    headers = [h.value for h in at.subheader]
-    for key in ("layers.thinned.header", "layers.sgd.header", "layers.lstm.header"):
-        assert t(key, lang) in headers
+    at = page_showing(monkeypatch, lang, ("layers.thinned.header", "layers.sgd.header", "layers.lstm.header"),
+                      ("layers.concept.minibatch.title",))
     assert_shows_answer(at, models["mlp"], to_mnist(load_mnist().test.x[0]), lang)
-    assert any(t("layers.concept.minibatch.title", lang) == e.label for e in at.expander)
     assert at.slider(key="layers_masks").value == 16
 
 
@@ -59,10 +66,9 @@ def test_the_quizs_every_mini_batch_question_states_the_shipped_mlps_numbers(mod
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_page_shows_the_batch_norm_views_with_keras_numbers(monkeypatch, models, lang):
-    at = app_on_page(monkeypatch, "pages/layers.py", lang=lang)
-    headers = [h.value for h in at.subheader]
-    for key in ("layers.bn.formula.header", "layers.bn.modes.header", "layers.bn.sweep.header"):
-        assert t(key, lang) in headers
+    at = page_showing(monkeypatch, lang, ("layers.bn.formula.header", "layers.bn.modes.header",
+                                          "layers.bn.sweep.header"),
+                      ("layers.concept.bn_what.title", "layers.concept.bn_gradients.title"))
     x = to_mnist(load_mnist().test.x[0])
     assert_shows_answer(at, models["cnn_bn"], x, lang)
     # The formula's worked value: bn1, channel 0, where conv1's channel 0 is largest in size for this digit.
@@ -70,8 +76,6 @@ def test_the_page_shows_the_batch_norm_views_with_keras_numbers(monkeypatch, mod
     conv1, bn1 = keras.Model(model.inputs[0], [model.get_layer("conv1").output, model.get_layer("bn1").output])(x[None])
     row, col = np.unravel_index(int(np.argmax(np.abs(conv1.numpy()[0, :, :, 0]))), (28, 28))
     assert any(f"{float(bn1.numpy()[0, row, col, 0]):.6f}" in s.value for s in at.success)
-    for label in ("layers.concept.bn_what.title", "layers.concept.bn_gradients.title"):
-        assert any(t(label, lang) == e.label for e in at.expander)
 
 
 def test_other_batch_mates_run_and_change_the_training_mode_answer(monkeypatch):
