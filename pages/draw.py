@@ -1,5 +1,6 @@
 """The landing page: draw, sample or upload a digit; see how it was prepared and what all five
-networks answer. The digit becomes the session's current digit, which the other pages explain."""
+networks (and the session's own model, if it has one) answer. The digit becomes the session's
+current digit, which the other pages explain."""
 from __future__ import annotations
 
 import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
@@ -11,6 +12,7 @@ import keras
 import numpy as np
 import streamlit as st
 
+from explain import i18n
 from explain.figures.draw import probability_bars, steps_figure
 from explain.inference import probabilities
 from explain.models import COMPARED, MODELS_DIR, ModelFileError
@@ -178,5 +180,12 @@ def drawing_ui() -> None:
     show_digit_panel()
 
 
-st.title(t("draw.title"))
+def title_ui() -> None:
+    """The title counts the networks the page compares: the course's five, and the session's own model."""
+    count = sum(isinstance(model, keras.Model) for model in compared_models().values())
+    word = f"draw.count.{count}"
+    st.title(t("draw.title", count=t(word) if word in i18n.strings(lang()) else count))
+
+
+title_ui()
 drawing_ui()

@@ -11,6 +11,7 @@ import pytest
 from tests.apptest import app_on_page
 
 L = keras.layers
+TITLE = {"zh": "写一个数字，看{count}个网络怎样识别", "en": "Draw a digit, see {count} networks read it"}
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +53,15 @@ def test_the_draw_page_shows_the_uploaded_models_probabilities_beside_the_five(m
     want = student_model(x[None, ..., None], training=False).numpy()[0]
     np.testing.assert_allclose(bars[-1]["p"], want, atol=1e-6)
     assert bars[-1]["answer"] == int(want.argmax()) and bars[-1]["title"] == ("你的" if lang == "zh" else "Yours")
+    # The title counts the six networks shown.
+    assert at.title[0].value == TITLE[lang].format(count={"zh": "六", "en": "six"}[lang])
 
 
-def test_a_session_without_an_upload_shows_only_the_five(monkeypatch):
-    assert len(probability_bars(app_on_page(monkeypatch))) == 5
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_session_without_an_upload_shows_only_the_five(monkeypatch, lang):
+    at = app_on_page(monkeypatch, lang=lang)
+    assert len(probability_bars(at)) == 5
+    assert at.title[0].value == TITLE[lang].format(count={"zh": "五", "en": "five"}[lang])
 
 
 def texts(at) -> str:

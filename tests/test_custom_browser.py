@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 from playwright.sync_api import expect
 
 from explain.data import load_mnist
@@ -87,3 +88,25 @@ def test_a_lambda_model_is_refused_in_the_users_language(page, app_url, tmp_path
     message = t("error.model.lambda", "zh", layer="trick").replace("`", "")
     assert page.get_by_text(message[:20]).count() == 1
     expect(page.locator(BARS)).to_have_count(5)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_six_models_on_a_projector_show_every_name_whole_and_the_title_counts_six(browser, app_url, tmp_path, lang):
+    notebook_cnn().save(tmp_path / "my_cnn.keras")
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    page = context.new_page()
+    try:
+        open_page(page, f"{app_url}/?lang={lang}&projector=1")
+        upload(page, tmp_path / "my_cnn.keras")
+        expect(page.locator(BARS)).to_have_count(6, timeout=30_000)
+        expect(page.locator("h1").first).to_contain_text("六个网络" if lang == "zh" else "six networks")
+        names = page.locator(f"{BARS} .name")
+        for k in range(6):
+            name = names.nth(k)
+            assert name.evaluate("el => el.scrollWidth <= el.clientWidth"), f"{name.inner_text()} is cut"
+            box = page.locator(BARS).nth(k).bounding_box()
+            assert box["x"] + box["width"] <= 1280
+        assert names.nth(4).get_attribute("title") == t("draw.fig.short.attention", lang)
+        assert page.locator(EXCEPTION).count() == 0
+    finally:
+        context.close()

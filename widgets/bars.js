@@ -5,6 +5,7 @@ export default function (component) {
   const { data, parentElement } = component;
   const root = parentElement.querySelector(".bars");
   root.classList.toggle("projector", data.projector);
+  root.classList.toggle("narrow", data.narrow);
   root.style.setProperty("--bar", data.colors.bar);
   root.style.setProperty("--best", data.colors.best);
   while (root.children.length > data.models.length) root.lastChild.remove();
@@ -34,6 +35,7 @@ function fill(el, model, data, first) {
   el.dataset.model = model.name;
   el.dataset.answer = String(model.answer);
   el.querySelector(".name").textContent = model.title;
+  el.querySelector(".name").title = model.full;
   el.querySelector(".answer").textContent = `→ ${model.answer}`;
   el.querySelector(".p").textContent = model.answer_text;
   el.querySelector(".grid").classList.toggle("labelled", first);

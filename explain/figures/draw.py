@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from explain.figures import panels
 from explain.figures.theme import CATEGORICAL, DIGIT, figure
-from explain.i18n import t
+from explain.i18n import strings, t
 from explain.preprocess import BOX, CENTRE, Steps
 
 ACCENT = CATEGORICAL[3]
@@ -83,13 +83,18 @@ def probabilities_figure(probabilities: dict[str, np.ndarray], lang: str, projec
 def probability_bars(probabilities: dict[str, np.ndarray], lang: str, projector: bool) -> dict:
     """What `widgets.bars` shows (the in-place twin of `probabilities_figure`): per model (name ->
     (10,) probabilities) its short name, answer, the answer's probability as text, the ten
-    probabilities and their hover texts; the 0/50/100% ticks and the two bar colours."""
+    probabilities and their hover texts; the 0/50/100% ticks and the two bar colours. Six models on
+    a projector are `narrow`: a long name there is shortened (`draw.bars.narrow.*`; `full` keeps it)."""
+    narrow = projector and len(probabilities) > 5
     models = []
     for name, p in probabilities.items():
         p = [float(v) for v in p]
         best = int(np.argmax(p))
-        models.append(dict(name=name, title=t(f"draw.fig.short.{name}", lang), answer=best,
+        full = t(f"draw.fig.short.{name}", lang)
+        title = t(f"draw.bars.narrow.{name}", lang) if narrow and f"draw.bars.narrow.{name}" in strings(lang) else full
+        models.append(dict(name=name, title=title, full=full, answer=best,
                            answer_text=f"{p[best]:.0%}", p=p,
                            hover=[t("draw.bars.hover", lang, digit=d, p=v) for d, v in enumerate(p)]))
     ticks = [dict(at=v, text=f"{v:.0%}") for v in (0.0, 0.5, 1.0)]
-    return dict(models=models, ticks=ticks, projector=projector, colors=dict(bar=CATEGORICAL[0], best=ACCENT))
+    return dict(models=models, ticks=ticks, projector=projector, narrow=narrow,
+                colors=dict(bar=CATEGORICAL[0], best=ACCENT))
