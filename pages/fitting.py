@@ -245,6 +245,18 @@ def verdict_ui(run: fitting.Run, rate: float) -> None:
 def regularisation_ui(model, x28: np.ndarray, label: int, settings: tuple[str, int, float, int]) -> None:
     st.subheader(t("fitting.reg.header"))
     st.markdown(t("fitting.reg.intro"))
+    # The L1 and L2 runs are two more SGD runs: computed when the student opens them, not on every
+    # first visit of the page (they were about half of its work).
+    runs = st.expander(t("fitting.reg.open"), key="fitting_reg_open", on_change="rerun", icon=":material/compare:")
+    with runs:
+        if runs.open:
+            regularised_runs_ui(model, x28, label, settings)
+    with st.expander(t("fitting.concept.reg.title")):
+        st.markdown(t("fitting.concept.reg.body"))
+
+
+def regularised_runs_ui(model, x28: np.ndarray, label: int, settings: tuple[str, int, float, int]) -> None:
+    """The runs without a penalty, with L1 and with L2: their losses, penalties and first-layer weights."""
     start, batch, rate, steps = settings
     cols = st.columns(2)
     l1 = cols[0].select_slider(t("fitting.reg.l1"), PENALTIES, 0.01, key="fitting_l1", format_func=number)
@@ -271,8 +283,6 @@ def regularisation_ui(model, x28: np.ndarray, label: int, settings: tuple[str, i
                                         lang(), projector()), "fitting-weights")
     st.caption(t("fitting.reg.caption", steps=steps, rate=number(rate), l1=number(l1), l2=number(l2),
                  shrink=f"{1 - 2 * rate * l2:.4g}", move=f"{rate * l1:.1e}"))
-    with st.expander(t("fitting.concept.reg.title")):
-        st.markdown(t("fitting.concept.reg.body"))
 
 
 st.title(t("nav.fitting"))

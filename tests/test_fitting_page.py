@@ -38,7 +38,7 @@ def page_text(at) -> str:
 def test_the_page_shows_tensorflows_gradient_and_the_datas_iteration_count_and_leaves_the_model_file_alone(
         monkeypatch, models, lang):
     before = sha256(model_path("mlp"))
-    at = app_on_page(monkeypatch, PAGE, lang=lang)
+    at = app_on_page(monkeypatch, PAGE, state={"fitting_reg_open": True}, lang=lang)
     assert at.title[0].value == t("nav.fitting", lang)
     digit = to_mnist(load_mnist().test.x[0])
     label = int(load_mnist().test.y[0])
@@ -84,7 +84,7 @@ def test_steps_from_the_trained_weights_leave_the_served_model_and_its_file_unch
     from explain.models import load_model
     from pages.shared import loaded_models
     before = sha256(model_path("mlp"))
-    at = app_on_page(monkeypatch, PAGE, lang="en")
+    at = app_on_page(monkeypatch, PAGE, state={"fitting_reg_open": True}, lang="en")
     at.radio(key="fitting_start").set_value("trained").run()
     at.select_slider(key="fitting_rate").set_value(3.0).run()
     assert not at.exception
@@ -95,7 +95,7 @@ def test_steps_from_the_trained_weights_leave_the_served_model_and_its_file_unch
 
 
 def test_a_learning_rate_far_too_large_gets_a_clear_message_and_no_nan(monkeypatch):
-    at = app_on_page(monkeypatch, PAGE, lang="en")
+    at = app_on_page(monkeypatch, PAGE, state={"fitting_reg_open": True}, lang="en")
     at.select_slider(key="fitting_rate").set_value(100.0).run()
     assert not at.exception
     errors = [e.value for e in at.error]
@@ -109,7 +109,22 @@ def test_the_page_renders_after_a_drawing_in_a_browser(page, app_url):
     settle(page)
     page.locator("a[href*='fitting']").first.click()
     settle(page)
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=60_000)
+    page.wait_for_selector(f"{CHART} >> nth=3", timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.get_by_text("The MLP answers 7").count() == 1
+    assert page.locator(CHART).count() == 4           # the regularised runs wait until they are opened
+    page.get_by_text(t("fitting.reg.open", "en")).click()
+    page.wait_for_selector(f"{CHART} >> nth=4", timeout=60_000)
+    assert page.locator(EXCEPTION).count() == 0
     assert page.locator(CHART).count() == 5
+
+
+def test_the_regularised_runs_are_computed_only_once_their_section_is_opened(monkeypatch):
+    at = app_on_page(monkeypatch, PAGE, lang="en")
+    run_column = t("fitting.reg.run", "en")
+    assert not any(run_column in tb.value.columns for tb in at.table)
+    at.session_state["fitting_reg_open"] = True
+    at.run()
+    assert not at.exception
+    table = next(tb.value for tb in at.table if run_column in tb.value.columns)
+    assert list(table[run_column]) == [t(f"fitting.reg.run.{k}", "en") for k in ("none", "l1", "l2")]

@@ -57,6 +57,7 @@ STRINGS = {
     "fitting.sgd.caption": "The held-out loss is the mean cross-entropy of {held_out} validation digits after each step. Dropout is off in these steps (inference mode), so each step can be repeated exactly; the losses equal Keras's own SGD (`train_on_batch`) to 1e-5 in the tests.",
 
     "fitting.reg.header": "4 · Weight regularisation",
+    "fitting.reg.open": "The three runs side by side: losses, penalties and weights (two more SGD runs, made when you open this)",
     "fitting.reg.intro": "The same steps, three times: without a penalty, with L1 (λ·Σ|w|) and with L2 (λ·Σw²) on every kernel, as `kernel_regularizer=keras.regularizers.L1(λ)` or `L2(λ)` adds them to the loss. The penalty's gradient, λ·sign(w) or 2λ·w, pulls each weight toward zero at every step.",
     "fitting.reg.l1": "λ of L1",
     "fitting.reg.l2": "λ of L2",

@@ -57,6 +57,7 @@ STRINGS = {
     "fitting.sgd.caption": "验证损失是每一步之后 {held_out} 个验证集数字的平均交叉熵。这些步骤中关闭了 Dropout（推理模式），因此每一步都能精确重复；测试中这些损失与 Keras 自己的 SGD（`train_on_batch`）相差不超过 1e-5。",
 
     "fitting.reg.header": "4 · 权重正则化",
+    "fitting.reg.open": "三次训练并排比较：损失、惩罚项和权重（打开时才另跑两次 SGD）",
     "fitting.reg.intro": "同样的步骤做三遍：不加惩罚、对每个权重矩阵加 L1（λ·Σ|w|）、加 L2（λ·Σw²），就像 `kernel_regularizer=keras.regularizers.L1(λ)` 或 `L2(λ)` 把它们加进损失。惩罚项的梯度 λ·sign(w) 或 2λ·w 在每一步都把每个权重拉向零。",
     "fitting.reg.l1": "L1 的 λ",
     "fitting.reg.l2": "L2 的 λ",
