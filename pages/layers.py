@@ -309,6 +309,16 @@ def modes_ui(model, x28: np.ndarray, alone: batchnorm.BNRun, k: int, channel: in
                  out_std=float(layer.batch_outputs[..., channel].std()), beta=float(layer.beta[channel]),
                  gamma=float(layer.gamma[channel])))
     st.subheader(t("layers.bn.sweep.header"))
+    # One training-mode run per size and repeat, each on test digits of its own: computed when the
+    # student opens them, not on every first visit of the page.
+    runs = st.expander(t("layers.bn.sweep.open", repeats=SWEEP_REPEATS, sizes=len(BATCH_SIZES)),
+                       key="layers_sweep_open", on_change="rerun", icon=":material/scatter_plot:")
+    with runs:
+        if runs.open:
+            sweep_ui(model, x28, alone, seed)
+
+
+def sweep_ui(model, x28: np.ndarray, alone: batchnorm.BNRun, seed: int) -> None:
     probabilities = sweep(model, x28, seed)
     show_chart(bn_figures.sweep_figure(BATCH_SIZES, probabilities, alone.probabilities[0], lang(), projector()),
                "batchnorm-batch-size")

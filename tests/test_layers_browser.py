@@ -13,6 +13,10 @@ CHARTS = 10   # masks, answers, updates, one step, its outgoing weights, LSTM an
 def test_a_drawn_digit_renders_every_view_of_the_layers_page(page, app_url):
     lang = "zh"
     draw_and_visit(page, app_url, "layers", lang)
+    page.wait_for_selector(f"{CHART} >> nth={CHARTS - 2}", timeout=90_000)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator(CHART).count() == CHARTS - 1     # the batch-size runs wait until they are opened
+    page.get_by_text(t("layers.bn.sweep.open", lang, repeats=5, sizes=7)).click()
     page.wait_for_selector(f"{CHART} >> nth={CHARTS - 1}", timeout=90_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.locator(CHART).count() == CHARTS

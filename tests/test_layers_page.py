@@ -8,7 +8,7 @@ import pytest
 
 from explain.data import load_mnist
 from explain.i18n import t
-from explain.preprocess import to_mnist
+from explain.preprocess import to_mnist, to_mnist_batch
 from tests.apptest import app_on_page
 
 
@@ -102,3 +102,19 @@ def test_a_missing_model_file_is_named_and_the_other_views_keep_working(monkeypa
     assert "python -m explain.train mlp" in errors and "python -m explain.train cnn_bn" in errors
     headers = [h.value for h in at.subheader]
     assert t("layers.lstm.header", "en") in headers and t("layers.thinned.header", "en") not in headers
+
+
+def test_the_batch_size_runs_are_computed_only_once_their_section_is_opened(monkeypatch, models):
+    from explain import batchnorm
+    at = app_on_page(monkeypatch, "pages/layers.py", lang="en")
+    assert "For each mini-batch size" not in markdown(at)
+    at.session_state["layers_sweep_open"] = True
+    at.run()
+    assert not at.exception
+    split = load_mnist().test
+    x = to_mnist(split.x[0])
+    twin = keras.models.clone_model(models["cnn_bn"])   # Keras in training mode, on a copy (moving averages move)
+    twin.set_weights(models["cnn_bn"].get_weights())
+    p = [float(twin(np.concatenate([x[None], to_mnist_batch(split.x[batchnorm.choose_mates(split.y, 1, r)])]),
+                    training=True)[0, 7]) for r in range(5)]     # size 2, seed 0: the page's first five runs
+    assert f"With 2 digits the probability of 7 ranges from {min(p):.1%} to {max(p):.1%}" in markdown(at)

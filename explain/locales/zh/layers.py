@@ -86,6 +86,7 @@ STRINGS = {
     "layers.bn.class": "类别",
     "layers.bn.modes.text": "单独、推理模式：**{alone}**（{p_alone:.1%}）。作为这个 {n} 个数字的小批量的第一个、训练模式：**{batch}**（{p_batch:.1%}）；{alone} 的概率现在是 {p_same:.1%}。换一换同批的数字，看回答怎样变化：用这个数字的副本，或者同一类别的数字时，小批量的统计量与滑动平均相差很远。",
     "layers.bn.histogram.caption": "{layer} 的通道 {channel} 在整个小批量上的值（{n} 个数字的 {values:,} 个值）。之前：小批量均值 μ = {mu:.4f}，方差 σ² = {var:.4f}；推理时用的滑动平均为 μ = {moving_mu:.4f}，σ² = {moving_var:.4f}。之后（训练模式）：均值 {out_mean:.4f}（= β = {beta:.4f}），标准差 {out_std:.4f}（γ = {gamma:.4f}，因为 ε 而略小）：每个小批量离开这一层时都有同样的均值和离散程度。",
+    "layers.bn.sweep.open": "把这个数字放进 {sizes} 种大小的小批量，每种随机 {repeats} 次（打开时才计算）",
     "layers.bn.sweep.header": "数字的回答怎样取决于同批的数字",
     "layers.bn.sweep.text": "对每种小批量大小，取 {repeats} 个随机的测试数字小批量，你的数字放在第一个，以训练模式运行。{small} 个数字时，{digit} 的概率在 {low:.1%} 到 {high:.1%} 之间；{large} 个数字时，在 {low2:.1%} 到 {high2:.1%} 之间。单独在推理模式下是 {alone:.1%}。小批量越大，它的统计量越接近滑动平均，回答也越稳定，这也是批归一化在很小的小批量上效果不好的原因。",
     "layers.bnfig.before": "{layer} 的输入，通道 {channel}",
