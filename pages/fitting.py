@@ -247,7 +247,7 @@ def regularisation_ui(model, x28: np.ndarray, label: int, settings: tuple[str, i
     st.markdown(t("fitting.reg.intro"))
     # The L1 and L2 runs are two more SGD runs: computed when the student opens them, not on every
     # first visit of the page (they were about half of its work).
-    runs = st.expander(t("fitting.reg.open"), key="fitting_reg_open", on_change="rerun", icon=":material/compare:")
+    runs = st.expander(t("fitting.reg.open"), key="fitting_reg_open", on_change="rerun")
     with runs:
         if runs.open:
             regularised_runs_ui(model, x28, label, settings)

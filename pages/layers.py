@@ -312,7 +312,7 @@ def modes_ui(model, x28: np.ndarray, alone: batchnorm.BNRun, k: int, channel: in
     # One training-mode run per size and repeat, each on test digits of its own: computed when the
     # student opens them, not on every first visit of the page.
     runs = st.expander(t("layers.bn.sweep.open", repeats=SWEEP_REPEATS, sizes=len(BATCH_SIZES)),
-                       key="layers_sweep_open", on_change="rerun", icon=":material/scatter_plot:")
+                       key="layers_sweep_open", on_change="rerun")
     with runs:
         if runs.open:
             sweep_ui(model, x28, alone, seed)
