@@ -22,14 +22,17 @@ probabilities through a softmax. `ModelUploadError.reason` names the rule that r
 """
 from __future__ import annotations
 
+import copy
 import io
 import json
+import lzma
 import math
 import secrets
 import tempfile
 import threading
 import weakref
 import zipfile
+import zlib
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +47,7 @@ MAX_BYTES = 5 * 1024 * 1024        # the same 5 MB as `server.maxUploadSize` in 
 MAX_UNZIPPED = 20 * 1024 * 1024    # the declared sizes of all zip entries together (zipfile never reads past them)
 MAX_ENTRIES = 8
 MAX_PARAMS = 3_000_000             # 12 MB of float32; the course models have 16k to 102k
+MAX_LAYERS = 100                   # layers a config may declare (the course models have 5 to 13)
 UPLOADED = "upload"                # a session's own model's key beside the course models' names
 MAX_SESSIONS = 24                  # uploaded models a server holds at once (one per session), the oldest dropped first
 INPUT_SHAPES = ((28, 28), (28, 28, 1), (784,))
@@ -249,13 +253,16 @@ def _zip_entries(data: bytes) -> dict[str, bytes]:
             raise ModelUploadError("zip_bomb", f"the archive unpacks to {unzipped:,} bytes; the limit is "
                                    f"{MAX_UNZIPPED:,}", size_mb=math.ceil(unzipped / 2**20),
                                    limit_mb=MAX_UNZIPPED // 2**20)
+        encrypted = [info.filename for info in infos if info.flag_bits & 0x1]
+        if encrypted:
+            raise ModelUploadError("zip_encrypted", f"zip entry {encrypted[0]!r} is encrypted", entry=encrypted[0])
         for info in infos:
             if info.filename not in ENTRIES:
                 raise ModelUploadError("zip_entries", f"unexpected entry {info.filename!r}", entry=info.filename,
                                        count=len(infos))
         try:
             return {info.filename: archive.read(info) for info in infos}  # zipfile stops at the declared size
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, zlib.error, lzma.LZMAError) as exc:
             raise ModelUploadError("not_zip", f"the archive is damaged ({exc})") from exc
 
 
@@ -269,7 +276,47 @@ def vet_config(config: dict) -> None:
         found = config.get("class_name") if isinstance(config, dict) else type(config).__name__
         raise ModelUploadError("not_model", f"config.json holds {found!r}, not a Sequential or functional model",
                                found=str(found))
+    layers = text.count('"module": "keras.layers"')
+    if layers > MAX_LAYERS:
+        raise ModelUploadError("too_many_layers", f"{layers} layers; the limit is {MAX_LAYERS}", count=layers,
+                               limit=MAX_LAYERS)
     _vet(config, "model")
+
+
+def declared_params(config: dict) -> int:
+    """How many weights the vetted `config` would create, counted from the shapes of its variables
+    without making them: Keras builds the model in a `StatelessScope` that defers every variable's
+    initializer, so a config asking for a Dense layer of 10^8 units allocates nothing. Built in a
+    thread of its own, whose (thread-local) list of deferred variables goes with it."""
+    result: list = []
+
+    def build() -> None:
+        try:
+            with keras.StatelessScope(initialize_variables=False):
+                model = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
+            result.append(sum(math.prod(v.shape) for v in model.weights))
+        except Exception as exc:    # handed to the calling thread, which raises it (or says it)
+            result.append(exc)
+
+    thread = threading.Thread(target=build, name="netlens-vet-size")
+    thread.start()
+    thread.join()
+    if isinstance(result[0], (ValueError, TypeError, KeyError)):   # Keras's errors for parts that do not fit
+        exc = result[0]
+        raise ModelUploadError("keras_load", f"Keras could not build the model ({type(exc).__name__}: {exc})",
+                               error=f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+    if isinstance(result[0], Exception):
+        raise result[0]
+    return result[0]
+
+
+def _check_declared_size(config: dict) -> None:
+    """Refuse a config whose variables would hold more than `MAX_PARAMS` weights, before Keras
+    allocates them (the weights file is bounded, but the model is built from the config first)."""
+    count = declared_params(config)
+    if count > MAX_PARAMS:
+        raise ModelUploadError("too_many_params", f"{count:,} weights; the limit is {MAX_PARAMS:,}",
+                               count=f"{count:,}", limit=f"{MAX_PARAMS:,}")
 
 
 def _vet(node, where: str) -> None:
@@ -315,11 +362,14 @@ def _from_keras(data: bytes) -> keras.Model:
                                entry=", ".join(sorted(entries)) or "—", count=len(entries))
     try:
         config = json.loads(entries["config.json"])
+        vet_config(config)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelUploadError("config", f"config.json is not valid JSON ({exc})") from exc
-    vet_config(config)
+    except RecursionError as exc:   # nested deeper than Python's recursion limit: no model is
+        raise ModelUploadError("config", "config.json is nested too deeply") from exc
     _h5_arrays(entries["model.weights.h5"])  # the same checks as a weights file: no links, bounded size
     config.pop("compile_config", None)       # compile=False: the training set-up is not needed to explain
+    _check_declared_size(config)
     with tempfile.TemporaryDirectory(prefix="netlens-upload-") as folder:
         path = Path(folder) / "model.keras"
         with zipfile.ZipFile(path, "w") as archive:  # only the vetted parts, under names we chose

@@ -337,6 +337,69 @@ def test_models_of_the_wrong_input_or_output_are_refused(tmp_path, builder, reas
     refused(saved(builder(), tmp_path, "m.keras"), "m.keras", reason)
 
 
+def test_a_config_declaring_more_weights_than_allowed_is_refused_before_keras_allocates_them(tmp_path):
+    """Keras builds a model from config.json before it reads the (bounded) weights file: a Dense layer
+    of 10^8 units would ask for 292 GB (with 10^6, 3 GB that a 2-core classroom server would give)."""
+    config, weights = parts(saved(notebook_cnn(), tmp_path, "m.keras"))
+    dense, output = [layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense"]
+    dense["config"]["units"] = 10**8
+    output["build_config"]["input_shape"][-1] = 10**8     # the next layer agrees, as an attacker's file would
+    error = refused(keras_zip(config, weights), "m.keras", "too_many_params")
+    cnn = notebook_cnn()     # what Keras would build: its convolutions, then Dense(10^8) and Dense(10) on top
+    convs = sum(layer.count_params() for layer in cnn.layers if isinstance(layer, L.Conv2D))
+    flat = next(layer for layer in cnn.layers if isinstance(layer, L.Dense)).input.shape[-1]
+    assert error.values["count"] == f"{convs + (flat + 1) * 10**8 + (10**8 + 1) * 10:,}"
+    assert custom.declared_params(parts(saved(notebook_cnn(), tmp_path, "n.keras"))[0]) \
+        == notebook_cnn().count_params()
+
+
+def test_a_config_with_too_many_layers_is_refused_before_keras_builds_it(tmp_path):
+    config, weights = parts(saved(notebook_cnn(), tmp_path, "m.keras"))
+    layers = config["config"]["layers"]
+    dropout = {"module": "keras.layers", "class_name": "Dropout", "registered_name": None,
+               "config": {"name": "dropout", "rate": 0.1, "trainable": True, "dtype": "float32"}}
+    config["config"]["layers"] = layers[:-1] + [{**dropout, "config": {**dropout["config"], "name": f"d{k}"}}
+                                                for k in range(custom.MAX_LAYERS)] + layers[-1:]
+    refused(keras_zip(config, weights), "m.keras", "too_many_layers")
+
+
+def zip_with(tmp_path, transform) -> bytes:
+    """The notebook CNN's .keras file, its bytes changed by `transform` (bytearray -> None)."""
+    data = bytearray(saved(notebook_cnn(), tmp_path, "m.keras"))
+    transform(data)
+    return bytes(data)
+
+
+def test_an_encrypted_zip_entry_is_refused_with_a_message(tmp_path):
+    def encrypt(data: bytearray) -> None:     # set the "encrypted" flag in every local and central header
+        for signature, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            start = data.find(signature)
+            while start >= 0:
+                data[start + flags] |= 1
+                start = data.find(signature, start + 4)
+    refused(zip_with(tmp_path, encrypt), "m.keras", "zip_encrypted")
+
+
+def test_a_damaged_compressed_entry_is_refused_with_a_message(tmp_path):
+    config, weights = parts(saved(notebook_cnn(), tmp_path, "m.keras"))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("model.weights.h5", weights)
+    data = bytearray(buffer.getvalue())
+    start = data.find(b"config.json") + len("config.json")
+    data[start + 8:start + 40] = bytes(b ^ 0x55 for b in data[start + 8:start + 40])   # inside the deflate stream
+    refused(bytes(data), "m.keras", "not_zip")
+
+
+def test_a_config_nested_past_pythons_recursion_limit_is_refused_with_a_message():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", "[" * 100_000 + "]" * 100_000)
+        archive.writestr("model.weights.h5", b"")
+    refused(buffer.getvalue(), "m.keras", "config")
+
+
 def test_every_refusal_reason_has_a_message_in_both_languages():
     reasons = set(re.findall(r'ModelUploadError\(\s*"(\w+)"', (ROOT / "explain" / "custom.py").read_text()))
     for lang in i18n.LANGUAGES:
@@ -420,6 +483,7 @@ def test_the_readme_states_the_limits_the_code_enforces():
     section = section[:section.index("\n## ", 3)]
     assert f"at most {custom.MAX_BYTES // 2**20} MB" in section
     assert f"keeps at most {custom.MAX_SESSIONS} of them" in section
+    assert f"{custom.MAX_LAYERS} layers and {custom.MAX_PARAMS:,} weights" in section.replace("\n", " ")
     assert "(28, 28)" in section and custom.INPUT_SHAPES[0] == (28, 28)
 
 

@@ -14,6 +14,8 @@ STRINGS = {
     "error.model.weights_unreadable": "This .weights.h5 file cannot be read: it is not an HDF5 weights file, or it is damaged. Save it again with model.save_weights(\"my_model.weights.h5\").",
     "error.model.weights_link": "This weights file refers to data outside itself ({path}). The app only reads weights stored in the file.",
     "error.model.weights_empty": "This weights file holds no weights.",
+    "error.model.zip_encrypted": "The archive entry {entry} is encrypted; a .keras model is not. Save the model again with model.save(\"my_model.keras\").",
+    "error.model.too_many_layers": "This model has {count} layers; the limit is {limit}.",
     "error.model.too_many_params": "This model has {count} weights; the limit is {limit}.",
     "error.model.architecture": "Unknown architecture {name}; valid: {valid}.",
     "error.model.weights_architecture": "These weights (layers {layers}) do not fit any of the course networks ({valid}). A weights file can only be read for a network built exactly as in the course; for any other network, save the whole model with model.save(\"my_model.keras\") and upload that.",
