@@ -32,13 +32,16 @@ function setUp(root) {
   const state = { figure: null, drawn: null, height: 450 };
   const plot = root.querySelector(".plot");
   let queued = false;
-  // The container's width changes (sidebar, window, fullscreen): Plotly follows it.
+  // The container's size changes (sidebar, window, fullscreen, a tab shown): Plotly follows it, and
+  // a figure that came while the chart was hidden is drawn now.
   new ResizeObserver(() => {
-    if (queued || !state.drawn || !window.Plotly) return;
+    if (queued || !window.Plotly) return;
     queued = true;
     requestAnimationFrame(() => {
       queued = false;
-      if (plot.offsetParent) window.Plotly.Plots.resize(plot);  // a hidden tab's plot waits until it is shown
+      if (!shown(root)) return;
+      if (state.figure !== state.drawn) draw(window.Plotly, root, state);
+      else if (state.drawn) window.Plotly.Plots.resize(plot);
     });
   }).observe(root);
   root.querySelector(".fullscreen").addEventListener("click", () => {
@@ -54,9 +57,16 @@ function setUp(root) {
   return state;
 }
 
+// False inside a hidden container (display: none, as Streamlit's tabs that are not chosen).
+const shown = el => el.getClientRects().length > 0;
+
 function draw(Plotly, root, state) {
   const figure = state.figure;
   if (figure === state.drawn) return;
+  if (!shown(root)) {  // hidden (a tab not shown): drawn when it is shown, at its real width
+    delete root.dataset.drawing;
+    return;
+  }
   const { data, layout = {}, frames } = JSON.parse(figure);
   state.height = layout.height || 450;
   if (document.fullscreenElement === root) layout.height = window.innerHeight;
