@@ -83,6 +83,9 @@ CLASSES = {
 }
 MODEL_CLASSES = frozenset({"Sequential", "Functional"})
 ENTRIES = frozenset({"metadata.json", "config.json", "model.weights.h5"})
+# What Keras raises for config parts that do not fit together (RuntimeError: a functional model's
+# inputs or outputs naming a layer it does not have).
+KERAS_BUILD_ERRORS = (ValueError, TypeError, KeyError, RuntimeError)
 
 
 class ModelUploadError(ValueError):
@@ -301,7 +304,7 @@ def declared_params(config: dict) -> int:
     thread = threading.Thread(target=build, name="netlens-vet-size")
     thread.start()
     thread.join()
-    if isinstance(result[0], (ValueError, TypeError, KeyError)):   # Keras's errors for parts that do not fit
+    if isinstance(result[0], KERAS_BUILD_ERRORS):
         exc = result[0]
         raise ModelUploadError("keras_load", f"Keras could not build the model ({type(exc).__name__}: {exc})",
                                error=f"{type(exc).__name__}: {str(exc)[:200]}") from exc
@@ -378,7 +381,7 @@ def _from_keras(data: bytes) -> keras.Model:
             archive.writestr("model.weights.h5", entries["model.weights.h5"])
         try:
             return keras.saving.load_model(path, safe_mode=True, compile=False)
-        except (ValueError, TypeError, KeyError, OSError) as exc:  # Keras's errors for parts that do not fit
+        except (*KERAS_BUILD_ERRORS, OSError) as exc:
             raise ModelUploadError("keras_load", f"Keras could not build the model ({type(exc).__name__}: {exc})",
                                    error=f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 

@@ -400,6 +400,13 @@ def test_a_config_nested_past_pythons_recursion_limit_is_refused_with_a_message(
     refused(buffer.getvalue(), "m.keras", "config")
 
 
+def test_a_functional_config_whose_output_names_a_missing_layer_is_refused_with_a_message(tmp_path):
+    inputs = L.Input((784,))
+    config, weights = parts(saved(keras.Model(inputs, L.Dense(10, activation="softmax")(inputs)), tmp_path, "m.keras"))
+    config["config"]["output_layers"] = [["missing", 0, 0]]
+    refused(keras_zip(config, weights), "m.keras", "keras_load")
+
+
 def test_every_refusal_reason_has_a_message_in_both_languages():
     reasons = set(re.findall(r'ModelUploadError\(\s*"(\w+)"', (ROOT / "explain" / "custom.py").read_text()))
     for lang in i18n.LANGUAGES:
