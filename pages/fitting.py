@@ -12,9 +12,10 @@ from explain import autodiff, fitting
 from explain.activations import softmax
 from explain.data import load_mnist
 from explain.figures import fitting as figures
-from explain.inference import outputs
+from explain.inference import probabilities as probabilities_of
 from explain.preprocess import to_mnist_batch
-from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
+from pages.shared import (compared_models, current_digit, digit_description, lang, model_or_error, projector,
+                          show_chart, t)
 from pages.style import secondary
 
 BATCH_SIZES = (16, 32, 64, 100, 128)
@@ -290,7 +291,7 @@ model = model_or_error("mlp")
 if model is not None:
     digit = current_digit()
     x28 = np.asarray(digit.x28, np.float32)
-    probabilities = outputs([model], x28)[0]
+    probabilities = probabilities_of(compared_models(), x28)["mlp"]   # the Draw page's compiled call, no new trace
     best = int(np.argmax(probabilities))
     st.caption(t("fitting.showing", description=digit_description(digit), digit=best, p=float(probabilities[best])))
     default = digit.label if digit.label is not None else best

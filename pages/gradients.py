@@ -17,11 +17,11 @@ from explain import gradients, through_time, vanishing
 from explain.data import load_mnist
 from explain.activations import COURSE, LABELS, TABLE, flat_share
 from explain.figures import gradients as figures
-from explain.inference import outputs
+from explain.inference import probabilities
 from explain.models import MODELS_DIR
 from explain.preprocess import to_mnist_batch
-from pages.shared import (UPLOADED, current_digit, lang, loaded_models, model_label, model_or_error, projector,
-                          show_chart, t, test_split, uploaded_model)
+from pages.shared import (UPLOADED, compared_models, current_digit, lang, loaded_models, model_label, model_or_error,
+                          projector, show_chart, t, test_split, uploaded_model)
 from pages.style import secondary
 
 THROUGH_TIME = ("rnn", "lstm", "gru")
@@ -325,7 +325,7 @@ digit = current_digit()
 mlp = model_or_error("mlp")
 if mlp is None:
     st.stop()
-prediction = int(np.argmax(outputs([mlp], digit.x28)[0]))
+prediction = int(np.argmax(probabilities(compared_models(), digit.x28)["mlp"]))   # the Draw page's compiled call
 label = target_ui(digit, prediction)
 steps, difference = mlp_backprop(digit.x28, label)
 rnn = rnn_backprop(digit.x28, label, 1.0) if not isinstance(loaded_models().get("rnn"), Exception) else None
