@@ -335,8 +335,9 @@ depth_ui(depth_gradients(digit.x28, label))
 through_time_ui(digit.x28, label, rnn)
 if rnn is not None:       # else the through-time view has already said what is wrong with the rnn file
     clipping_ui(digit.x28, label)
-# On the server's first visit the recurrent models' row gradients ran eagerly; with the page on screen,
-# trace them for the next target or digit (started once per model).
-for name in ("lstm", "gru"):     # the rnn's come from its numpy backpropagation
-    if not isinstance(loaded_models().get(name, KeyError(name)), Exception):
-        gradients.trace_in_background(loaded_models()[name])
+# On the server's first visit the recurrent models' row gradients ran eagerly (the rnn's come from its
+# numpy backpropagation); with the page on screen, trace them for the next target or digit (once per model).
+traced = [loaded_models().get(name) for name in ("lstm", "gru")] + [uploaded_model()]
+for model in traced:
+    if isinstance(model, keras.Model) and reads_rows(model):
+        gradients.trace_in_background(model)
