@@ -22,6 +22,35 @@ def pytest_unconfigure(config):
     shutil.rmtree(RUNS_DIR, ignore_errors=True)
 
 
+# ---- two workers for a whole run (pytest.ini: -n auto --dist loadfile) ---------------------------------
+
+WORKERS = 2                     # CI's cores; most of a browser or training test waits on another process
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """A whole run (a folder, as plain `pytest` is) gets two workers; a run of named files or tests
+    stays in this process (no second collection, and a shared machine stays quieter). `-n N` chooses."""
+    whole = any(Path(arg.split("::")[0]).is_dir() for arg in config.args)
+    return min(WORKERS, os.cpu_count() or 1) if whole else 0
+
+
+# The files that take longest (measured, --durations), started first: with --dist loadfile a file runs
+# on one worker, and a long one taken last would leave the other worker idle at the end. A stale
+# list costs only balance, but for one rule: test_i18n walks every page of its worker's server as a
+# fresh server shows it, so it comes before the files that train (a finished run in the worker's
+# runs folder puts its curves on the Training page), as it does in a serial, alphabetical run.
+LONGEST_FIRST = ("test_bench.py", "test_loadtest.py", "test_i18n.py", "test_restart_browser.py",
+                 "test_training_browser.py", "test_training_faults.py", "test_training.py", "test_draw_browser.py",
+                 "test_streamlit_internals.py", "test_query_strings.py", "test_model_files.py",
+                 "test_custom_browser.py", "test_models.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):   # the same order in every worker: each collects alone
+        rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(scope="session")
 def models():
     """name -> the shipped keras model."""
