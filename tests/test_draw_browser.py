@@ -189,3 +189,22 @@ def test_the_cnn_pages_softmax_chart_draws_kerass_probabilities_and_a_slider_kee
     assert window.evaluate("el => JSON.stringify(el.layout.shapes)") != before   # the window moved ...
     assert page.locator(CHART).evaluate_all("els => els.map(el => el.dataset.mark)") == ["kept"] * 7  # ... in place
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_a_charts_fullscreen_control_fills_the_screen_and_gives_the_chart_back(page, app_url):
+    open_page(page, f"{app_url}/?lang=zh")
+    chart = page.locator(".st-key-steps_chart .netlens-chart")
+    expect(chart.locator(".js-plotly-plot")).to_have_count(1)
+    width = chart.locator(".main-svg").first.bounding_box()["width"]
+    button = chart.locator(".fullscreen")
+    assert button.get_attribute("aria-label") == "全屏"
+    chart.hover()
+    button.click()
+    expect(button).to_have_attribute("aria-label", "退出全屏")
+    assert page.evaluate("() => document.fullscreenElement.classList.contains('netlens-chart')")
+    page.wait_for_function("() => document.querySelector('.st-key-steps_chart .main-svg').getBoundingClientRect()"
+                           ".width === window.innerWidth")
+    button.click()
+    expect(button).to_have_attribute("aria-label", "全屏")
+    page.wait_for_function(f"() => document.querySelector('.st-key-steps_chart .main-svg').getBoundingClientRect()"
+                           f".width === {width}")

@@ -52,7 +52,11 @@ function setUp(root) {
     const full = document.fullscreenElement === root;
     const button = root.querySelector(".fullscreen");
     button.title = button.ariaLabel = full ? state.labels.close : state.labels.open;
-    if (window.Plotly && state.drawn) window.Plotly.relayout(plot, { height: full ? window.innerHeight : state.height });
+    // The whole screen while fullscreen; back to the container's width and the figure's height after.
+    if (window.Plotly && state.drawn) {
+      window.Plotly.relayout(plot, full ? { width: window.innerWidth, height: window.innerHeight }
+        : { width: null, height: state.height });
+    }
   });
   return state;
 }
