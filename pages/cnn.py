@@ -108,13 +108,20 @@ def conv_maps_ui(model, tr: conv.Trace, layer: str) -> None:
         else:
             below, before, after = st.columns([0.3, 0.35, 0.35])
         with below:
-            show_chart(kernel_grid(kernels, min(channels, 6) if projector() else cols, lang(), projector(),
+            show_chart(kernel_figure(kernels, min(channels, 6) if projector() else cols, lang(), projector(),
                                    200 if projector() else 250), f"{layer}-kernels")
         before_after_ui(model, tr, layer, before, after, cols, 250)
     else:
         before, after = st.columns(2)
         before_after_ui(model, tr, layer, before, after, cols, 340)
-        show_chart(kernel_grid(kernels, channels, lang(), projector(), 300), f"{layer}-kernels")
+        show_chart(kernel_figure(kernels, channels, lang(), projector(), 300), f"{layer}-kernels")
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def kernel_figure(kernels: np.ndarray, cols: int, lang: str, projector: bool, height: int):
+    """`kernel_grid`, built once per layer's kernels (f, f, c_in, c_out), layout and language: the
+    kernels do not change with the digit (shared, read-only, by every session)."""
+    return kernel_grid(kernels, cols, lang, projector, height)
 
 
 def before_after_ui(model, tr: conv.Trace, layer: str, before, after, columns: int, height: int) -> None:
