@@ -90,7 +90,9 @@ _lock = threading.Lock()
 
 class _Probe(keras.Model):
     """The attention model's own layers, called so as to expose what the page shows:
-    x (batch, 28, 28) -> [tokens, scores, mha output, probs, pooled, pooled and probs without posenc].
+    x (batch, 28, 28) -> [tokens, scores, mha output, probs, pooled, pooled and probs without posenc,
+    then every stage of the encoder block after posenc (`BLOCK[1:]`)]: one traced function for the
+    page's views (a second one for the block cost its first visit another trace of the same layers).
 
     A subclassed model because Keras's symbolic graph does not connect the scores that
     `return_attention_scores=True` adds as a second output of an already-used layer.
@@ -102,16 +104,16 @@ class _Probe(keras.Model):
         # The model's own graph from the attention layer's input to its pooling and output, so
         # the row-order test runs the trained network itself, with or without the position table.
         self.tail = keras.Model(model.get_layer("posenc").output,
-                                [model.get_layer("pool").output, model.output])
+                                [model.get_layer(name).output for name in BLOCK[1:]] + [model.output])
 
     def call(self, x, training=False):
         embed, posenc, mha = (self.net.get_layer(n) for n in ("embed", "posenc", "mha"))
         rows = embed(x)
         tokens = posenc(rows)
         output, scores = mha(tokens, tokens, return_attention_scores=True)
-        pooled, probs = self.tail(tokens, training=False)
-        pooled_bare, probs_bare = self.tail(rows, training=False)
-        return [tokens, scores, output, probs, pooled, pooled_bare, probs_bare]
+        *stages, probs = self.tail(tokens, training=False)
+        *bare, probs_bare = self.tail(rows, training=False)
+        return [tokens, scores, output, probs, stages[-1], bare[-1], probs_bare, *stages]
 
 
 @lru_cache(maxsize=8)
@@ -177,12 +179,13 @@ class EncoderTrace:
 
 
 def encoder_trace(model: keras.Model, x28: np.ndarray) -> EncoderTrace:
-    """Every stage of the encoder block for one (28, 28) digit, read from a sub-model of the model's
-    own layers (built and compiled once per model)."""
+    """Every stage of the encoder block for one (28, 28) digit: the model's own layers' outputs, from
+    the same compiled probe run as `trace` (built once per model)."""
     x = np.asarray(x28, dtype=np.float32)
     if x.shape != (ROWS, ROWS):
         raise ValueError(f"expected one (28, 28) digit, received shape {x.shape}")
-    return EncoderTrace(*inference.outputs([inference.submodel(model, BLOCK)], x))
+    run = _run(model, x)
+    return EncoderTrace(run[0], *run[7:])
 
 
 @dataclass(frozen=True)
