@@ -32,20 +32,15 @@ def leave_legacy_pages_mode() -> None:
     and sidebar. Called once, on the first import of `pages`: switches that mode off and, when the
     script running is a page rather than app.py, reruns the session, this time through app.py.
 
-    Streamlit's legacy run (`script_runner._mpa_v1`) has by then sent a navigation listing every
-    pages/*.py file (shared, style, ...), which the sidebar would show until app.py's own
-    `st.navigation` replaces it, a second or more while the first run imports TensorFlow. A hidden
-    navigation of app.py and the running page, sent at once, replaces it before the browser paints
-    it (every page imports `pages` first, before its slow imports)."""
+    Streamlit's legacy run (`script_runner._mpa_v1`) sends a navigation listing every pages/*.py
+    file (shared, style, ...), which the sidebar would show until app.py's own `st.navigation`
+    replaces it, a second or more while the first run imports TensorFlow. .streamlit/config.toml
+    therefore starts the server with `client.showSidebarNavigation = false`, which makes that list
+    hidden; it is switched on here, before app.py calls `st.navigation`."""
+    st.set_option("client.showSidebarNavigation", True)
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        ctx = get_script_run_ctx()
-        if ctx is None:
-            return
-        main, script = Path(ctx.pages_manager.main_script_path).resolve(), Path(_running_script()).resolve()
-        others = [st.Page(script)] if script != main else []    # the page the address asked for
-        st.navigation([st.Page(main, default=True), *others], position="hidden")
-        if others:
+        if Path(_running_script()).name != "app.py":
             st.rerun()
 
 

@@ -81,7 +81,9 @@ def test_streamlit_still_answers_an_unknown_path_with_page_not_found(browser, tm
     script = tmp_path / "plain_navigation.py"
     script.write_text(PLAIN_NAVIGATION, encoding="utf-8")
     port = free_port()
-    server = start_app(port, tmp_path / "server.log", script=str(script))
+    # Its navigation shown: the project's config.toml hides it until our app's first import of `pages`.
+    server = start_app(port, tmp_path / "server.log", env={"STREAMLIT_CLIENT_SHOW_SIDEBAR_NAVIGATION": "true"},
+                       script=str(script))
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
     try:
         tab = context.new_page()
@@ -120,6 +122,18 @@ def test_a_fresh_servers_first_request_to_a_deep_link_runs_that_page_inside_the_
         server.wait(timeout=30)
     log = (tmp_path / "server.log").read_text(encoding="utf-8")
     assert "Local URL" in log and "cuInit" not in log and "oneDNN" not in log, log  # explain.tf_noise
+
+
+def test_streamlits_legacy_run_still_hides_its_page_list_when_the_config_says_so():
+    """Why .streamlit/config.toml sets client.showSidebarNavigation = false (switched on by the app's
+    first import of `pages`): the legacy run reads that option for the list it sends."""
+    import tomllib
+    from streamlit.runtime.scriptrunner import script_runner
+    assert 'get_option("client.showSidebarNavigation") is False' in inspect.getsource(script_runner._mpa_v1)
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showSidebarNavigation"] is False
+    import pages  # noqa: F401  (its first import switched the list on for the app's own navigation)
+    assert streamlit.config.get_option("client.showSidebarNavigation") is True
 
 
 def test_every_page_script_imports_pages_before_anything_else():
