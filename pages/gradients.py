@@ -122,6 +122,10 @@ def target_ui(digit, prediction: int) -> int:
 def backprop_ui(steps: list[gradients.DenseBackprop], difference: float, label: int) -> None:
     hidden, output = steps[0], steps[-1]
     st.header(t("gradients.backprop.header"))
+    if uploaded_model() is not None:
+        shape = " → ".join(str(n) for n in (hidden.kernel.shape[0], *(step.kernel.shape[1] for step in steps)))
+        st.caption(t("gradients.backprop.own", model=model_label(UPLOADED), shape=shape,
+                     time=t("gradients.time.header")))
     p = output.a
     loss = gradients.cross_entropy(p, label)
     left, right = (st.container(), st.container()) if projector() else st.columns([1, 1])

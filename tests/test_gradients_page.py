@@ -97,3 +97,19 @@ def test_a_students_own_recurrent_model_gets_its_gradients_through_time_and_a_cn
     assert len(at.table[0].value) == 3
     assert [e.value for e in at.info] == [t("gradients.time.unfit", lang, model=t("custom.label", lang,
                                                                                     name="my_model.keras"))]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_backprop_view_says_why_it_follows_the_course_mlp_and_not_an_uploaded_dense_model(monkeypatch, models,
+                                                                                               lang):
+    from tests.test_custom_app import with_upload
+    own = keras.Sequential([keras.layers.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(32, "relu"),
+                            keras.layers.Dense(16, "relu"), keras.layers.Dense(10, activation="softmax")])
+    at = with_upload(monkeypatch, own, page="pages/gradients.py", lang=lang, sample="3")
+    dense = [layer for layer in models["mlp"].layers if isinstance(layer, keras.layers.Dense)]
+    shape = " → ".join(str(n) for n in (dense[0].kernel.shape[0], *(layer.units for layer in dense)))
+    expected = t("gradients.backprop.own", lang, model=t("custom.label", lang, name="my_model.keras"), shape=shape,
+                 time=t("gradients.time.header", lang))
+    assert expected in [c.value for c in at.caption]
+    plain = app_on_page(monkeypatch, "pages/gradients.py", lang=lang)
+    assert not any(c.value.startswith(expected[:12]) for c in plain.caption)

@@ -8,6 +8,7 @@ STRINGS = {
                              "the MLP's prediction. Pick another to see the gradient that would teach the network "
                              "that this digit is that one.",
 
+    "gradients.backprop.own": "Your model {model} is not written out here: this view follows the course MLP ({shape}) term by term, with its one hidden layer W⁽¹⁾ and its softmax output W⁽²⁾, and another shape needs other formulas. A recurrent model of yours joins the view “{time}” below.",
     "gradients.backprop.header": "Backpropagation through the MLP, number by number",
     "gradients.backprop.loss": "The loss for target **{label}** (cross-entropy, as in training):",
     "gradients.backprop.output_error": "Softmax and cross-entropy together give the output layer's error term:",

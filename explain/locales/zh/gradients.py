@@ -6,6 +6,7 @@ STRINGS = {
     "gradients.target_help": "损失拿来和预测比较的标签：测试集数字用它的真实标签，否则用 MLP 的预测。换一个标签，"
                              "就能看到“教网络把这个数字认成那个数字”的梯度。",
 
+    "gradients.backprop.own": "这里不展开你的模型 {model}：本节按课程 MLP（{shape}）逐项写出公式，它只有一个隐藏层 W⁽¹⁾ 和一个 softmax 输出层 W⁽²⁾，别的结构需要另写公式。你上传的循环网络会出现在下方“{time}”一节。",
     "gradients.backprop.header": "MLP 的反向传播，一个数一个数地算",
     "gradients.backprop.loss": "目标 **{label}** 的损失（交叉熵，与训练时相同）：",
     "gradients.backprop.output_error": "softmax 与交叉熵合在一起，输出层的误差项就是：",
