@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
@@ -126,6 +126,13 @@ class Stop(threading.Event):
     def request(self, reason: str = "user_stop") -> None:
         self.reason = reason
         self.set()
+
+
+@cache
+def hidden_units(model: str) -> int:
+    """The width of the first Dense layer of `model`'s architecture (the MLP's hidden layer), as its
+    choice in the model list says it."""
+    return next(layer.units for layer in BUILDERS[model]().layers if isinstance(layer, keras.layers.Dense))
 
 
 def max_train_samples() -> int:

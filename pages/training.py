@@ -45,7 +45,7 @@ def curves_figure(run_key: str, epochs_done: int, markers: int, status: str, lan
                                      c.learning_rate),
                           restored_epoch=None if status == "nan" else end.get("restored_epoch"), stopped=stopped,
                           reference=None if _reference is None else
-                          (t(f"training.model.{_reference.config.model}"), _reference.history))
+                          (model_label(_reference.config.model), _reference.history))
 
 
 @st.cache_resource(show_spinner=False, ttl=10, max_entries=8)
@@ -65,7 +65,7 @@ def compare_caption_ui(snap: training_process.Snapshot, other: training_process.
     if not snap.epochs_done or np.all(np.isnan(snap.history["val_loss"])):
         return
     b, ob = best_epoch(snap), best_epoch(other)
-    st.caption(t("training.compare_caption", model=t(f"training.model.{other.config.model}"),
+    st.caption(t("training.compare_caption", model=model_label(other.config.model),
                  folder=training_report.shown_path(other.run_dir or ""), other_best=ob,
                  other_loss=fmt(other.history["val_loss"][ob - 1]),
                  other_acc=f"{other.history['val_accuracy'][ob - 1]:.2%}",
@@ -106,11 +106,16 @@ def apply_preset() -> None:
     st.session_state["train.preset_note"] = True
 
 
+def model_label(model: str) -> str:
+    """A training choice's name, e.g. "MLP (128 units)", its width read from the architecture."""
+    return t(f"training.model.{model}", units=training.hidden_units("mlp"))
+
+
 def preset_help() -> str:
     """The classroom demo's settings, read from `training.CLASSROOM_DEMO`, and, if one ended on this
     server, how many epochs and seconds its last run took."""
     demo = training.CLASSROOM_DEMO
-    text = t("training.preset_help", model=t(f"training.model.{demo.model}"), samples=demo.train_samples,
+    text = t("training.preset_help", model=model_label(demo.model), samples=demo.train_samples,
              batch=demo.batch_size, optimizer=t(f"training.optimizer.{demo.optimizer}"), lr=demo.learning_rate,
              rlr_patience=demo.reduce_lr_patience, factor=demo.reduce_lr_factor,
              es_patience=demo.early_stopping_patience, epochs=demo.epochs)
@@ -134,7 +139,7 @@ def settings_ui(disabled: bool) -> None:
     """Model, data and optimiser in two rows; the callbacks with the course's parameters in an expander."""
     c = st.columns(4)
     c[0].selectbox(t("training.model"), training.MODEL_CHOICES, key="train.model",
-                   format_func=lambda m: t(f"training.model.{m}"), disabled=disabled)
+                   format_func=model_label, disabled=disabled)
     c[1].selectbox(t("training.optimizer"), training.OPTIMIZERS, key="train.optimizer",
                    format_func=lambda o: t(f"training.optimizer.{o}"), disabled=disabled)
     c[2].number_input(t("training.epochs"), step=1, key="train.epochs", help=t("training.epochs_help"),
@@ -320,7 +325,7 @@ def results_ui(snap: training_process.Snapshot) -> None:
     kept = snap.kept()
     partner = training.PARTNERS.get(snap.config.model)
     if partner:
-        st.button(t("training.compare", model=t(f"training.model.{partner}")), on_click=train_partner,
+        st.button(t("training.compare", model=model_label(partner)), on_click=train_partner,
                   args=(snap.config,), help=t("training.compare_help"))
     st.subheader(t("training.results"))
     if snap.evaluating:
@@ -340,7 +345,7 @@ def results_ui(snap: training_process.Snapshot) -> None:
         c[0].metric(t("training.val_accuracy_reloaded"), f"{ev.accuracy:.2%}")
         c[1].metric(t("training.val_digits"), f"{len(ev.y_true)}")
         c[2].metric(t("training.wrong"), f"{int((ev.y_true != ev.y_pred).sum())}")
-        st.caption(t("training.results_caption", model=t(f"training.model.{snap.config.model}"),
+        st.caption(t("training.results_caption", model=model_label(snap.config.model),
                      file=kept.checkpoint.name if kept.checkpoint else ""))
         left, right = (st.container(), st.container()) if projector() else st.columns([2, 3])
         with left:
@@ -389,11 +394,11 @@ def concepts_ui(config: training.TrainConfig, snap: training_process.Snapshot | 
         shipped = loaded_models()[c.model]       # the same architecture, already loaded: no model to build
         rates = () if isinstance(shipped, Exception) else training.dropout_rates(shipped)
         if rates:
-            st.markdown(t("training.concept.dropout_body", model=t(f"training.model.{c.model}"),
+            st.markdown(t("training.concept.dropout_body", model=model_label(c.model),
                           rates=", ".join(f"{r:g}" for r in rates), rate=f"{rates[-1]:g}",
                           scale=f"{1 / (1 - rates[-1]):.2f}"))
         else:
-            st.markdown(t("training.concept.no_dropout", model=t(f"training.model.{c.model}")))
+            st.markdown(t("training.concept.no_dropout", model=model_label(c.model)))
     if c.model in training.PARTNERS:
         with st.expander(t("training.concept.batchnorm")):
             bn_model = loaded_models()["cnn_bn"]

@@ -420,19 +420,35 @@ def test_the_last_ended_run_is_the_newest_with_the_same_settings_that_ended_by_i
 
 def test_the_preset_help_says_the_demo_settings_and_its_last_run_here(monkeypatch):
     """The preset's tooltip reads the demo's settings from `training.CLASSROOM_DEMO` (here a smaller
-    demo) and quotes the epochs and seconds its last run on this server took (a real run)."""
-    from tests.apptest import app_on_page
+    demo, and a narrower MLP) and quotes the epochs and seconds its last run on this server took (a real run)."""
     demo = replace(training.CLASSROOM_DEMO, model="mlp", train_samples=400, batch_size=16, epochs=2,
                    learning_rate=0.003, reduce_lr_patience=4, early_stopping_patience=5)
     monkeypatch.setattr(training, "CLASSROOM_DEMO", demo)
+    narrow = lambda: keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),   # noqa: E731
+                                       keras.layers.Dense(48, activation="relu"),
+                                       keras.layers.Dense(10, activation="softmax")])
+    monkeypatch.setitem(training.BUILDERS, "mlp", narrow)        # the MLP's width is read from its architecture
+    training.hidden_units.cache_clear()
+    try:
+        preset_help_with_a_narrow_mlp(monkeypatch, demo)
+    finally:
+        training.hidden_units.cache_clear()     # the next test sees the shipped architecture again
+
+
+def preset_help_with_a_narrow_mlp(monkeypatch, demo: training.TrainConfig) -> None:
+    from tests.apptest import app_on_page
     at = app_on_page(monkeypatch, "pages/training.py", lang="en")
     preset = next(b for b in at.button if b.label == t("training.preset", "en"))
-    assert preset.help.startswith("MLP (128 units) on 400 digits, batch 16, Adam at 0.003, at most 2 epochs;")
+    assert preset.help.startswith("MLP (48 units) on 400 digits, batch 16, Adam at 0.003, at most 2 epochs;")
     assert "patience 4 and factor 0.5, EarlyStopping with patience 5." in preset.help
     assert "last run" not in preset.help and "15-30" not in preset.help
     result = training.train(replace(demo, out_dir=str(runs.new_run_dir())))
     at = app_on_page(monkeypatch, "pages/training.py", lang="zh")
     preset = next(b for b in at.button if b.label == t("training.preset", "zh"))
-    assert preset.help.startswith("多层感知机（128 个单元），400 个数字，批大小 16，Adam 学习率 0.003，最多 2 轮；")
+    assert preset.help.startswith("多层感知机（48 个单元），400 个数字，批大小 16，Adam 学习率 0.003，最多 2 轮；")
     assert preset.help.endswith(f"上一次运行在第 {len(result.history['loss'])} 轮（共 2 轮）后结束，"
                                 f"用时 {result.summary()['seconds']:.0f} 秒。")
+
+
+def test_the_mlps_width_in_the_model_list_is_the_architectures():
+    assert training.hidden_units("mlp") == BUILDERS["mlp"]().get_layer("dense").units == 128

@@ -5,7 +5,7 @@ STRINGS = {
     "training.model.lstm": "LSTM (homework)",
     "training.model.gru": "GRU (homework shape)",
     "training.model.cnn": "CNN (LeNet-5)",
-    "training.model.mlp": "MLP (128 units)",
+    "training.model.mlp": "MLP ({units} units)",
     "training.optimizer": "Optimizer",
     "training.optimizer.adam": "Adam",
     "training.optimizer.rmsprop": "RMSprop",

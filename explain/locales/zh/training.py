@@ -5,7 +5,7 @@ STRINGS = {
     "training.model.lstm": "LSTM（作业）",
     "training.model.gru": "GRU（作业结构）",
     "training.model.cnn": "卷积网络（LeNet-5）",
-    "training.model.mlp": "多层感知机（128 个单元）",
+    "training.model.mlp": "多层感知机（{units} 个单元）",
     "training.optimizer": "优化器",
     "training.optimizer.adam": "Adam",
     "training.optimizer.rmsprop": "RMSprop",
