@@ -2,9 +2,10 @@
 
 Starts the app (or targets `--url`), then runs N real browser sessions at once (one headless
 Chromium, one context each) for the given time. Each session alternates two things students do:
-open a test digit by its link (`/?sample=K`, a fresh session each time) and draw a digit on the
-canvas of that page. After each, it reads the Prediction metric (digit and confidence) and compares
-it with what one session alone got for the same digit beforehand. With `--with-training`, one more
+open a test digit by its link (`/?sample=K`, a fresh session each time) and draw a digit with the
+mouse on that page's digit pad (`widgets/pad.py`, which answers while the pen moves). After each, it
+reads the Prediction metric (digit and confidence) and compares it with what one session alone got
+for the same digit beforehand. With `--with-training`, one more
 session starts the Training page's classroom demo and starts it again whenever it ends, so a run is
 in progress throughout.
 
@@ -16,7 +17,8 @@ Meanwhile, twice a second, a new session's first run of a sample link is also ti
 socket (Streamlit's WebSocket protocol, nothing rendered): the server's own share of a response.
 Prints a markdown table: browser requests, errors and mismatches (all sessions and server runs), the
 probe's p50/p95, the load sessions' p95, the server runs' p50/p95, the server's peak resident
-memory, and who used the cores.
+memory, and who used the cores. `--readme` runs the README's three rows (no load, 20 sessions, 20
+with a training run) and writes their table into README.md between its markers.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +42,11 @@ from tools import browser as drive
 from tools.clock import HOOK, LOADED, WATCH
 from tools.cpu import ProcessWatch
 
+PAD = ".pad canvas"  # the Draw page's digit pad (widgets/pad.py)
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 DELTA = "[data-testid='stMetric'] [data-testid='stMetricDelta']"
 EXCEPTION = "[data-testid='stException']"
+ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = (0, 1, 5, 7, 42, 26, 11, 2, 12, 3)  # test-split indices of the first 0, 1, ..., 9
 P95_TARGET = 3.0  # seconds
 POLL_MS = 50      # how often a tab checks for its result: every animation frame would cost 20 tabs a core
@@ -86,20 +91,14 @@ async def open_sample(page, url: str, index: int) -> tuple[float, tuple[str, str
 
 
 async def draw_digit(page, strokes) -> tuple[float, tuple[str, str]]:
-    """Draw `strokes` (tools.browser's canvas fractions) on the blank canvas of the page, as
-    `tools.browser.draw` does, and time the last mouse-up to the repaint: (seconds, prediction)."""
-    boxes: list = []
-    for _ in range(120):  # the canvas (inside the component's shadow root) mounts after the run
-        boxes = [b for b in [await c.bounding_box() for c in await page.locator("canvas").all()]
-                 if b and b["width"] >= 150]
-        if boxes:
-            break
-        await page.wait_for_timeout(250)
-    if not boxes:
-        raise RuntimeError("no drawing canvas on the page")
-    box = max(boxes, key=lambda b: b["width"] * b["height"])
-    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    await page.wait_for_timeout(400)  # the canvas toolbar slides away from the top edge on hover
+    """Draw `strokes` (tools.browser's pad fractions) with the mouse on the Draw page's digit pad
+    (`widgets/pad.py`), which sends drawings while the pen moves and at once when it lifts, and time
+    the last mouse-up to the answer to the last drawing on screen: (seconds, prediction)."""
+    pad = page.locator(PAD).first
+    await pad.wait_for(timeout=TIMEOUT_MS)  # the pad mounts with the page's first run
+    box = await pad.bounding_box()
+    if not box:
+        raise RuntimeError("the Draw page's digit pad is not on screen")
     await page.evaluate(WATCH, "mouseup")
     for stroke in strokes:
         pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
@@ -321,7 +320,7 @@ def run(sessions: int, seconds: float, with_training: bool = False, url: str | N
 
 HEADER = ("| load sessions | training run | requests (link / draw) | errors | mismatches | probe p50 | probe p95 "
           "| probe p95 link / draw | load sessions p95 | server run p50 / p95 | server RSS peak "
-          "| CPU cores: server / training / browsers |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| CPU cores: server / training / browsers / others |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def row(result: Result) -> str:
@@ -329,7 +328,7 @@ def row(result: Result) -> str:
     training = (f"yes ({t.training_runs} started, one in progress {t.training_seconds:.0f} of "
                 f"{result.seconds:.0f} s)" if result.with_training else "no")
     rss = f"{result.rss_peak / 2**20:.0f} MB" if result.rss_peak else "n/a"
-    cores = " / ".join(f"{result.cpu[g] / result.wall:.2f}" for g in ("server", "training", "browsers"))
+    cores = " / ".join(f"{result.cpu[g] / result.wall:.2f}" for g in ("server", "training", "browsers", "others"))
     links, draws = len(t.times["sample"]) + len(p.times["sample"]), len(t.times["draw"]) + len(p.times["draw"])
     return (f"| {result.sessions} | {training} | {t.requests + p.requests} ({links} / {draws}) "
             f"| {len(t.errors) + len(p.errors) + len(r.errors)} "
@@ -337,6 +336,41 @@ def row(result: Result) -> str:
             f"| {p.percentile(50):.2f} s | {p.percentile(95):.2f} s "
             f"| {p.percentile(95, 'sample'):.2f} s / {p.percentile(95, 'draw'):.2f} s "
             f"| {t.percentile(95):.2f} s | {r.percentile(50):.2f} s / {r.percentile(95):.2f} s | {rss} | {cores} |")
+
+
+# The README's load-test table lives between these two lines; `--readme` rewrites what is between.
+README = ROOT / "README.md"
+BEGIN, END = "<!-- python -m tools.loadtest --readme: begin -->", "<!-- python -m tools.loadtest --readme: end -->"
+README_RUNS = ((0, False), (20, False), (20, True))  # (load sessions, with a training run): one row each
+
+
+def readme_block(results: Sequence[Result], date: str) -> str:
+    """The README's measured paragraph: the table of `results` and each row's verdict."""
+    seconds = "/".join(dict.fromkeys(f"{r.seconds:.0f}" for r in results))
+    verdicts = "; ".join(
+        f"{r.sessions} sessions{' with a training run' if r.with_training else ''}: "
+        f"{'met' if r.met else 'MISSED'} (probe p95 {r.probe.percentile(95):.2f} s)" for r in results)
+    peak = max(r.rss_peak for r in results)
+    return "\n".join([
+        BEGIN,
+        f"Measured on this {os.cpu_count()}-core machine ({date}, `python -m tools.loadtest --readme`: one run of "
+        f"`--sessions N --seconds {seconds} [--with-training]` per row; \"load sessions\" are the N low-priority "
+        "sessions besides the probe; CPU cores are averages over the run, \"others\" everything else on the "
+        "machine):", "", HEADER, *(row(r) for r in results), "",
+        f"Targets: no errors, every prediction equal to the single-session one, probe p95 under "
+        f"{P95_TARGET:.0f} s. {verdicts}."
+        + (f" Server memory peaked at {peak / 2**20:.0f} MB." if peak else ""),
+        END])
+
+
+def rewrite_readme(text: str, block: str) -> str:
+    """`text` (the README) with what lies between BEGIN and END, the markers included, replaced by `block`."""
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise ValueError(f"the README needs one {BEGIN!r} line and, after it, one {END!r} line around the "
+                         "load-test table; found them "
+                         f"{text.count(BEGIN)} and {text.count(END)} times")
+    head, rest = text.split(BEGIN, 1)
+    return head + block + rest.split(END, 1)[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -349,20 +383,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shots", type=Path, help="save a screenshot of each error's page in this folder")
     parser.add_argument("--quick", action="store_true", help="2 sessions for 5 s on two samples and a drawn 7, "
                                                              "to check that the script works")
+    readme_rows = ", ".join(f"{n} sessions" + (" with a training run" if training else "")
+                            for n, training in README_RUNS)
+    parser.add_argument("--readme", action="store_true",
+                        help=f"run the README's rows ({readme_rows}; --seconds each) and write their table "
+                             "into README.md between its markers")
     args = parser.parse_args(argv)
     if args.sessions < 0 or args.seconds <= 0:
         parser.error(f"--sessions must be >= 0 and --seconds > 0; received {args.sessions} and {args.seconds}")
     if args.quick:  # two samples and one drawing as the reference, so the whole check takes ~20 s
-        result = run(2, 5, args.with_training, args.url, SAMPLES[:2], {"seven": drive.SEVEN}, args.shots)
+        results = [run(2, 5, args.with_training, args.url, SAMPLES[:2], {"seven": drive.SEVEN}, args.shots)]
+    elif args.readme:
+        rewrite_readme(README.read_text(encoding="utf-8"), "")  # the markers are there, before minutes of runs
+        results = [run(n, args.seconds, training, args.url, shots=args.shots) for n, training in README_RUNS]
     else:
-        result = run(args.sessions, args.seconds, args.with_training, args.url, shots=args.shots)
+        results = [run(args.sessions, args.seconds, args.with_training, args.url, shots=args.shots)]
     print(HEADER)
-    print(row(result))
-    problems = [line for t in (result.tally, result.probe, result.server) for line in t.errors + t.mismatches]
+    for result in results:
+        print(row(result))
+    problems = [line for r in results for t in (r.tally, r.probe, r.server) for line in t.errors + t.mismatches]
     for line in problems[:10]:
         print(f"- {line}")
-    print(f"\ntargets: no errors, no mismatches, probe p95 < {P95_TARGET:.0f} s: {'met' if result.met else 'MISSED'}")
-    return 0 if result.met else 1
+    met = all(r.met for r in results)
+    print(f"\ntargets: no errors, no mismatches, probe p95 < {P95_TARGET:.0f} s: {'met' if met else 'MISSED'}")
+    if args.readme:
+        block = readme_block(results, datetime.now(UTC).strftime("%Y-%m-%d"))
+        README.write_text(rewrite_readme(README.read_text(encoding="utf-8"), block), encoding="utf-8")
+        print(f"wrote the table into {README}")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
