@@ -151,7 +151,7 @@ def confusion(matrix: np.ndarray, lang: str, projector: bool = False) -> go.Figu
     fig = go.Figure(go.Heatmap(
         z=matrix, x=list(range(10)), y=list(range(10)), colorscale=sequential(projector), showscale=False,
         zmin=0, zmax=max(2 * int(mistakes_only.max()), 1),
-        text=matrix, texttemplate="%{text}", textfont=dict(size=18 if projector else 12),
+        text=matrix, texttemplate="%{text}", textfont=dict(size=20 if projector else 12),
         hovertemplate=t("training.fig.hover_confusion", lang) + "<extra></extra>"))
     fig.update_xaxes(title_text=t("training.fig.predicted", lang), dtick=1, side="top")
     fig.update_yaxes(title_text=t("training.fig.true", lang), dtick=1, autorange="reversed")

@@ -116,7 +116,7 @@ STRINGS = {
     "training.no_mistakes": "验证集中没有分错的数字。",
     "training.download_csv": "下载 CSV 日志",
     "training.download_weights": "下载最佳权重",
-    "training.folder": "本次训练的文件：{folder}",
+    "training.folder": "本次训练的文件：`{folder}`",
     "training.concept.callbacks": "每个回调监控什么、做什么",
     "training.concept.callbacks_body": "**早停**（`EarlyStopping`）在每轮结束时检查{es_monitor}。只有比目前最佳值好出最小改善量 {min_delta} 以上，这一轮才算改善。连续耐心轮数 {patience} 轮都没有改善，它就停止训练（虚线）。勾选恢复最佳权重时，它随后把保存的最佳一轮权重换回来（点划线），这样留下的不是最后那一轮、稍差一些的模型。\n\n**学习率衰减**（`ReduceLROnPlateau`）检查{rlr_monitor}。连续 {rlr_patience} 轮没有改善，就把学习率乘以衰减因子 {factor}（第一次：{lr} → {halved}；每个 ▼），然后等待冷却轮数 {cooldown} 轮再重新计数，且不会低于最小学习率 {min_lr}。步长变小后，优化器才能落进原先来回跳过的谷底。\n\n**模型检查点**（`ModelCheckpoint`）在仅保存最佳时，只有{ck_monitor}创出新的最佳值才写文件（每个 ★），所以文件里始终是目前最佳的一轮：作业最后用 `load_weights` 重新加载的就是它。\n\n降低学习率是在一轮结束时决定的，新学习率从下一轮开始使用；▼ 标在回调起作用的那一轮。Keras 在学习率衰减回调降低学习率之前就把学习率写进了该轮的日志，所以只看训练历史画出的图会把每次降低都晚画一轮，并且漏掉最后一轮里的降低。本页在每轮开始和结束时直接读取优化器的学习率。",
     "training.concept.this_run": "本次训练：共 {epochs} 轮，学习率降低 {cuts} 次（▼），保存检查点 {saves} 次（★）；恢复的是第 {best} 轮的权重。",
