@@ -323,6 +323,11 @@ HEADER = ("| load sessions | training run | requests (link / draw) | errors | mi
           "| CPU cores: server / training / browsers / others |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
+def _seconds(x: float) -> str:
+    """A time for the table; "-" where nothing was timed (no load sessions)."""
+    return "-" if np.isnan(x) else f"{x:.2f} s"
+
+
 def row(result: Result) -> str:
     t, p, r = result.tally, result.probe, result.server
     training = (f"yes ({t.training_runs} started, one in progress {t.training_seconds:.0f} of "
@@ -335,7 +340,7 @@ def row(result: Result) -> str:
             f"| {len(t.mismatches) + len(p.mismatches) + len(r.mismatches)} "
             f"| {p.percentile(50):.2f} s | {p.percentile(95):.2f} s "
             f"| {p.percentile(95, 'sample'):.2f} s / {p.percentile(95, 'draw'):.2f} s "
-            f"| {t.percentile(95):.2f} s | {r.percentile(50):.2f} s / {r.percentile(95):.2f} s | {rss} | {cores} |")
+            f"| {_seconds(t.percentile(95))} | {r.percentile(50):.2f} s / {r.percentile(95):.2f} s | {rss} | {cores} |")
 
 
 # The README's load-test table lives between these two lines; `--readme` rewrites what is between.
