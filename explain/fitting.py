@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from explain.activations import softmax
 from explain.data import Split
-from explain.gradients import check_label
+from explain.gradients import check_label, dense_chain
 from explain.preprocess import to_mnist_batch
 
 CLASSES = 10
@@ -140,9 +140,6 @@ def _norm(tensors) -> float:
     return math.sqrt(sum(float(tf.reduce_sum(tf.square(t))) for t in tensors))
 
 
-_DENSE_CHAIN = (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Dropout, keras.layers.Dense)
-
-
 def losses_along(model: keras.Model, weights: list[list[np.ndarray]], x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(len(weights),) the mean cross-entropy of digits `x` (n, 28, 28) with labels `y` (n,) under each
     set of weights in turn (each in `model.get_weights()` order) of the Dense-only `model` (Flatten
@@ -150,11 +147,7 @@ def losses_along(model: keras.Model, weights: list[list[np.ndarray]], x: np.ndar
     probabilities clipped to [1e-7, 1 - 1e-7]): one Keras call per set of weights on a copy of the
     model cost a first visit of the page about a second for its six curves. A test pins it to Keras's
     `evaluate` of a model holding the weights."""
-    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    if (not layers or any(not isinstance(layer, _DENSE_CHAIN) for layer in model.layers)
-            or keras.activations.serialize(layers[-1].activation) != "softmax"):
-        raise ValueError(f"losses_along knows Input -> Flatten -> Dense (dropout between) -> softmax Dense models; "
-                         f"{model.name!r} has {', '.join(type(layer).__name__ for layer in model.layers)}")
+    layers = dense_chain(model)
     x = np.asarray(x, np.float32).reshape(len(x), -1)
     rows = np.arange(len(x)), np.asarray(y)
     eps = keras.config.epsilon()

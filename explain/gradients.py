@@ -62,7 +62,7 @@ def cross_entropy(probabilities: np.ndarray, label: int) -> float:
     return float(-np.log(probabilities[check_label(label)]))
 
 
-def _dense_chain(model: keras.Model) -> list[keras.layers.Dense]:
+def dense_chain(model: keras.Model) -> list[keras.layers.Dense]:
     """The model's Dense layers, after checking it is Input -> Flatten -> Dense (dropout between)... ->
     a softmax Dense: the shape the hand computation follows."""
     dense = []
@@ -71,7 +71,8 @@ def _dense_chain(model: keras.Model) -> list[keras.layers.Dense]:
             dense.append(layer)
         elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Dropout)):
             raise ValueError(f"model {model.name!r}: layer {layer.name!r} ({type(layer).__name__}) is not part of "
-                             "the traced shape Input -> Flatten -> Dense layers (dropout between) -> softmax Dense")
+                             "the traced shape Input -> Flatten -> Dense layers (dropout between) -> softmax Dense; "
+                             f"its layers: {', '.join(type(each).__name__ for each in model.layers)}")
     if not dense or keras.activations.serialize(dense[-1].activation) != "softmax":
         raise ValueError(f"model {model.name!r} must end in a Dense layer with a softmax activation")
     return dense
@@ -93,7 +94,7 @@ def mlp_backprop(model: keras.Model, x28: np.ndarray, label: int) -> list[DenseB
     if x.shape != (28, 28):
         raise ValueError(f"mlp_backprop expects one digit of shape (28, 28); received shape {x.shape}")
     label = check_label(label)
-    layers = _dense_chain(model)
+    layers = dense_chain(model)
     forward, a = [], x.reshape(-1)
     for k, layer in enumerate(layers):
         kernel, bias = _weights(layer)
@@ -119,7 +120,7 @@ def largest_difference_from_tape(model: keras.Model, x28: np.ndarray, label: int
     """The largest |hand-computed - TensorFlow| over every weight and bias gradient in `steps`
     (`mlp_backprop`'s result for the same digit and label): the page shows it as its proof."""
     x = tf.constant(np.asarray(x28, dtype=np.float32)[None])
-    variables = [w for layer in _dense_chain(model) for w in (layer.kernel, layer.bias)]
+    variables = [w for layer in dense_chain(model) for w in (layer.kernel, layer.bias)]
     with tf.GradientTape() as tape:
         p = model(x, training=False)
         loss = keras.losses.sparse_categorical_crossentropy(tf.constant([check_label(label)]), p)
