@@ -1,12 +1,18 @@
 """Figures of the attention page. Rows of the digit are tokens, so every y axis here is "image row",
-drawn top to bottom (row 0 at the top) to line up with the digit itself."""
+drawn top to bottom (row 0 at the top) to line up with the digit itself.
+
+The figures a moved query row changes are written as plain trace and layout dicts and turned into a
+Figure once (`theme.figure`): plotly's `add_trace(row=, col=)`, `update_*axes` and `add_shape` calls
+validate every property one by one, about 100 ms of every move of the row slider. Panel k of a grid
+draws on the axes `panels.axes(k)`; layout entries are set with `_axis`."""
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
 from explain.attention import LayerNormStep, OrderTest, WorkedExample
-from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, sequential, style, subplots
+from explain.figures import panels
+from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, figure, grid, sequential, style, subplots
 from explain.i18n import t
 
 ACCENT = CATEGORICAL[3]     # vermillion: the query row, wherever it appears
@@ -19,27 +25,45 @@ def _rows_axis(fig: go.Figure, row: int | None = None, col: int | None = None, *
     fig.update_yaxes(range=[27.5, -0.5], **ROW_TICKS, row=row, col=col, **extra)
 
 
-def _outline_row(fig: go.Figure, row: int, axis: int) -> None:
-    """A box around image row `row` across the whole width of subplot axis number `axis`."""
-    n = "" if axis == 1 else axis
-    fig.add_shape(type="rect", x0=0, x1=1, y0=row - 0.5, y1=row + 0.5, xref=f"x{n} domain",
-                  yref=f"y{n}", line=dict(color=ACCENT, width=3), fillcolor="rgba(0,0,0,0)")
+ROWS_DOWN = dict(range=[27.5, -0.5], **ROW_TICKS)   # image rows top to bottom, lined up with the digit
 
 
-def _digit(x28: np.ndarray, name: str) -> go.Heatmap:
-    return go.Heatmap(z=x28, colorscale=DIGIT, zmin=0, zmax=1, showscale=False, name=name,
-                      hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>")
+def _axis(layout: dict, letter: str, k: int, **settings) -> None:
+    """Merge `settings` into panel k's x or y axis (`letter`) of a layout dict; `title` is its text."""
+    name = f"{letter}axis" if k == 1 else f"{letter}axis{k}"
+    if "title" in settings:
+        settings["title"] = dict(text=settings["title"])
+    layout[name] = {**layout.get(name, {}), **settings}
 
 
-def _weighted_lines(fig: go.Figure, lines: list[tuple[np.ndarray, np.ndarray, float]], strongest: float,
-                    projector: bool, col: int) -> None:
-    """Lines whose width and opacity show an attention weight; added after `style`, which would
-    otherwise give every line the same projector width."""
+def _row_axes(layout: dict, count: int, **extra) -> None:
+    """Every y axis of `count` panels in image rows, top to bottom."""
+    for k in range(1, count + 1):
+        _axis(layout, "y", k, **{**ROWS_DOWN, **extra})
+
+
+def _outline(row: int, k: int) -> dict:
+    """A box around image row `row` across the whole width of panel k."""
+    x, y = panels.axes(k)
+    return dict(type="rect", x0=0, x1=1, y0=row - 0.5, y1=row + 0.5, xref=f"{x} domain", yref=y,
+                line=dict(color=ACCENT, width=3), fillcolor="rgba(0,0,0,0)")
+
+
+def _digit(x28: np.ndarray, name: str, k: int = 1) -> dict:
+    x, y = panels.axes(k)
+    return dict(type="heatmap", z=x28, colorscale=DIGIT, zmin=0, zmax=1, showscale=False, name=name,
+                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>", xaxis=x, yaxis=y)
+
+
+def _weighted_lines(lines: list[tuple[np.ndarray, np.ndarray, float]], strongest: float, projector: bool,
+                    k: int) -> list[dict]:
+    """Lines in panel k whose width and opacity show an attention weight (`theme.figure`'s `coded`
+    traces, which the projector style would otherwise give all the same width)."""
     scale = 1.5 if projector else 1.0
-    fig.add_traces([go.Scatter(x=x, y=y, mode="lines", showlegend=False, hoverinfo="skip",
-                               line=dict(color=ACCENT, width=scale * (1 + 12 * w)),
-                               opacity=0.25 + 0.75 * w / strongest) for x, y, w in lines],
-                   rows=1, cols=col)   # one call: adding traces one by one is plotly's slow path
+    x_axis, y_axis = panels.axes(k)
+    return [dict(type="scatter", x=x, y=y, mode="lines", showlegend=False, hoverinfo="skip",
+                 line=dict(color=ACCENT, width=scale * (1 + 12 * w)), opacity=0.25 + 0.75 * w / strongest,
+                 xaxis=x_axis, yaxis=y_axis) for x, y, w in lines]
 
 
 def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang: str,
@@ -47,42 +71,39 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
     """Where query row `query` looks: arcs from it to every key row (width = weight), the digit with
     the query row outlined and the key rows tinted by weight, and one bar per key row. `weights` (key,)
     is one row of the head's matrix."""
-    fig = subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.14, 0.56, 0.30],
-                        horizontal_spacing=0.02)
+    layout = grid(rows=1, cols=3, shared_yaxes=True, column_widths=[0.14, 0.56, 0.30], horizontal_spacing=0.02)
     strongest = float(weights.max())
-    fig.add_trace(_digit(x28, "digit"), row=1, col=2)
-    # The key rows tinted on the drawing itself, strongest row most opaque.
-    fig.add_trace(go.Heatmap(z=np.repeat(weights[:, None], 28, axis=1), zmin=0, zmax=strongest, showscale=False,
-                             colorscale=[[0, "rgba(86,180,233,0)"], [1, "rgba(86,180,233,0.7)"]], hoverinfo="skip"),
-                  row=1, col=2)
-    _outline_row(fig, query, 2)
-    fig.add_trace(go.Bar(x=weights, y=np.arange(28), orientation="h", showlegend=False,
-                         marker=dict(color=weights, colorscale=sequential(projector), cmin=0, cmax=1),
-                         text=[f"{w:.2f}" if w == strongest else "" for w in weights],
-                         textposition="outside", cliponaxis=False, constraintext="none",
-                         textfont_size=20 if projector else 12,
-                         hovertemplate=t("attention.fig.hover_bar", lang) + "<extra></extra>"),
-                  row=1, col=3)
-    fig.update_xaxes(visible=False, range=[-1.05, 0.1], row=1, col=1)
-    fig.update_xaxes(visible=False, row=1, col=2, scaleanchor="y2", constrain="domain")
-    fig.update_xaxes(title_text=t("attention.fig.weight", lang), range=[0, strongest * 1.45],
-                     nticks=3 if projector else 5, row=1, col=3)
-    _rows_axis(fig)
-    fig.update_yaxes(title_text=t("attention.fig.key_row", lang), row=1, col=1)
-    fig.update_layout(title=t("attention.fig.focus_title", lang, query=query, head=head + 1), bargap=0.15)
-    style(fig, projector, height=350)
-    arcs = []
+    rows = np.arange(28)
+    data = [_digit(x28, "digit", 2),
+            # The key rows tinted on the drawing itself, strongest row most opaque: one column
+            # stretched over the digit's 28 (x0, dx), so each weight travels once.
+            dict(type="heatmap", z=weights[:, None], x0=13.5, dx=28, zmin=0, zmax=strongest, showscale=False,
+                 colorscale=[[0, "rgba(86,180,233,0)"], [1, "rgba(86,180,233,0.7)"]], hoverinfo="skip",
+                 xaxis="x2", yaxis="y2"),
+            dict(type="bar", x=weights, y=rows, orientation="h", showlegend=False,
+                 marker=dict(color=weights, colorscale=sequential(projector), cmin=0, cmax=1),
+                 text=[f"{w:.2f}" if w == strongest else "" for w in weights],
+                 textposition="outside", cliponaxis=False, constraintext="none",
+                 textfont=dict(size=20 if projector else 12),
+                 hovertemplate=t("attention.fig.hover_bar", lang) + "<extra></extra>", xaxis="x3", yaxis="y3")]
+    layout["shapes"] = [_outline(query, 2)]
+    _axis(layout, "x", 1, visible=False, range=[-1.05, 0.1])
+    _axis(layout, "x", 2, visible=False, scaleanchor="y2", constrain="domain")
+    _axis(layout, "x", 3, title=t("attention.fig.weight", lang), range=[0, strongest * 1.45],
+          nticks=3 if projector else 5)
+    _row_axes(layout, 3)
+    _axis(layout, "y", 1, title=t("attention.fig.key_row", lang))
+    layout.update(title=dict(text=t("attention.fig.focus_title", lang, query=query, head=head + 1)), bargap=0.15)
     s = np.linspace(0, 1, 24)
+    arcs = []
     for key in np.flatnonzero(weights >= 0.01):
         bend = 0.15 + 0.85 * abs(key - query) / 27
         arcs.append((-2 * bend * s * (1 - s), query + (key - query) * s, float(weights[key])))  # Bézier
-    _weighted_lines(fig, arcs, strongest, projector, col=1)
-    fig.add_trace(go.Scatter(x=np.zeros(28), y=np.arange(28), mode="markers", showlegend=False,
-                             marker=dict(size=(3 + 9 * weights / strongest) * (1.5 if projector else 1), color=ACCENT),
-                             customdata=weights,
-                             hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>"),
-                  row=1, col=1)
-    return fig
+    keys = dict(type="scatter", x=np.zeros(28), y=rows, mode="markers", showlegend=False,
+                marker=dict(size=(3 + 9 * weights / strongest) * (1.5 if projector else 1), color=ACCENT),
+                customdata=weights, hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>",
+                xaxis="x", yaxis="y")
+    return figure(data, layout, projector, 350, coded=[*_weighted_lines(arcs, strongest, projector, 1), keys])
 
 
 def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: bool = False) -> go.Figure:
@@ -91,24 +112,21 @@ def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: b
     heads = scores.shape[0]
     names = [t("attention.head_n", lang, n=h + 1) for h in range(heads)] + [t("attention.fig.mean", lang)]
     names[head] = f"<b>▶ {names[head]}</b>"
-    fig = subplots(rows=1, cols=heads + 1, subplot_titles=names, horizontal_spacing=0.02,
-                        shared_yaxes=True)
-    panels = list(scores) + [scores.mean(0)]
-    for i, panel in enumerate(panels, start=1):
-        fig.add_trace(go.Heatmap(z=panel, zmin=0, zmax=float(scores.max()), colorscale=sequential(projector),
-                                 showscale=i == len(panels), colorbar=dict(thickness=12, len=0.9),
-                                 hovertemplate=t("attention.fig.hover_cell", lang) + "<extra></extra>"),
-                      row=1, col=i)
-        _outline_row(fig, query, i)
-        fig.update_xaxes(scaleanchor="y" if i == 1 else f"y{i}", constrain="domain", row=1, col=i,
-                         **(SPARSE_TICKS if projector else ROW_TICKS))
-    _rows_axis(fig)
-    if projector:
-        fig.update_yaxes(**SPARSE_TICKS)
-    fig.update_yaxes(title_text=t("attention.fig.query_row", lang), row=1, col=1)
-    fig.update_xaxes(title_text=t("attention.fig.key_row", lang), row=1, col=1)
-    fig.update_layout(title=t("attention.fig.grid_title", lang))
-    return style(fig, projector, height=280).update_layout(margin_t=95 if projector else 70)  # title + panel titles
+    layout = grid(rows=1, cols=heads + 1, subplot_titles=names, horizontal_spacing=0.02, shared_yaxes=True)
+    panels_ = list(scores) + [scores.mean(0)]
+    data = []
+    for k, panel in enumerate(panels_, start=1):
+        x, y = panels.axes(k)
+        data.append(dict(type="heatmap", z=panel, zmin=0, zmax=float(scores.max()), colorscale=sequential(projector),
+                         showscale=k == len(panels_), colorbar=dict(thickness=12, len=0.9),
+                         hovertemplate=t("attention.fig.hover_cell", lang) + "<extra></extra>", xaxis=x, yaxis=y))
+        _axis(layout, "x", k, scaleanchor=y, constrain="domain", **(SPARSE_TICKS if projector else ROW_TICKS))
+    layout["shapes"] = [_outline(query, k) for k in range(1, len(panels_) + 1)]
+    _row_axes(layout, len(panels_), **(SPARSE_TICKS if projector else {}))
+    _axis(layout, "y", 1, title=t("attention.fig.query_row", lang))
+    _axis(layout, "x", 1, title=t("attention.fig.key_row", lang))
+    layout["title"] = dict(text=t("attention.fig.grid_title", lang))
+    return figure(data, layout, projector, 280, {"t": 95 if projector else 70})  # title + panel titles
 
 
 def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.Figure:
@@ -119,43 +137,45 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
     titles = [t("attention.fig.col_keys", lang), t("attention.fig.col_dots", lang),
               t("attention.fig.col_scaled", lang, root=f"{root:g}"), t("attention.fig.col_softmax", lang),
               t("attention.fig.col_values", lang)]
-    fig = subplots(rows=3, cols=5, row_heights=[0.07, 0.84, 0.09], vertical_spacing=0.045,
-                        column_widths=[0.27, 0.13, 0.13, 0.15, 0.27], horizontal_spacing=0.025,
-                        specs=[[{}, None, None, None, None], [{}, {}, {}, {}, {}], [None] * 4 + [{}]],
-                        subplot_titles=[t("attention.fig.q", lang, row=ex.row)] + titles
-                        + [t("attention.fig.out", lang)])
+    # Panels, numbered over the non-empty cells: 1 q, 2-6 the second row's columns, 7 the output.
+    layout = grid(rows=3, cols=5, row_heights=[0.07, 0.84, 0.09], vertical_spacing=0.045,
+                  column_widths=[0.27, 0.13, 0.13, 0.15, 0.27], horizontal_spacing=0.025,
+                  specs=[[{}, None, None, None, None], [{}, {}, {}, {}, {}], [None] * 4 + [{}]],
+                  subplot_titles=[t("attention.fig.q", lang, row=ex.row)] + titles + [t("attention.fig.out", lang)])
     span = float(max(np.abs(ex.keys).max(), np.abs(ex.values).max(), np.abs(ex.q).max()))
-    vec = dict(colorscale=DIVERGING, zmid=0, zmin=-span, zmax=span, showscale=False)
     hover_vec = t("attention.fig.hover_vec", lang) + "<extra></extra>"
-    fig.add_trace(go.Heatmap(z=ex.q[None], hovertemplate=hover_vec, **vec), row=1, col=1)
-    fig.add_trace(go.Heatmap(z=ex.keys, hovertemplate=hover_vec, **vec), row=2, col=1)
-    rows = np.arange(len(ex.weights))
     hover_bar = t("attention.fig.hover_bar", lang) + "<extra></extra>"
-    for col, values in ((2, ex.dots), (3, ex.scaled)):
-        fig.add_trace(go.Bar(x=values, y=rows, orientation="h", marker_color=CATEGORICAL[0],
-                             hovertemplate=hover_bar), row=2, col=col)
-    fig.add_trace(go.Bar(x=ex.weights, y=rows, orientation="h", hovertemplate=hover_bar,
-                         marker=dict(color=ex.weights, colorscale=sequential(projector), cmin=0, cmax=1)),
-                  row=2, col=4)
-    fig.add_trace(go.Heatmap(z=ex.values, hovertemplate=hover_vec, **vec), row=2, col=5)
-    fig.add_trace(go.Heatmap(z=ex.output[None], hovertemplate=hover_vec, **vec), row=3, col=5)
+
+    def vec(z: np.ndarray, k: int) -> dict:
+        x, y = panels.axes(k)
+        return dict(type="heatmap", z=z, hovertemplate=hover_vec, colorscale=DIVERGING, zmid=0, zmin=-span,
+                    zmax=span, showscale=False, xaxis=x, yaxis=y)
+
+    def bars(values: np.ndarray, k: int, **style_) -> dict:
+        x, y = panels.axes(k)
+        return dict(type="bar", x=values, y=np.arange(len(ex.weights)), orientation="h", hovertemplate=hover_bar,
+                    xaxis=x, yaxis=y, **style_)
+
+    data = [vec(ex.q[None], 1), vec(ex.keys, 2), bars(ex.dots, 3, marker=dict(color=CATEGORICAL[0])),
+            bars(ex.scaled, 4, marker=dict(color=CATEGORICAL[0])),
+            bars(ex.weights, 5, marker=dict(color=ex.weights, colorscale=sequential(projector), cmin=0, cmax=1)),
+            vec(ex.values, 6), vec(ex.output[None], 7)]
     strongest = int(np.argmax(ex.weights))
-    for col in range(1, 6):   # axes are numbered over the non-empty cells: row 2, column c is axis c + 1
-        _rows_axis(fig, row=2, col=col, showticklabels=col == 1)
-        _outline_row(fig, strongest, col + 1)
-    fig.update_yaxes(title_text=t("attention.fig.key_row", lang), row=2, col=1)
-    for row, col in ((1, 1), (3, 5)):
-        fig.update_yaxes(visible=False, row=row, col=col)
-        fig.update_xaxes(visible=False, row=row, col=col)
-    fig.update_xaxes(showticklabels=False, row=2, col=1)
-    fig.update_xaxes(showticklabels=False, row=2, col=5)
-    fig.update_xaxes(range=[0, float(ex.weights.max()) * 1.15], row=2, col=4)
-    for col in (2, 3, 4):
-        fig.update_xaxes(nticks=3 if projector else 5, row=2, col=col)
-    fig.update_layout(showlegend=False, bargap=0.15,
-                      title=t("attention.fig.worked_title", lang, head=ex.head + 1, row=ex.row))
-    style(fig, projector, height=560)
-    return fig.update_layout(margin_t=110 if projector else 85)  # room for the title above q's own
+    layout["shapes"] = [_outline(strongest, k) for k in range(2, 7)]
+    for k in range(2, 7):
+        _axis(layout, "y", k, **ROWS_DOWN, showticklabels=k == 2)
+    _axis(layout, "y", 2, title=t("attention.fig.key_row", lang))
+    for k in (1, 7):
+        _axis(layout, "y", k, visible=False)
+        _axis(layout, "x", k, visible=False)
+    for k in (2, 6):
+        _axis(layout, "x", k, showticklabels=False)
+    _axis(layout, "x", 5, range=[0, float(ex.weights.max()) * 1.15])
+    for k in (3, 4, 5):
+        _axis(layout, "x", k, nticks=3 if projector else 5)
+    layout.update(showlegend=False, bargap=0.15,
+                  title=dict(text=t("attention.fig.worked_title", lang, head=ex.head + 1, row=ex.row)))
+    return figure(data, layout, projector, 560, {"t": 110 if projector else 85})  # room for the title above q's own
 
 
 def positional_figure(table: np.ndarray, dims: tuple[int, ...], lang: str, projector: bool = False) -> go.Figure:
@@ -200,29 +220,27 @@ def order_figure(x28: np.ndarray, test: OrderTest, lang: str, projector: bool = 
 def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: bool = False) -> go.Figure:
     """Left: the LSTM's chain, row t reaches the state only after rows 0..t-1 (27 steps from row 0 to
     row 27). Right: attention, the query row joined to every key row at once, line width = weight."""
-    fig = subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                        subplot_titles=[t("attention.fig.chain", lang), t("attention.fig.fan", lang, query=query)])
+    layout = grid(rows=1, cols=2, horizontal_spacing=0.08,
+                  subplot_titles=[t("attention.fig.chain", lang), t("attention.fig.fan", lang, query=query)])
     rows = np.arange(28)
-    fig.add_trace(go.Scatter(x=np.zeros(28), y=rows, mode="lines+markers", line=dict(color=CATEGORICAL[0], width=2),
-                             marker=dict(size=9, symbol="triangle-down", color=CATEGORICAL[0]),
-                             hovertemplate=t("attention.fig.hover_step", lang) + "<extra></extra>"), row=1, col=1)
-    for x in (0, 1):
-        fig.add_trace(go.Scatter(x=np.full(28, x), y=rows, mode="markers", customdata=weights,
-                                 marker=dict(size=7, color="#555555"),
-                                 hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>"), row=1, col=2)
-    fig.update_xaxes(visible=False, range=[-1, 1], row=1, col=1)
-    fig.update_xaxes(range=[-0.3, 1.3], showgrid=False, zeroline=False, tickvals=[0, 1],
-                     ticktext=[t("attention.fig.queries", lang), t("attention.fig.keys", lang)], row=1, col=2)
-    _rows_axis(fig)
-    fig.update_yaxes(title_text=t("attention.fig.image_row", lang), row=1, col=1)
-    fig.update_layout(showlegend=False)
-    style(fig, projector, height=430).update_layout(margin_t=80 if projector else 60)  # two-line titles
+    hover_key = t("attention.fig.hover_key", lang) + "<extra></extra>"
+    data = [dict(type="scatter", x=np.zeros(28), y=rows, mode="lines+markers", line=dict(color=CATEGORICAL[0], width=2),
+                 marker=dict(size=9, symbol="triangle-down", color=CATEGORICAL[0]),
+                 hovertemplate=t("attention.fig.hover_step", lang) + "<extra></extra>", xaxis="x", yaxis="y")]
+    data += [dict(type="scatter", x=np.full(28, x), y=rows, mode="markers", customdata=weights,
+                  marker=dict(size=7, color="#555555"), hovertemplate=hover_key, xaxis="x2", yaxis="y2") for x in (0, 1)]
+    _axis(layout, "x", 1, visible=False, range=[-1, 1])
+    _axis(layout, "x", 2, range=[-0.3, 1.3], showgrid=False, zeroline=False, tickvals=[0, 1],
+          ticktext=[t("attention.fig.queries", lang), t("attention.fig.keys", lang)])
+    _row_axes(layout, 2)
+    _axis(layout, "y", 1, title=t("attention.fig.image_row", lang))
+    layout["showlegend"] = False
     lines = [(np.array([0, 1]), np.array([query, key]), float(weights[key]))
              for key in np.flatnonzero(weights >= 0.005)]
-    _weighted_lines(fig, lines, float(weights.max()), projector, col=2)
-    fig.add_trace(go.Scatter(x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT), hoverinfo="skip",
-                             showlegend=False), row=1, col=2)
-    return fig
+    query_dot = dict(type="scatter", x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT),
+                     hoverinfo="skip", showlegend=False, xaxis="x2", yaxis="y2")
+    return figure(data, layout, projector, 430, {"t": 80 if projector else 60},   # two-line titles
+                  coded=[*_weighted_lines(lines, float(weights.max()), projector, 2), query_dot])
 
 
 STAGES = ("tokens", "attended", "norm1", "ffn", "norm2")   # the lines of `residual_figure`
@@ -232,19 +250,19 @@ def residual_figure(norms: dict[str, np.ndarray], row: int, lang: str, projector
     """Length of every row's vector (y) over the 28 rows (x) at the stages of the encoder block:
     what passes by (x, then LayerNorm's outputs) against what each sub-layer adds (MHA(x), FFN), the
     chosen row marked. `norms` as `explain.attention.row_norms` gives them, name -> (rows,)."""
-    fig = go.Figure()
     dashes = {"attended": "dot", "ffn": "dot"}
-    for i, name in enumerate(STAGES):
-        fig.add_trace(go.Scatter(x=np.arange(len(norms[name])), y=norms[name], mode="lines+markers",
-                                 name=t(f"attention.fig.stage.{name}", lang), marker=dict(size=5),
-                                 line=dict(color=CATEGORICAL[i], dash=dashes.get(name, "solid")),
-                                 hovertemplate=t("attention.fig.hover_norm", lang) + "<extra></extra>"))
-    fig.add_vline(x=row, line=dict(color=ACCENT, width=3))
-    fig.update_xaxes(title_text=t("attention.fig.image_row", lang), **ROW_TICKS)
-    fig.update_yaxes(title_text=t("attention.fig.length", lang), rangemode="tozero")
-    fig.update_layout(title=t("attention.fig.residual_title", lang, row=row),
-                      legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"))
-    return style(fig, projector, height=420 if projector else 360)
+    data = [dict(type="scatter", x=np.arange(len(norms[name])), y=norms[name], mode="lines+markers",
+                 name=t(f"attention.fig.stage.{name}", lang), marker=dict(size=5),
+                 line=dict(color=CATEGORICAL[i], dash=dashes.get(name, "solid")),
+                 hovertemplate=t("attention.fig.hover_norm", lang) + "<extra></extra>")
+            for i, name in enumerate(STAGES)]
+    layout = dict(shapes=[dict(type="line", x0=row, x1=row, xref="x", y0=0, y1=1, yref="y domain",
+                               line=dict(color=ACCENT, width=3))],
+                  xaxis=dict(title=dict(text=t("attention.fig.image_row", lang)), **ROW_TICKS),
+                  yaxis=dict(title=dict(text=t("attention.fig.length", lang)), rangemode="tozero"),
+                  title=dict(text=t("attention.fig.residual_title", lang, row=row)),
+                  legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"))
+    return figure(data, layout, projector, 420 if projector else 360)
 
 
 def layer_norm_figure(step: LayerNormStep, layer: str, row: int, lang: str, projector: bool = False) -> go.Figure:
@@ -253,18 +271,23 @@ def layer_norm_figure(step: LayerNormStep, layer: str, row: int, lang: str, proj
     layer's output row."""
     titles = [t("attention.fig.ln_before", lang, mean=step.mean, var=step.variance),
               t("attention.fig.ln_normalised", lang), t("attention.fig.ln_after", lang, layer=layer)]
-    fig = subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
+    layout = grid(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
     dims = np.arange(len(step.before))
     hover = t("attention.fig.hover_dim", lang) + "<extra></extra>"
-    for col, values in enumerate((step.before, step.normalised, step.after), start=1):
-        fig.add_trace(go.Bar(x=dims, y=values, marker_color=CATEGORICAL[0], hovertemplate=hover,
-                             showlegend=False), row=1, col=col)
-        fig.update_xaxes(title_text=t("attention.fig.dimension", lang), row=1, col=col,
-                         tickvals=[0, 16, 32, 48, len(dims) - 1] if not projector else [0, 32, len(dims) - 1])
+    data = []
+    for k, values in enumerate((step.before, step.normalised, step.after), start=1):
+        x, y = panels.axes(k)
+        data.append(dict(type="bar", x=dims, y=values, marker=dict(color=CATEGORICAL[0]), hovertemplate=hover,
+                         showlegend=False, xaxis=x, yaxis=y))
+        _axis(layout, "x", k, title=t("attention.fig.dimension", lang),
+              tickvals=[0, 16, 32, 48, len(dims) - 1] if not projector else [0, 32, len(dims) - 1])
     sd = float(np.sqrt(step.variance))
-    for col, (centre, spread) in ((1, (step.mean, sd)), (2, (0.0, 1.0))):
-        fig.add_hrect(y0=centre - spread, y1=centre + spread, fillcolor=CATEGORICAL[1], opacity=0.15,
-                      line_width=0, row=1, col=col)
-        fig.add_hline(y=centre, line=dict(color=ACCENT, width=2), row=1, col=col)
-    fig.update_layout(title=t("attention.fig.ln_title", lang, layer=layer, row=row), bargap=0.1)
-    return style(fig, projector, height=340 if projector else 300).update_layout(margin_t=95 if projector else 75)
+    layout["shapes"] = []
+    for k, (centre, spread) in ((1, (step.mean, sd)), (2, (0.0, 1.0))):
+        x, y = panels.axes(k)
+        layout["shapes"] += [dict(type="rect", x0=0, x1=1, xref=f"{x} domain", y0=centre - spread, y1=centre + spread,
+                                  yref=y, fillcolor=CATEGORICAL[1], opacity=0.15, line=dict(width=0)),
+                             dict(type="line", x0=0, x1=1, xref=f"{x} domain", y0=centre, y1=centre, yref=y,
+                                  line=dict(color=ACCENT, width=2))]
+    layout.update(title=dict(text=t("attention.fig.ln_title", lang, layer=layer, row=row)), bargap=0.1)
+    return figure(data, layout, projector, 340 if projector else 300, {"t": 95 if projector else 75})

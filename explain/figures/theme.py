@@ -62,12 +62,14 @@ def _merged(d: dict, key: str, value: dict) -> None:
 
 
 def figure(data: list[dict], layout: dict, projector: bool = False, height: int | None = None,
-           margin: dict | None = None) -> go.Figure:
+           margin: dict | None = None, coded: list[dict] = ()) -> go.Figure:
     """`style(go.Figure(data=data, layout=layout), projector, height)`, its margins then updated with
     `margin` (e.g. {"t": 40}), the same figure, with the look
     merged into the dicts first: plotly then validates every property once, in one construction,
     instead of again in each `update_*` call (half a chart's build time on every rerun). `data` are
-    trace dicts with their "type"; `layout` may use only nested dicts (no "magic underscore" keys)."""
+    trace dicts with their "type"; `layout` may use only nested dicts (no "magic underscore" keys).
+    `coded` traces come after `data`, untouched by the look: their line widths or marker sizes show a
+    value (an attention weight), which the projector's uniform widths would erase."""
     base = 20 if projector else 13
     layout = dict(layout)
     title = layout.get("title")
@@ -90,7 +92,7 @@ def figure(data: list[dict], layout: dict, projector: bool = False, height: int 
         axes = [k for k in layout if k.rstrip("0123456789") in ("xaxis", "yaxis")]
         for axis in sorted({"xaxis", "yaxis", *axes}):
             _merged(layout, axis, dict(tickfont=dict(size=base), title=dict(font=dict(size=base))))
-    return go.Figure(data=data, layout=layout)
+    return go.Figure(data=[*data, *coded], layout=layout)
 
 
 @lru_cache(maxsize=128)
@@ -101,18 +103,22 @@ def _grid(spec: str) -> dict:
     return {"layout": layout, "_grid_ref": fig._grid_ref, "_grid_str": fig._grid_str}
 
 
-def subplots(subplot_titles: list[str] | None = None, **kwargs) -> go.Figure:
-    """`plotly.subplots.make_subplots(...)`, the same figure at a tenth of the cost on every rerun.
+def _grid_of(subplot_titles: list[str] | None, kwargs: dict) -> dict:
+    marks = None if subplot_titles is None else [f"\x00{k}" for k in range(len(subplot_titles))]
+    return _grid(json.dumps({**kwargs, "subplot_titles": marks}, sort_keys=True, default=lambda a: a.tolist()))
+
+
+def grid(subplot_titles: list[str] | None = None, **kwargs) -> dict:
+    """The layout dict of `plotly.subplots.make_subplots(...)` (a fresh copy, its titles filled in),
+    for a figure built from dicts by `figure`: traces name their axes themselves ("x3", "y3"; axes are
+    numbered row by row over the non-empty cells, from the top left).
 
     make_subplots validates each axis and title one assignment at a time (20-50 ms a figure on a
-    busy 2-core machine, several figures per stroke); here the grid's layout is built once per
-    shape, and each call builds the figure from a copy of it in one pass (2-6 ms). Titles change
-    with the data, so they are filled into the copy; empty ones get no annotation, as in
+    busy 2-core machine, several figures per stroke); the grid's layout is built once per shape. Titles
+    change with the data, so they are filled into the copy; empty ones get no annotation, as in
     make_subplots. `kwargs` must be JSON-serialisable (numpy numbers and arrays are converted).
     """
-    marks = None if subplot_titles is None else [f"\x00{k}" for k in range(len(subplot_titles))]
-    grid = _grid(json.dumps({**kwargs, "subplot_titles": marks}, sort_keys=True, default=lambda a: a.tolist()))
-    layout = copy.deepcopy(grid["layout"])
+    layout = copy.deepcopy(_grid_of(subplot_titles, kwargs)["layout"])
     if subplot_titles is not None:
         annotations = []
         for note in layout.get("annotations", []):
@@ -123,4 +129,12 @@ def subplots(subplot_titles: list[str] | None = None, **kwargs) -> go.Figure:
                     continue
             annotations.append(note)
         layout["annotations"] = annotations
-    return go.Figure({"data": [], "layout": layout, "_grid_ref": grid["_grid_ref"], "_grid_str": grid["_grid_str"]})
+    return layout
+
+
+def subplots(subplot_titles: list[str] | None = None, **kwargs) -> go.Figure:
+    """`plotly.subplots.make_subplots(...)`, the same figure at a tenth of the cost on every rerun
+    (2-6 ms): the layout of `grid`, in one construction, with the grid that `add_trace(row=, col=)` reads."""
+    spec = _grid_of(subplot_titles, kwargs)
+    return go.Figure({"data": [], "layout": grid(subplot_titles, **kwargs), "_grid_ref": spec["_grid_ref"],
+                      "_grid_str": spec["_grid_str"]})
