@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale, sample_colorscale
 
 from explain.attention import LayerNormStep, OrderTest, WorkedExample
 from explain.figures import panels
@@ -66,6 +67,13 @@ def _weighted_lines(lines: list[tuple[np.ndarray, np.ndarray, float]], strongest
                  xaxis=x_axis, yaxis=y_axis) for x, y, w in lines]
 
 
+def _shades(weights: np.ndarray, projector: bool) -> list[str]:
+    """Each weight (0..1) as its colour on the sequential scale, for bars: given the numbers and a
+    colour scale, plotly.js 4 first reads every number as a colour name and logs a warning for each
+    bar (with a stack trace) on every redraw, before it maps them to the same colours."""
+    return sample_colorscale(get_colorscale(sequential(projector)), np.clip(weights, 0, 1).tolist())
+
+
 def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang: str,
               projector: bool = False) -> go.Figure:
     """Where query row `query` looks: arcs from it to every key row (width = weight), the digit with
@@ -81,7 +89,7 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
                  colorscale=[[0, "rgba(86,180,233,0)"], [1, "rgba(86,180,233,0.7)"]], hoverinfo="skip",
                  xaxis="x2", yaxis="y2"),
             dict(type="bar", x=weights, y=rows, orientation="h", showlegend=False,
-                 marker=dict(color=weights, colorscale=sequential(projector), cmin=0, cmax=1),
+                 marker=dict(color=_shades(weights, projector)),
                  text=[f"{w:.2f}" if w == strongest else "" for w in weights],
                  textposition="outside", cliponaxis=False, constraintext="none",
                  textfont=dict(size=20 if projector else 12),
@@ -98,7 +106,8 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
     arcs = []
     for key in np.flatnonzero(weights >= 0.01):
         bend = 0.15 + 0.85 * abs(key - query) / 27
-        arcs.append((-2 * bend * s * (1 - s), query + (key - query) * s, float(weights[key])))  # Bézier
+        arc = np.stack([-2 * bend * s * (1 - s), query + (key - query) * s]).astype(np.float32)  # Bézier;
+        arcs.append((*arc, float(weights[key])))                  # float32: a shape, half the bytes
     keys = dict(type="scatter", x=np.zeros(28), y=rows, mode="markers", showlegend=False,
                 marker=dict(size=(3 + 9 * weights / strongest) * (1.5 if projector else 1), color=ACCENT),
                 customdata=weights, hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>",
@@ -158,7 +167,7 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
 
     data = [vec(ex.q[None], 1), vec(ex.keys, 2), bars(ex.dots, 3, marker=dict(color=CATEGORICAL[0])),
             bars(ex.scaled, 4, marker=dict(color=CATEGORICAL[0])),
-            bars(ex.weights, 5, marker=dict(color=ex.weights, colorscale=sequential(projector), cmin=0, cmax=1)),
+            bars(ex.weights, 5, marker=dict(color=_shades(ex.weights, projector))),
             vec(ex.values, 6), vec(ex.output[None], 7)]
     strongest = int(np.argmax(ex.weights))
     layout["shapes"] = [_outline(strongest, k) for k in range(2, 7)]
