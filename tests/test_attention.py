@@ -262,14 +262,25 @@ def test_row_focus_bars_are_the_query_rows_weights_and_digit_is_the_input(sample
     assert "row 20" in fig.layout.title.text and "head 2" in fig.layout.title.text
 
 
-def test_head_grid_shows_every_head_and_their_mean(sample):
+def test_head_grid_shows_every_head_and_their_mean_with_the_query_row_outlined(sample):
+    """One heatmap holds the tiles side by side, empty (NaN) columns between them."""
     _, tr, _ = sample
     fig = figures.head_grid(tr.scores, 20, 1, "zh")
-    maps = [d.z for d in fig.data if d.type == "heatmap"]
-    assert len(maps) == 5
+    (heat,) = [d for d in fig.data if d.type == "heatmap"]
+    z, keys = np.asarray(heat.z), np.asarray(heat.customdata)
+    filled = ~np.isnan(z).all(axis=0)
+    starts = np.flatnonzero(filled & ~np.r_[False, filled[:-1]])
+    assert len(starts) == 5 and filled.sum() == 5 * 28
+    tiles = [z[:, s:s + 28] for s in starts]
     for h in range(4):
-        np.testing.assert_array_equal(maps[h], tr.scores[h])
-    np.testing.assert_allclose(maps[4], tr.scores.mean(0))
+        np.testing.assert_array_equal(tiles[h], tr.scores[h])
+    np.testing.assert_allclose(tiles[4], tr.scores.mean(0))
+    for s in starts:   # the hover's key row: the column within its tile
+        np.testing.assert_array_equal(keys[:, s:s + 28], np.broadcast_to(np.arange(28), (28, 28)))
+    assert [(b.x0, b.x1, b.y0, b.y1) for b in fig.layout.shapes] == [(s - 0.5, s + 27.5, 19.5, 20.5) for s in starts]
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[1] == "<b>▶ 头 2</b>" and titles[0] == "头 1" and titles[4] == "各头平均"
+    assert [a.x for a in fig.layout.annotations] == [s + 13.5 for s in starts]   # each above its tile
     assert "头" in fig.layout.title.text
 
 

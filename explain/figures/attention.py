@@ -115,27 +115,43 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
     return figure(data, layout, projector, 350, coded=[*_weighted_lines(arcs, strongest, projector, 1), keys])
 
 
+GRID_GAP = 3   # empty columns between the head grid's tiles
+
+
 def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: bool = False) -> go.Figure:
     """Every head's (query, key) weight matrix and their mean, side by side on one colour scale, the
-    query row outlined and the selected head's title marked. `scores` (heads, query, key)."""
-    heads = scores.shape[0]
+    query row outlined and the selected head's title marked. `scores` (heads, query, key).
+
+    One heatmap of the tiles (gaps of NaN) on one pair of axes, its customdata the key row of each
+    cell: redrawn on every query-row move, five subplots cost plotly.js twice the time of one."""
+    heads, rows, keys = scores.shape
     names = [t("attention.head_n", lang, n=h + 1) for h in range(heads)] + [t("attention.fig.mean", lang)]
     names[head] = f"<b>▶ {names[head]}</b>"
-    layout = grid(rows=1, cols=heads + 1, subplot_titles=names, horizontal_spacing=0.02, shared_yaxes=True)
-    panels_ = list(scores) + [scores.mean(0)]
-    data = []
-    for k, panel in enumerate(panels_, start=1):
-        x, y = panels.axes(k)
-        data.append(dict(type="heatmap", z=panel, zmin=0, zmax=float(scores.max()), colorscale=sequential(projector),
-                         showscale=k == len(panels_), colorbar=dict(thickness=12, len=0.9),
-                         hovertemplate=t("attention.fig.hover_cell", lang) + "<extra></extra>", xaxis=x, yaxis=y))
-        _axis(layout, "x", k, scaleanchor=y, constrain="domain", **(SPARSE_TICKS if projector else ROW_TICKS))
-    layout["shapes"] = [_outline(query, k) for k in range(1, len(panels_) + 1)]
-    _row_axes(layout, len(panels_), **(SPARSE_TICKS if projector else {}))
-    _axis(layout, "y", 1, title=t("attention.fig.query_row", lang))
-    _axis(layout, "x", 1, title=t("attention.fig.key_row", lang))
-    layout["title"] = dict(text=t("attention.fig.grid_title", lang))
-    return figure(data, layout, projector, 280, {"t": 95 if projector else 70})  # title + panel titles
+    tiles = np.concatenate([scores, scores.mean(0, keepdims=True)])
+    left = [k * (keys + GRID_GAP) for k in range(len(tiles))]      # each tile's first column
+    z = np.full((rows, left[-1] + keys), np.nan, np.float32)
+    key_of = np.full(z.shape, -1, np.int8)
+    for tile, x0 in zip(tiles, left):
+        z[:, x0:x0 + keys] = tile
+        key_of[:, x0:x0 + keys] = np.arange(keys)
+    ticks = (SPARSE_TICKS if projector else ROW_TICKS)["tickvals"]
+    data = [dict(type="heatmap", z=z, customdata=key_of, hoverongaps=False, zmin=0, zmax=float(scores.max()),
+                 colorscale=sequential(projector), colorbar=dict(thickness=12, len=0.9),
+                 hovertemplate=t("attention.fig.hover_cell", lang) + "<extra></extra>")]
+    plain = dict(showgrid=False, zeroline=False, constrain="domain")
+    layout = dict(title=dict(text=t("attention.fig.grid_title", lang)),
+                  xaxis=dict(range=[-0.5, z.shape[1] - 0.5], tickmode="array", tickvals=[x0 + v for x0 in left for v in ticks],
+                             ticktext=[str(v) for _ in left for v in ticks], title=dict(text=t("attention.fig.key_row", lang)),
+                             **plain),
+                  yaxis=dict(ROWS_DOWN, scaleanchor="x", title=dict(text=t("attention.fig.query_row", lang)), **plain,
+                             **(SPARSE_TICKS if projector else {})),
+                  annotations=[dict(text=name, x=x0 + (keys - 1) / 2, y=1.0, xref="x", yref="paper", xanchor="center",
+                                    yanchor="bottom", showarrow=False, font=dict(size=16)) for name, x0 in zip(names, left)],
+                  shapes=[dict(type="rect", x0=x0 - 0.5, x1=x0 + keys - 0.5, y0=query - 0.5, y1=query + 0.5, xref="x",
+                               yref="y", line=dict(color=ACCENT, width=3), fillcolor="rgba(0,0,0,0)") for x0 in left])
+    # Fixed margins for the axis labels: the wide mosaic fills the width, which automargin leaves to the plot.
+    margin = dict(t=95, l=85, b=70) if projector else dict(t=70, l=60, b=50)
+    return figure(data, layout, projector, 280, margin)
 
 
 def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.Figure:
