@@ -1,12 +1,13 @@
 """NetLens: the `st.navigation` frame. Sets the page up, writes the shared sidebar once, runs a page."""
 import streamlit as st
 
-from pages import shared
+from pages import shared, warmup
 from pages.shared import t
 from pages.streamlit_internals import run_unknown_paths_as_default
 
 
 st.set_page_config(page_title="NetLens", page_icon=":material/visibility:", layout="wide")
+warmup.configure()
 shared.init_session()
 
 PAGES = [
@@ -26,6 +27,8 @@ page = st.navigation(PAGES)
 sidebar = shared.sidebar_frame()  # filled after the page ran: it then shows the digit the page just set
 shared.freeze_heap_once()
 try:
-    page.run()
+    with warmup.page_running():
+        page.run()
 finally:
     shared.sidebar_ui(sidebar)
+warmup.start_once()  # after the first run: what the other pages' first visits need, in the background

@@ -147,14 +147,18 @@ class _InputGradient:
         return tape.gradient(loss, x)
 
     def _build(self) -> None:
-        self._traced.get_concrete_function()
+        # Called once, not only traced: TensorFlow builds the graph's kernels on its first call,
+        # about as long again as the trace, which the first real call would otherwise wait for.
+        self._traced(tf.zeros((1, 28, 28)), tf.zeros((1,), tf.int32))
         self._ready.set()
 
     def trace(self) -> threading.Thread:
         """Start tracing in a thread of its own, once; the thread (a test may join it)."""
         with _LOCK:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._build, name=f"trace-{self._model.name}", daemon=True)
+                # Not a daemon: the interpreter waits for a trace at exit rather than tearing TensorFlow
+                # down under it (which aborted short pytest runs with "terminate called after throwing").
+                self._thread = threading.Thread(target=self._build, name=f"trace-{self._model.name}")
                 self._thread.start()
             return self._thread
 

@@ -13,7 +13,9 @@ the numpy pass takes milliseconds. Tests check every norm against GradientTape's
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import cache
 
 import keras
 import numpy as np
@@ -23,6 +25,7 @@ from explain.gradients import check_label
 
 DEPTH, WIDTH, SEED = 8, 32, 0
 VARIANTS = ("sigmoid", "relu", "sigmoid_bn")
+_BUILD = threading.Lock()
 
 
 def deep_mlp(variant: str, depth: int = DEPTH, width: int = WIDTH, seed: int = SEED) -> keras.Model:
@@ -45,6 +48,18 @@ def deep_mlp(variant: str, depth: int = DEPTH, width: int = WIDTH, seed: int = S
     out = layers.Dense(10, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(seed),
                        name="output")(x)
     return keras.Model(inp, out, name=f"deep_{variant}")
+
+
+def deep_networks() -> dict[str, keras.Model]:
+    """variant -> `deep_mlp(variant)` for every variant, built once per process and shared (they are
+    never trained); under a lock, as the page and the server's warm-up thread may ask at once."""
+    with _BUILD:
+        return _built()
+
+
+@cache
+def _built() -> dict[str, keras.Model]:
+    return {variant: deep_mlp(variant) for variant in VARIANTS}
 
 
 @dataclass(frozen=True)

@@ -42,15 +42,10 @@ def mlp_backprop(x28: np.ndarray, label: int) -> tuple[list[gradients.DenseBackp
     return steps, gradients.largest_difference_from_tape(model, x28, label, steps)
 
 
-@st.cache_resource(show_spinner=False)
-def deep_networks() -> dict[str, object]:
-    return {variant: vanishing.deep_mlp(variant) for variant in vanishing.VARIANTS}
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def depth_gradients(x28: np.ndarray, label: int) -> list[vanishing.DepthGradients]:
     others = to_mnist_batch(test_split().x[:BATCH])
-    return [vanishing.layer_gradients(model, x28, label, others) for model in deep_networks().values()]
+    return [vanishing.layer_gradients(model, x28, label, others) for model in vanishing.deep_networks().values()]
 
 
 @st.cache_data(show_spinner=False)
@@ -214,7 +209,7 @@ def depth_ui(results: list[vanishing.DepthGradients]) -> None:
             st.metric(t(f"gradients.variant.{result.variant}"), f"{result.first_to_last:.2g}",
                       help=t("gradients.depth.ratio_help", first=result.layer_names[0], last=result.layer_names[-1]),
                       border=True)
-    sizes = [" × ".join(map(str, w.shape)) for w in deep_networks()["relu"].get_weights() if w.ndim == 2]
+    sizes = [" × ".join(map(str, w.shape)) for w in vanishing.deep_networks()["relu"].get_weights() if w.ndim == 2]
     st.caption(t("gradients.depth.caption", first=results[0].layer_names[0], last=results[0].layer_names[-1],
                  first_size=sizes[0], last_size=sizes[-1]))
     if st.button(t("gradients.depth.train", steps=TRAIN_STEPS), key="gradients_train",

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explain import custom, export, i18n
-from explain.data import load_mnist
+from explain.data import load_test
 from explain.models import COMPARED, MODEL_NAMES, ModelFileError, load_model
 from explain.preprocess import Steps, to_mnist
 from pages import style
@@ -131,16 +131,20 @@ def digit_panel_ui() -> None:
 # ---- models -------------------------------------------------------------------------------------
 
 @st.cache_resource(show_spinner=False)
+def shipped_model(name: str):
+    """The shipped model `name`, loaded once per server and shared by all sessions, or its
+    `ModelFileError` when its file is missing or damaged, so the other models keep working. One
+    entry per model: the Draw page's first run loads only the five it compares (`compared_models`),
+    and the others load when a page asks for them or in `pages.warmup`'s background thread."""
+    try:
+        return load_model(name)
+    except ModelFileError as exc:
+        return exc
+
+
 def loaded_models() -> dict[str, object]:
-    """Every shipped model, loaded once per server and shared by all sessions; a model whose file
-    is missing or damaged maps to its `ModelFileError`, so the other models keep working."""
-    out: dict[str, object] = {}
-    for name in MODEL_NAMES:
-        try:
-            out[name] = load_model(name)
-        except ModelFileError as exc:
-            out[name] = exc
-    return out
+    """Every shipped model, name -> model or its `ModelFileError` (`shipped_model`)."""
+    return {name: shipped_model(name) for name in MODEL_NAMES}
 
 
 def model_or_error(name: str):
@@ -203,8 +207,7 @@ def model_label(name: str) -> str:
 def compared_models() -> dict[str, object]:
     """The models a comparison shows: the five course models (name -> model, or its
     `ModelFileError`) and the session's uploaded model under `UPLOADED`, if it has one."""
-    shipped = loaded_models()
-    out = {name: shipped[name] for name in COMPARED}
+    out = {name: shipped_model(name) for name in COMPARED}
     model = uploaded_model()
     if model is not None:
         out[UPLOADED] = model
@@ -248,7 +251,7 @@ def _frozen() -> bool:
 
 
 def freeze_heap_once() -> None:
-    loaded_models()
+    compared_models()
     _frozen()
 
 
@@ -271,7 +274,7 @@ class Digit:
 
 @st.cache_resource(show_spinner=False)
 def test_split():
-    return load_mnist().test
+    return load_test()
 
 
 def set_sample(index: int) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx, script_runner
 
@@ -73,3 +74,9 @@ def keep_compiled_kernels() -> None:
     app keeps no per-rerun Keras state to clear (models are loaded once per server, training runs
     in child processes), so Streamlit's cleanup is replaced by the same without that call."""
     script_runner._clean_problem_modules = _cleanup_keeping_keras
+
+
+def serving() -> bool:
+    """Whether this script runs in a real server (`streamlit run`), not under AppTest, which installs
+    a mock in place of the server's `Runtime` for its runs."""
+    return type(Runtime._instance) is Runtime

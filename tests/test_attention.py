@@ -461,13 +461,13 @@ def test_head_profile_finds_the_common_key_row_and_the_attention_distance():
 
 def test_page_without_its_model_file_says_how_to_rebuild_it_and_still_explains_positions(monkeypatch, tmp_path):
     import explain.models
-    from pages.shared import loaded_models
+    from pages.shared import shipped_model
     monkeypatch.setattr(explain.models, "MODELS_DIR", tmp_path)
-    loaded_models.clear()
+    shipped_model.clear()
     try:
         at = attention_page("en")
     finally:
-        loaded_models.clear()
+        shipped_model.clear()
     assert not at.exception
     assert "python -m explain.train attention" in at.error[0].value
     assert [h.value for h in at.subheader] == ["Positional encoding: how attention knows where a row is"]

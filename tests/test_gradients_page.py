@@ -56,14 +56,14 @@ def test_a_new_target_label_recomputes_the_loss_and_the_deep_networks_train_on_r
 
 def test_without_the_rnn_file_the_page_says_how_to_rebuild_it_and_shows_the_rest(monkeypatch, tmp_path):
     import explain.models
-    from pages.shared import loaded_models
+    from pages.shared import shipped_model
     from tests.test_model_files import broken_models_dir
     monkeypatch.setattr(explain.models, "MODELS_DIR", broken_models_dir(tmp_path / "models", remove=("rnn",)))
-    loaded_models.clear()
+    shipped_model.clear()
     try:
         at = app_on_page(monkeypatch, "pages/gradients.py", lang="zh")
     finally:
-        loaded_models.clear()
+        shipped_model.clear()
     assert [e.value for e in at.error] == [t("model.error.missing", "zh", model="rnn",
                                              command="python -m explain.train rnn")]
     headers = [h.value for h in at.header]

@@ -435,9 +435,9 @@ def test_the_preset_help_says_the_demo_settings_and_its_last_run_here(monkeypatc
         # The next test sees the shipped architecture again, in the app's models too: the app frame may
         # have loaded them during the patch (models are built from the same BUILDERS), and then its cache
         # holds the MLP as a file that does not fit its architecture.
-        from pages.shared import loaded_models
+        from pages.shared import shipped_model
         training.hidden_units.cache_clear()
-        loaded_models.clear()
+        shipped_model.clear()
 
 
 def preset_help_with_a_narrow_mlp(monkeypatch, demo: training.TrainConfig) -> None:
