@@ -34,11 +34,11 @@ def model_ui(column):
     return (fitting[name] if name in fitting else model_or_error(name)), name
 
 
-def controls_ui(model, trace: list[recurrent.LayerGates], layer_col, step_col,
-                unit_col) -> tuple[recurrent.LayerGates, int, int]:
+def controls_ui(model, trace: list[recurrent.LayerGates]) -> tuple[recurrent.LayerGates, int, int]:
     """Layer, timestep (1-based image row) and unit pickers; the defaults are the row and unit where
     the chosen layer's memory changes most on this digit."""
     names = [g.layer_name for g in trace]
+    layer_col, step_col, unit_col = st.columns([1, 2, 1])
     with layer_col:
         # Keys per model object: another model's layers may share a name but not their sizes.
         name = st.radio(t("recurrent.layer"), names, horizontal=True, key=f"recurrent_layer_{id(model)}")
@@ -103,40 +103,20 @@ def gradients_concept(gates: recurrent.LayerGates, step: int) -> None:
 
 @st.fragment
 def explanation_ui() -> None:
-    """Everything below the title: a fragment, so that moving the model, layer, timestep or unit
-    picker reruns only this, not the app's frame and sidebar."""
+    """Everything below the title: a fragment, so that moving the model picker reruns only this,
+    not the app's frame and sidebar."""
     digit = current_digit()
-    model_col, *control_cols = st.columns([1, 1, 2, 1])
+    model_col, answer_col = st.columns([1, 2] if projector() else [1, 3], vertical_alignment="bottom")
     model, name = model_ui(model_col)
     if model is None:
         return
     trace = recurrent.gate_trace(model, digit.x28)
     answers = recurrent.answer_over_time(model, trace)
-    gates, step, unit = controls_ui(model, trace, *control_cols)
     final = answers[-1]
-    st.markdown(t("recurrent.prediction", model=model_label(name), answer=int(final.argmax()),
-                  p=float(final.max())))
-    st.subheader(t("recurrent.gates.header"))
-    show_chart(figures.gate_heatmaps(gates, digit.x28, lang(), projector(), step, unit),
-               f"recurrent-{gates.layer_name}")
-    st.caption(t(f"recurrent.gates.caption.{gates.cell}"))
-
-    equations_ui(trace, gates, digit.x28, step, unit)
-    gradients_concept(gates, step)
-
-    st.subheader(t("recurrent.answer.header"))
-    show_chart(figures.answer_over_time(answers, digit.x28, model_label(name), lang(), projector(), step),
-               f"recurrent-{name}-answer")
-    head = recurrent.output_layers(model)
-    st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name,
-                 head=" → ".join([str(head[0].inputs)] + [f"{d.units} {d.activation}" for d in head])))
-
-    st.subheader(t("recurrent.memory.header"))
-    show_chart(figures.memory_changes(trace, digit.x28, [recurrent.memory_change(g) for g in trace], lang(),
-                                      projector(), step), f"recurrent-{name}-memory")
-    st.caption(t(f"recurrent.memory.caption.{gates.cell}",
-                 units=" / ".join(dict.fromkeys(str(g.units) for g in trace))))
-
+    with answer_col:
+        st.markdown(t("recurrent.prediction", model=model_label(name), answer=int(final.argmax()),
+                      p=float(final.max())))
+    timestep_ui(model, name, trace, answers, digit.x28)
     parameters_ui(model)
     roles_concept()
     concept("rows", "body", units=trace[0].units)
@@ -145,6 +125,34 @@ def explanation_ui() -> None:
             layers=("；" if lang() == "zh" else "; ").join(
                 t("recurrent.concept.dropout.layer", layer=d.name, rate=d.rate, percent=d.rate, before=d.before,
                   after=d.after) for d in dropouts))
+
+
+@st.fragment
+def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np.ndarray, x28: np.ndarray) -> None:
+    """What the layer, timestep and unit pickers change: a fragment of its own, so that a teacher
+    sweeping the timestep reruns (and the browser redraws) only these charts and equations, not the
+    parameter counts and concept notes below, which depend on the model alone."""
+    gates, step, unit = controls_ui(model, trace)
+    st.subheader(t("recurrent.gates.header"))
+    show_chart(figures.gate_heatmaps(gates, x28, lang(), projector(), step, unit),
+               f"recurrent-{gates.layer_name}")
+    st.caption(t(f"recurrent.gates.caption.{gates.cell}"))
+
+    equations_ui(trace, gates, x28, step, unit)
+    gradients_concept(gates, step)
+
+    st.subheader(t("recurrent.answer.header"))
+    show_chart(figures.answer_over_time(answers, x28, model_label(name), lang(), projector(), step),
+               f"recurrent-{name}-answer")
+    head = recurrent.output_layers(model)
+    st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name,
+                 head=" → ".join([str(head[0].inputs)] + [f"{d.units} {d.activation}" for d in head])))
+
+    st.subheader(t("recurrent.memory.header"))
+    show_chart(figures.memory_changes(trace, x28, [recurrent.memory_change(g) for g in trace], lang(),
+                                      projector(), step), f"recurrent-{name}-memory")
+    st.caption(t(f"recurrent.memory.caption.{trace[0].cell}",
+                 units=" / ".join(dict.fromkeys(str(g.units) for g in trace))))
 
 
 st.title(t("recurrent.title"))

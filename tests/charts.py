@@ -8,14 +8,16 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 
-from widgets.chart import NAME
+from widgets.chart import NAME, SENT, joined
 
 CHART = ".netlens-chart .js-plotly-plot"  # a chart that plotly.js has drawn
 
 
 def charts(at) -> list[dict]:
-    """What every chart of the AppTest run was given, in page order: "figure" (its JSON), "config"
-    (plotly.js's), "labels" (the fullscreen control's), "plotly" (where plotly.js is served)."""
+    """What every chart of the AppTest run was given, in page order: "traces" (each trace's JSON, or
+    None where the session's last message under the chart's "key" carried the same), "layout" and
+    "frames" (JSON), "version" and "base" (the numbers of this message and of the one it builds on),
+    "config" (plotly.js's), "labels" (the fullscreen control's), "plotly" (where plotly.js is served)."""
     return [json.loads(element.proto.json) for element in at.get("bidi_component")
             if element.proto.component_name == NAME]
 
@@ -33,6 +35,14 @@ def _arrays(value):
     return value
 
 
+def figure_json(at, chart: dict) -> str:
+    """The whole JSON of `chart` (one of `charts(at)`), its None traces read from what the session
+    holds for its key: the traces of the message before, as the browser does."""
+    held = at.session_state[SENT].charts[chart["key"]][1]
+    traces = [held[i] if trace is None else trace for i, trace in enumerate(chart["traces"])]
+    return joined(traces, chart["layout"], chart["frames"])
+
+
 def figures(at) -> list[go.Figure]:
     """The figure of every chart the AppTest run shows, in page order, its arrays as numpy arrays."""
-    return [go.Figure(_arrays(json.loads(chart["figure"]))) for chart in charts(at)]
+    return [go.Figure(_arrays(json.loads(figure_json(at, chart)))) for chart in charts(at)]

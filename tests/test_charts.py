@@ -15,7 +15,7 @@ from explain.figures.theme import figure, style
 from explain.preprocess import to_mnist
 from tests.apptest import app_on_page
 from tests.charts import charts, figures
-from widgets.chart import figure_json
+from widgets.chart import SENT, figure_json, figure_parts, joined
 
 
 def test_a_figure_travels_as_plotlys_own_json_with_numpy_arrays_as_typed_arrays():
@@ -63,3 +63,67 @@ def test_every_chart_has_a_fullscreen_control_in_the_users_language(monkeypatch)
     assert {json.dumps(chart["labels"], ensure_ascii=False) for chart in charts(at)} == \
         {json.dumps({"open": "全屏", "close": "退出全屏"}, ensure_ascii=False)}
     assert all(chart["plotly"].endswith("/plotly.min.js") for chart in charts(at))
+
+
+def _two_traces_script():
+    """A page with one chart: a heatmap and a line, the outline at session_state["row"], the line's
+    values scaled by session_state["scale"]."""
+    import numpy as np
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from widgets.chart import plotly_chart
+
+    row, scale = st.session_state.setdefault("row", 1), st.session_state.setdefault("scale", 1.0)
+    fig = go.Figure([go.Heatmap(z=np.arange(12.0).reshape(3, 4)), go.Scatter(y=scale * np.arange(4.0))],
+                    layout=dict(shapes=[dict(type="rect", x0=-0.5, x1=3.5, y0=row - 0.5, y1=row + 0.5)]))
+    st.session_state["expected"] = fig.to_json()
+    plotly_chart(fig, {}, {"open": "open", "close": "close"}, key="chart-test")
+
+
+def _message(at) -> tuple[dict, str]:
+    (chart,) = charts(at)
+    return chart, at.session_state["expected"]
+
+
+def test_a_trace_the_browser_holds_travels_as_null_and_the_message_builds_on_the_one_before():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_two_traces_script, default_timeout=30)
+    at.run()
+    first, expected = _message(at)
+    assert None not in first["traces"]
+    assert joined(first["traces"], first["layout"], first["frames"]) == expected
+
+    at.session_state["row"] = 2             # only the outline moves: both traces are the browser's already
+    at.run()
+    second, expected = _message(at)
+    assert second["traces"] == [None, None] and second["base"] == first["version"] != second["version"]
+    assert joined(first["traces"], second["layout"], second["frames"]) == expected
+    assert json.loads(second["layout"])["shapes"][0]["y0"] == 1.5
+
+    at.session_state["scale"] = 2.0         # the line changes, the heatmap does not
+    at.run()
+    third, expected = _message(at)
+    assert third["traces"][0] is None and third["traces"][1] is not None and third["base"] == second["version"]
+    assert joined([first["traces"][0], third["traces"][1]], third["layout"], third["frames"]) == expected
+
+
+def test_a_browser_missing_what_a_message_builds_on_gets_every_trace_next():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_two_traces_script, default_timeout=30)
+    at.run()
+    at.session_state["row"] = 2
+    at.run()
+    assert _message(at)[0]["traces"] == [None, None]
+    at.session_state[SENT].forget("chart-test")   # what the element's "missing" trigger calls
+    at.session_state["row"] = 3
+    at.run()
+    chart, expected = _message(at)
+    assert None not in chart["traces"] and joined(chart["traces"], chart["layout"], chart["frames"]) == expected
+
+
+def test_figure_json_is_plotlys_to_json_joined_from_its_parts():
+    fig = go.Figure([go.Bar(y=np.array([1.0, 2.0]))], layout=dict(title="t"), frames=[go.Frame(data=[go.Bar(y=[3])])])
+    assert joined(*figure_parts(fig)) == figure_json(fig) == fig.to_json()

@@ -43,3 +43,40 @@ def test_chinese_page_prints_the_models_real_answer_for_the_shared_sample(page, 
     assert page.get_by_text(expected.replace("**", "")).count() == 1
     assert page.get_by_text(t("recurrent.gates.header", "en")).count() == 0
     assert page.get_by_text(t("recurrent.gates.header", "zh")).count() == 1
+
+
+STEP = "[data-testid='stSlider'] input[type='range'][aria-label='Timestep t = image row']"
+OUTLINE_X0 = "el => el.layout.shapes.at(-1).x0"       # the chosen row's outline through every panel
+
+
+def _moved(page, key: str) -> None:
+    page.locator(STEP).first.press(key)
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+
+
+def test_a_timestep_move_moves_the_outline_over_the_same_heatmaps_even_after_the_tab_forgot_them(page, app_url,
+                                                                                                  models):
+    """The move's message carries the heatmaps as null (the tab holds them) and plotly.js only moves the
+    outline (relayout: the heatmap trace objects are the ones drawn before); a tab that lost what it
+    held asks, and gets the whole figure again."""
+    first = next(layer.name for layer in models["lstm"].layers if isinstance(layer, keras.layers.LSTM))
+    gates_chart = f".st-key-chart-recurrent-{first} {CHART}"   # the first LSTM layer's gate heatmaps
+    open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
+    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    gates = page.locator(gates_chart)
+    step = int(page.locator(STEP).first.evaluate("e => Number(e.value)"))
+    key = "ArrowLeft" if step > 1 else "ArrowRight"
+    gates.evaluate("el => el.data.forEach(trace => { trace.__kept = true; })")
+    z = gates.evaluate("el => JSON.stringify(el._fullData[1].z)")
+    _moved(page, key)
+    moved = step - 1 if key == "ArrowLeft" else step + 1
+    assert gates.evaluate(OUTLINE_X0) == moved - 0.5
+    assert gates.evaluate("el => el.data.every(trace => trace.__kept)")     # not one trace given anew
+    assert gates.evaluate("el => JSON.stringify(el._fullData[1].z)") == z
+    page.evaluate("() => { window.__netlensCharts = {}; }")               # the tab forgets every chart's traces
+    _moved(page, "ArrowRight" if key == "ArrowLeft" else "ArrowLeft")
+    page.wait_for_function(f"() => document.querySelector('{gates_chart}').layout.shapes.at(-1).x0 === {step - 0.5}",
+                           timeout=15_000)
+    assert gates.evaluate("el => JSON.stringify(el._fullData[1].z)") == z    # the heatmaps drawn from the resent figure
+    assert not exceptions(page)
