@@ -259,6 +259,9 @@ def test_row_focus_bars_are_the_query_rows_weights_and_digit_is_the_input(sample
     digit, tint = [d for d in fig.data if d.type == "heatmap"]
     np.testing.assert_array_equal(digit.z, x)
     np.testing.assert_array_equal(tint.z[:, 0], tr.scores[1, 20])
+    assert tint.x0 - tint.dx / 2 == -0.5 and tint.x0 + tint.dx / 2 == 27.5   # the tint spans the digit's 28 columns
+    (box,) = fig.layout.shapes   # the query row outlined across the digit
+    assert (box.y0, box.y1, box.x0, box.x1, box.xref, box.yref) == (19.5, 20.5, 0, 1, "x2 domain", "y2")
     assert "row 20" in fig.layout.title.text and "head 2" in fig.layout.title.text
 
 
@@ -294,6 +297,9 @@ def test_worked_figure_draws_q_keys_dots_scaled_weights_values_and_output(sample
     for drawn, expected in zip(bars, (ex.dots, ex.scaled, ex.weights)):
         np.testing.assert_array_equal(drawn, expected)
     assert "÷ 4" in [a.text for a in fig.layout.annotations]
+    strongest = int(np.argmax(ex.weights))   # the key row written out, outlined in the five key-row panels
+    assert [(b.y0, b.y1, b.yref) for b in fig.layout.shapes] == [(strongest - 0.5, strongest + 0.5, f"y{k}")
+                                                                 for k in range(2, 7)]
 
 
 def test_position_and_order_figures_draw_the_table_and_the_reordered_digit(model, sample):
