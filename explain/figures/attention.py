@@ -1,9 +1,9 @@
 """Figures of the attention page. Rows of the digit are tokens, so every y axis here is "image row",
 drawn top to bottom (row 0 at the top) to line up with the digit itself.
 
-The figures a moved query row changes are written as plain trace and layout dicts and turned into a
-Figure once (`theme.figure`): plotly's `add_trace(row=, col=)`, `update_*axes` and `add_shape` calls
-validate every property one by one, about 100 ms of every move of the row slider. Panel k of a grid
+Every figure is written as plain trace and layout dicts and turned into a Figure once
+(`theme.figure`): plotly's `add_trace(row=, col=)`, `update_*axes` and `add_shape` calls validate
+every property one by one, about 100 ms of every move of the query-row slider. Panel k of a grid
 draws on the axes `panels.axes(k)`; layout entries are set with `_axis`."""
 from __future__ import annotations
 
@@ -13,17 +13,12 @@ from plotly.colors import get_colorscale, sample_colorscale
 
 from explain.attention import LayerNormStep, OrderTest, WorkedExample
 from explain.figures import panels
-from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, figure, grid, sequential, style, subplots
+from explain.figures.theme import CATEGORICAL, DIGIT, DIVERGING, figure, grid, sequential
 from explain.i18n import t
 
 ACCENT = CATEGORICAL[3]     # vermillion: the query row, wherever it appears
 ROW_TICKS = dict(tickmode="array", tickvals=[0, 5, 10, 15, 20, 27])
 SPARSE_TICKS = dict(tickmode="array", tickvals=[0, 10, 20])   # small panels at projector font size
-
-
-def _rows_axis(fig: go.Figure, row: int | None = None, col: int | None = None, **extra) -> None:
-    """Image rows top to bottom, so the axis lines up with the digit."""
-    fig.update_yaxes(range=[27.5, -0.5], **ROW_TICKS, row=row, col=col, **extra)
 
 
 ROWS_DOWN = dict(range=[27.5, -0.5], **ROW_TICKS)   # image rows top to bottom, lined up with the digit
@@ -206,22 +201,21 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
 def positional_figure(table: np.ndarray, dims: tuple[int, ...], lang: str, projector: bool = False) -> go.Figure:
     """The sinusoidal table (positions, depth) the model adds to its row tokens, and a few of its
     columns as curves over the 28 positions: low dimensions wave fast, high ones slowly."""
-    fig = subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12,
-                        subplot_titles=[t("attention.fig.pe_table", lang), t("attention.fig.pe_curves", lang)])
-    fig.add_trace(go.Heatmap(z=table, colorscale=DIVERGING, zmid=0, zmin=-1, zmax=1,
-                             showscale=False,   # the title names the colours; a bar here collides with the curves
-                             hovertemplate=t("attention.fig.hover_pe", lang) + "<extra></extra>"), row=1, col=1)
-    for i, d in enumerate(dims):
-        kind = "sin" if d % 2 == 0 else "cos"
-        fig.add_trace(go.Scatter(x=np.arange(len(table)), y=table[:, d], mode="lines+markers",
-                                 marker=dict(size=4), line=dict(color=CATEGORICAL[i % len(CATEGORICAL)]),
-                                 name=t("attention.fig.pe_dim", lang, dim=d, kind=kind)), row=1, col=2)
-    _rows_axis(fig, row=1, col=1, title_text=t("attention.fig.position", lang))
-    fig.update_xaxes(title_text=t("attention.fig.dimension", lang), row=1, col=1)
-    fig.update_xaxes(title_text=t("attention.fig.position", lang), **ROW_TICKS, row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=-0.3, yanchor="top",
-                                  title_text=t("attention.fig.dimension", lang)))
-    return style(fig, projector, height=360).update_layout(margin_t=85 if projector else 65)  # two-line subplot titles
+    layout = grid(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12,
+                  subplot_titles=[t("attention.fig.pe_table", lang), t("attention.fig.pe_curves", lang)])
+    data = [dict(type="heatmap", z=table, colorscale=DIVERGING, zmid=0, zmin=-1, zmax=1,
+                 showscale=False,   # the title names the colours; a bar here collides with the curves
+                 hovertemplate=t("attention.fig.hover_pe", lang) + "<extra></extra>", xaxis="x", yaxis="y")]
+    data += [dict(type="scatter", x=np.arange(len(table)), y=table[:, d], mode="lines+markers", marker=dict(size=4),
+                  line=dict(color=CATEGORICAL[i % len(CATEGORICAL)]), xaxis="x2", yaxis="y2",
+                  name=t("attention.fig.pe_dim", lang, dim=d, kind="sin" if d % 2 == 0 else "cos"))
+             for i, d in enumerate(dims)]
+    _axis(layout, "y", 1, **ROWS_DOWN, title=t("attention.fig.position", lang))
+    _axis(layout, "x", 1, title=t("attention.fig.dimension", lang))
+    _axis(layout, "x", 2, title=t("attention.fig.position", lang), **ROW_TICKS)
+    layout["legend"] = dict(title=dict(text=t("attention.fig.dimension", lang)), orientation="h", x=1,
+                            xanchor="right", y=-0.3, yanchor="top")
+    return figure(data, layout, projector, 360, {"t": 85 if projector else 65})  # two-line subplot titles
 
 
 def order_figure(x28: np.ndarray, test: OrderTest, lang: str, projector: bool = False) -> go.Figure:
@@ -231,15 +225,13 @@ def order_figure(x28: np.ndarray, test: OrderTest, lang: str, projector: bool = 
     for k, name in enumerate(("attention.fig.original", "attention.fig.permuted")):
         p = test.probs[0, k]
         titles.append(t(name, lang, digit=int(p.argmax()), prob=100 * float(p.max())))
-    fig = subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
-    fig.add_trace(_digit(x28, "original"), row=1, col=1)
-    fig.add_trace(_digit(x28[test.order], "permuted"), row=1, col=2)
-    for col in (1, 2):
-        fig.update_xaxes(visible=False, scaleanchor="y" if col == 1 else f"y{col}", constrain="domain",
-                         row=1, col=col)
-        _rows_axis(fig, row=1, col=col, showticklabels=col == 1)
-    fig.update_yaxes(title_text=t("attention.fig.image_row", lang), row=1, col=1)
-    return style(fig, projector, height=300).update_layout(margin_t=80 if projector else 60)  # two-line titles
+    layout = grid(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
+    data = [_digit(x28, "original", 1), _digit(x28[test.order], "permuted", 2)]
+    for k in (1, 2):
+        _axis(layout, "x", k, visible=False, scaleanchor=panels.axes(k)[1], constrain="domain")
+        _axis(layout, "y", k, **ROWS_DOWN, showticklabels=k == 1)
+    _axis(layout, "y", 1, title=t("attention.fig.image_row", lang))
+    return figure(data, layout, projector, 300, {"t": 80 if projector else 60})  # two-line titles
 
 
 def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: bool = False) -> go.Figure:
