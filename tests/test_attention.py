@@ -260,7 +260,7 @@ def test_row_focus_bars_are_the_query_rows_weights_and_digit_is_the_input(sample
     np.testing.assert_array_equal(digit.z, x)
     np.testing.assert_array_equal(tint.z[:, 0], tr.scores[1, 20])
     assert tint.x0 - tint.dx / 2 == -0.5 and tint.x0 + tint.dx / 2 == 27.5   # the tint spans the digit's 28 columns
-    (box,) = fig.layout.shapes   # the query row outlined across the digit
+    (box,) = [s for s in fig.layout.shapes if s.type == "rect"]   # the query row outlined across the digit
     assert (box.y0, box.y1, box.x0, box.x1, box.xref, box.yref) == (19.5, 20.5, 0, 1, "x2 domain", "y2")
     assert "row 20" in fig.layout.title.text and "head 2" in fig.layout.title.text
 
@@ -333,22 +333,37 @@ def test_layer_norm_figure_draws_before_normalised_and_after(model, sample):
     assert len(bars) == 3
 
 
+def points(shape) -> np.ndarray:
+    """(n, 2): the (x, y) points of an SVG path shape "Mx,yLx,y..."."""
+    return np.array([[float(v) for v in p.split(",")] for p in shape.path[1:].split("L")])
+
+
 def test_recurrence_figure_joins_the_query_row_to_every_weighted_key_row(sample):
     _, tr, _ = sample
     w = tr.scores[1, 20]
     fig = figures.recurrence_figure(w, 20, "en")
-    lines = [d for d in fig.data if d.mode == "lines"]
-    assert len(lines) == int((w >= 0.005).sum())
-    assert all(d.y[0] == 20 for d in lines)
-    widths = {int(d.y[1]): d.line.width for d in lines}
+    lines = [points(s) for s in fig.layout.shapes]
+    assert all(len(line) == 2 and tuple(line[0]) == (0, 20) and line[1][0] == 1 for line in lines)
+    widths = {int(line[1][1]): shape.line.width for line, shape in zip(lines, fig.layout.shapes)}
+    assert sorted(widths) == np.flatnonzero(w >= 0.005).tolist()   # one line to every key row with weight
     assert widths[int(w.argmax())] == max(widths.values())
 
 
-def test_projector_style_keeps_weight_coded_line_widths(sample):
-    _, tr, _ = sample
+def test_row_focus_arcs_leave_the_query_row_for_every_weighted_key_row(sample):
+    x, tr, _ = sample
     w = tr.scores[1, 20]
-    lines = [d for d in figures.recurrence_figure(w, 20, "en", projector=True).data if d.mode == "lines"]
-    assert len({d.line.width for d in lines}) > 1
+    arcs = [s for s in figures.row_focus(x, w, 20, 1, "en").layout.shapes if s.type == "path"]
+    ends = {int(round(points(s)[-1][1])): s.line.width for s in arcs}
+    assert all(points(s)[0][1] == 20 for s in arcs)
+    assert sorted(ends) == np.flatnonzero(w >= 0.01).tolist()
+    assert ends[int(w.argmax())] == max(ends.values())
+
+
+def test_projector_style_keeps_weight_coded_line_widths(sample):
+    x, tr, _ = sample
+    w = tr.scores[1, 20]
+    for fig in (figures.recurrence_figure(w, 20, "en", projector=True), figures.row_focus(x, w, 20, 1, "en", True)):
+        assert len({s.line.width for s in fig.layout.shapes if s.type == "path"}) > 1
 
 
 # ---- strings ---------------------------------------------------------------------------------------

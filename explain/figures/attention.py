@@ -53,13 +53,15 @@ def _digit(x28: np.ndarray, name: str, k: int = 1) -> dict:
 
 def _weighted_lines(lines: list[tuple[np.ndarray, np.ndarray, float]], strongest: float, projector: bool,
                     k: int) -> list[dict]:
-    """Lines in panel k whose width and opacity show an attention weight (`theme.figure`'s `coded`
-    traces, which the projector style would otherwise give all the same width)."""
+    """Lines through the points (x, y) in panel k whose width and opacity show an attention weight, as
+    path shapes between the grid and the traces: as traces (20-30 of them) plotly.js would validate,
+    lay out and draw each one again on every query-row move, and the projector look (`theme.figure`)
+    would give them all the same width."""
     scale = 1.5 if projector else 1.0
     x_axis, y_axis = panels.axes(k)
-    return [dict(type="scatter", x=x, y=y, mode="lines", showlegend=False, hoverinfo="skip",
-                 line=dict(color=ACCENT, width=scale * (1 + 12 * w)), opacity=0.25 + 0.75 * w / strongest,
-                 xaxis=x_axis, yaxis=y_axis) for x, y, w in lines]
+    return [dict(type="path", path="M" + "L".join(f"{a:.3f},{b:.3f}" for a, b in zip(x, y)), xref=x_axis,
+                 yref=y_axis, line=dict(color=ACCENT, width=scale * (1 + 12 * w)),
+                 opacity=0.25 + 0.75 * w / strongest, layer="between") for x, y, w in lines]
 
 
 def _shades(weights: np.ndarray, projector: bool) -> list[str]:
@@ -101,13 +103,13 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
     arcs = []
     for key in np.flatnonzero(weights >= 0.01):
         bend = 0.15 + 0.85 * abs(key - query) / 27
-        arc = np.stack([-2 * bend * s * (1 - s), query + (key - query) * s]).astype(np.float32)  # Bézier;
-        arcs.append((*arc, float(weights[key])))                  # float32: a shape, half the bytes
+        arcs.append((-2 * bend * s * (1 - s), query + (key - query) * s, float(weights[key])))  # Bézier
+    layout["shapes"] += _weighted_lines(arcs, strongest, projector, 1)
     keys = dict(type="scatter", x=np.zeros(28), y=rows, mode="markers", showlegend=False,
                 marker=dict(size=(3 + 9 * weights / strongest) * (1.5 if projector else 1), color=ACCENT),
                 customdata=weights, hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>",
                 xaxis="x", yaxis="y")
-    return figure(data, layout, projector, 350, coded=[*_weighted_lines(arcs, strongest, projector, 1), keys])
+    return figure(data, layout, projector, 350, coded=[keys])
 
 
 GRID_GAP = 3   # empty columns between the head grid's tiles
@@ -252,12 +254,12 @@ def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: boo
     _row_axes(layout, 2)
     _axis(layout, "y", 1, title=t("attention.fig.image_row", lang))
     layout["showlegend"] = False
-    lines = [(np.array([0, 1]), np.array([query, key]), float(weights[key]))
-             for key in np.flatnonzero(weights >= 0.005)]
+    lines = [((0, 1), (query, key), float(weights[key])) for key in np.flatnonzero(weights >= 0.005)]
+    layout["shapes"] = _weighted_lines(lines, float(weights.max()), projector, 2)
     query_dot = dict(type="scatter", x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT),
                      hoverinfo="skip", showlegend=False, xaxis="x2", yaxis="y2")
     return figure(data, layout, projector, 430, {"t": 80 if projector else 60},   # two-line titles
-                  coded=[*_weighted_lines(lines, float(weights.max()), projector, 2), query_dot])
+                  coded=[query_dot])
 
 
 STAGES = ("tokens", "attended", "norm1", "ffn", "norm2")   # the lines of `residual_figure`

@@ -3,7 +3,6 @@ uniform and colour-blind-safe (viridis / cividis for magnitudes, a blue-red dive
 on 0 for signed values); the projector style thickens lines and enlarges text for a lecture hall."""
 from __future__ import annotations
 
-import copy
 import json
 from functools import lru_cache
 
@@ -100,7 +99,8 @@ def _grid(spec: str) -> dict:
     fig = make_subplots(**json.loads(spec))
     layout = fig.layout.to_plotly_json()
     layout.pop("template", None)  # the default template is applied again to each new figure
-    return {"layout": layout, "_grid_ref": fig._grid_ref, "_grid_str": fig._grid_str}
+    # As JSON: each figure takes a fresh copy, and json.loads makes it in a fraction of deepcopy's time.
+    return {"layout": json.dumps(layout), "_grid_ref": fig._grid_ref, "_grid_str": fig._grid_str}
 
 
 def _grid_of(subplot_titles: list[str] | None, kwargs: dict) -> dict:
@@ -118,7 +118,7 @@ def grid(subplot_titles: list[str] | None = None, **kwargs) -> dict:
     change with the data, so they are filled into the copy; empty ones get no annotation, as in
     make_subplots. `kwargs` must be JSON-serialisable (numpy numbers and arrays are converted).
     """
-    layout = copy.deepcopy(_grid_of(subplot_titles, kwargs)["layout"])
+    layout = json.loads(_grid_of(subplot_titles, kwargs)["layout"])
     if subplot_titles is not None:
         annotations = []
         for note in layout.get("annotations", []):
