@@ -470,6 +470,27 @@ def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page)
     assert page.get_by_text("norm1 on row 20: the 64 numbers entering").count() == 1
 
 
+def test_moving_the_query_row_redraws_every_chart_with_only_its_new_shapes(app_url, page):
+    """The arcs and fan lines are shapes whose number changes with the row: after each move every chart
+    shows the shapes of its figure and no stale ones (plotly.js 4.1 kept the surplus of layer
+    "between"), and the focus chart's arcs leave the new row."""
+    open_page(page, f"{app_url}/attention?lang=en")
+    page.wait_for_selector(CHART, timeout=60_000)
+    settle(page)
+    thumb = page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Query row']").first
+    for row in (19, 18, 17, 16):
+        thumb.press("ArrowLeft")
+        settle(page)
+        page.wait_for_function(f"() => document.querySelector('{CHART}').layout.title.text.includes('row {row} ')")
+        shown = page.evaluate(f"""() => [...document.querySelectorAll('{CHART}')].map(gd =>
+            [(gd.layout.shapes || []).length, gd.querySelectorAll('path[data-index]').length])""")
+        assert all(drawn == given for given, drawn in shown), (row, shown)
+        arcs = page.evaluate(f"""() => document.querySelector('{CHART}').layout.shapes
+            .filter(s => s.type === 'path').map(s => s.path.split('L')[0])""")
+        assert arcs and set(arcs) == {f"M-0.000,{row}.000"}, arcs
+    assert page.locator(EXCEPTION).count() == 0
+
+
 def test_head_profile_finds_the_common_key_row_and_the_attention_distance():
     rows = np.arange(28)
     scores = np.stack([np.eye(28), np.zeros((28, 28))])

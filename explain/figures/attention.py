@@ -54,14 +54,15 @@ def _digit(x28: np.ndarray, name: str, k: int = 1) -> dict:
 def _weighted_lines(lines: list[tuple[np.ndarray, np.ndarray, float]], strongest: float, projector: bool,
                     k: int) -> list[dict]:
     """Lines through the points (x, y) in panel k whose width and opacity show an attention weight, as
-    path shapes between the grid and the traces: as traces (20-30 of them) plotly.js would validate,
-    lay out and draw each one again on every query-row move, and the projector look (`theme.figure`)
-    would give them all the same width."""
+    path shapes below the traces: as traces (20-30 of them) plotly.js would validate, lay out and draw
+    each one again on every query-row move, and the projector look (`theme.figure`) would give them
+    all the same width. Not layer "between": plotly.js 4.1 leaves those on screen when a redraw has
+    fewer shapes."""
     scale = 1.5 if projector else 1.0
     x_axis, y_axis = panels.axes(k)
     return [dict(type="path", path="M" + "L".join(f"{a:.3f},{b:.3f}" for a, b in zip(x, y)), xref=x_axis,
                  yref=y_axis, line=dict(color=ACCENT, width=scale * (1 + 12 * w)),
-                 opacity=0.25 + 0.75 * w / strongest, layer="between") for x, y, w in lines]
+                 opacity=0.25 + 0.75 * w / strongest, layer="below") for x, y, w in lines]
 
 
 def _shades(weights: np.ndarray, projector: bool) -> list[str]:
