@@ -14,6 +14,7 @@ import pytest
 from explain import attention
 from explain.architectures import attention as build_attention
 from explain.figures import attention as figures
+from explain.model_cache import forget
 from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
 from tests.charts import CHART
 
@@ -195,7 +196,7 @@ def test_shuffled_order_is_a_fixed_permutation():
 
 def test_compiled_probe_is_built_once_and_safe_from_many_threads(seeded_model, test_digits):
     xs = test_digits[0][:8]
-    expected = [attention.attention_scores(seeded_model, x) for x in xs]
+    forget(seeded_model)   # every thread runs the probe: no digit's outputs are held yet
     results: dict[int, np.ndarray] = {}
 
     def work(i):
@@ -206,8 +207,27 @@ def test_compiled_probe_is_built_once_and_safe_from_many_threads(seeded_model, t
         th.start()
     for th in threads:
         th.join()
+    forget(seeded_model)   # the serial run computes its own
     for i in range(8):
-        np.testing.assert_allclose(results[i], expected[i], atol=1e-6)
+        np.testing.assert_allclose(results[i], attention.attention_scores(seeded_model, xs[i]), atol=1e-6)
+
+
+def test_the_probe_runs_once_per_digit_and_its_outputs_cannot_be_changed(seeded_model, test_digits, monkeypatch):
+    x, other = test_digits[0][0], test_digits[0][1]
+    forget(seeded_model)
+    calls = []
+    real = attention.inference.outputs
+    monkeypatch.setattr(attention.inference, "outputs", lambda models, x28: calls.append(1) or real(models, x28))
+    tr = attention.trace(seeded_model, x)
+    block = attention.encoder_trace(seeded_model, x)
+    assert len(calls) == 1 and block.tokens is tr.tokens           # one run serves both views
+    attention.trace(seeded_model, other)
+    assert len(calls) == 2                                          # another digit, another run
+    with pytest.raises(ValueError, match="read-only"):
+        tr.scores[0, 0, 0] = 1.0                                    # shared by every session showing it
+    forget(seeded_model)
+    attention.trace(seeded_model, x)
+    assert len(calls) == 3                                          # the entries leave with the model
 
 
 def test_wrong_input_shape_names_what_was_received(model):
