@@ -31,4 +31,4 @@ try:
         page.run()
 finally:
     shared.sidebar_ui(sidebar)
-warmup.start_once()  # after the first run: what the other pages' first visits need, in the background
+warmup.start_once(PAGES)  # after the first run: what the other pages' first visits need, in the background

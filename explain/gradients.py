@@ -9,8 +9,9 @@ Dropout is the identity at inference, so the gradients are those of the model in
 `row_gradients` asks TensorFlow directly: it is the reference the through-time views build on.
 It is traced once per model into a `tf.function` (an eager backward pass through an LSTM runs its 28
 steps op by op, ten to thirty times slower than the traced one). Tracing an LSTM's or GRU's gradient
-takes most of a second, which a page's first visit would wait for: until `trace_in_background` (which
-a page calls once its answers are on screen) has traced it, a call runs eagerly. Thread-safe.
+takes most of a second, which a page's first visit would wait for: `trace_in_background` traces it in
+a thread (the server's warm-up calls it after start-up, a page once its answers are on screen); a call
+before that runs eagerly, a call while it runs waits for it. Thread-safe.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from explain.activations import softmax
 from explain.model_cache import per_model
 
 CLASSES = 10
+TRACE_WAIT = 10.0   # s: at most this long for a trace under way, then eager
 _LOCK = threading.RLock()
 
 
@@ -163,6 +165,9 @@ class _InputGradient:
             return self._thread
 
     def __call__(self, x, label):
+        # A trace under way is waited for: an eager call beside it would take as long and slow both.
+        if self._thread is not None:
+            self._ready.wait(timeout=TRACE_WAIT)
         return (self._traced if self._ready.is_set() else self._eager)(x, label)
 
 

@@ -10,20 +10,16 @@ import streamlit as st
 
 from explain import autodiff, fitting
 from explain.activations import softmax
-from explain.data import load_mnist
 from explain.figures import fitting as figures
 from explain.inference import probabilities as probabilities_of
-from explain.preprocess import to_mnist_batch
 from pages.shared import (compared_models, current_digit, digit_description, lang, model_or_error, projector,
                           show_chart, t)
+from pages.fitting_data import (BATCH, BATCH_SIZES, HELD_OUT, MAX_STEPS, SEED, STEPS, batch, held_out,
+                                 training_split)
 from pages.style import secondary
 
-BATCH_SIZES = (16, 32, 64, 100, 128)
 RATES = (0.0001, 0.001, 0.01, 0.1, 0.5, 1.0, 3.0, 10.0, 100.0)
 PENALTIES = (0.0, 0.0001, 0.001, 0.01, 0.1)
-HELD_OUT = 500           # validation digits the loss after each step is measured on
-SEED = 0
-MAX_STEPS = 50
 
 
 def number(x: float) -> str:
@@ -49,23 +45,6 @@ def graph_data(_model, x28: np.ndarray, label: int):
 @st.cache_data(show_spinner=False, max_entries=64)
 def tangents(_model, x28: np.ndarray, label: int, pixel: int) -> dict[str, np.ndarray]:
     return autodiff.forward_mode(_model, x28, label, pixel)
-
-
-@st.cache_resource(show_spinner=False)
-def training_split():
-    return load_mnist().train
-
-
-@st.cache_resource(show_spinner=False)
-def held_out() -> tuple[np.ndarray, np.ndarray]:
-    split = load_mnist().val
-    return to_mnist_batch(split.x[:HELD_OUT]), split.y[:HELD_OUT]
-
-
-@st.cache_data(show_spinner=False, max_entries=3 * MAX_STEPS)
-def batch(batch_size: int, iteration: int) -> tuple[np.ndarray, np.ndarray]:
-    """One mini-batch of the seeded shuffle, prepared once: a longer run prepares only its new batches."""
-    return fitting.mini_batch(training_split(), batch_size, iteration, seed=SEED)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -186,11 +165,11 @@ def sgd_settings_ui() -> tuple[str, int, float, int]:
     start = cols[0].radio(t("fitting.sgd.start"), ("untrained", "trained"), key="fitting_start",
                           format_func={s: t(f"fitting.sgd.start.{s}") for s in ("untrained", "trained")}.get,
                           help=t("fitting.sgd.start_help"))
-    batch = cols[1].select_slider(t("fitting.sgd.batch"), BATCH_SIZES, 64, key="fitting_batch")
+    size = cols[1].select_slider(t("fitting.sgd.batch"), BATCH_SIZES, BATCH, key="fitting_batch")
     rate = cols[2].select_slider(t("fitting.sgd.rate"), RATES, 0.1, key="fitting_rate", format_func=number,
                                  help=t("fitting.sgd.rate_help"))
-    steps = cols[3].slider(t("fitting.sgd.steps"), 1, MAX_STEPS, 20, key="fitting_steps")
-    return start, batch, rate, steps
+    steps = cols[3].slider(t("fitting.sgd.steps"), 1, MAX_STEPS, STEPS, key="fitting_steps")
+    return start, size, rate, steps
 
 
 def sgd_ui(model, x28: np.ndarray, label: int) -> tuple[str, int, float, int]:

@@ -1,29 +1,33 @@
-"""What a fresh server prepares in the background once its first page is on screen, so that the first
-visit of the other pages does not wait for it: the models the Draw page does not compare, the
-60,000 training digits, the Gradients page's deep networks and its recurrent models' traced input
-gradients (an eager one costs a first visit about 0.2 s per model). The Draw page's first run
-prepares only what it shows (`python -m tools.bench`, the cold-start row).
+"""What a fresh server prepares: once, settings for one-digit work (`configure`); in the background
+once its first page is on screen, what the first visits of the other pages would otherwise wait for:
+the 60,000 training digits, the Gradients page's deep networks, the models the Draw page does not
+compare, every page's compiled script, the Fitting page's default mini-batches. The Draw page's
+first run prepares only what it shows (`python -m tools.bench`, the cold-start row).
 
-One thread per server, started by app.py after its first run. Each task waits until no page is
-running (`page_running` counts app.py's runs), so the warm-up takes the CPU between a class's
-clicks rather than from them; a task already under way when a click comes finishes first. Every
-task is a cached call a page makes itself, so a page that comes first just does it, once.
+One thread per server, started by app.py at the end of its first run; it begins once that run's
+script thread has ended (Streamlit sends the finish message from it: the first page's paint does not
+wait for the warm-up). Each task waits until no page is running (`page_running` counts app.py's
+runs), so the warm-up takes the CPU between a class's clicks rather than from them; a task already
+under way when a click comes finishes first. Every task is a cached call a page makes itself, so a
+page that comes first just does it, once.
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 
-import keras
 import streamlit as st
+from threadpoolctl import threadpool_limits
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from explain import gradients, inference, vanishing
+from explain import inference, vanishing
 from explain.data import load_mnist
-from pages import shared
-from pages.streamlit_internals import serving
+from pages import fitting_data, shared
+from pages.streamlit_internals import compile_pages, serving
 
+FIRST_RUN_WAIT = 10.0  # s: at most this long after the first run's end for its script thread to end
 _IDLE = threading.Condition()
 _running = 0
 
@@ -52,23 +56,27 @@ def _wait_until_idle() -> bool:
     return threading.main_thread().is_alive()
 
 
-def _trace_row_gradients() -> None:
-    for name in ("lstm", "gru"):
-        model = shared.shipped_model(name)
-        if isinstance(model, keras.Model):
-            gradients.trace_in_background(model).join()
+Tasks = tuple[tuple[str, Callable[[], object]], ...]
 
 
-# In the order the sidebar lists the pages that need them.
-TASKS: tuple[tuple[str, Callable[[], object]], ...] = (
-    ("training digits", load_mnist),                 # Fitting, Layers, the Gradients page's brief training
-    ("other models", shared.loaded_models),          # the SimpleRNN (Gradients), the batch-normalised CNN
-    ("deep networks", vanishing.deep_networks),      # Gradients: vanishing with depth
-    ("traced row gradients", _trace_row_gradients),  # Gradients: through time
-)
+def tasks(pages: Sequence[st.Page]) -> Tasks:
+    """(name, task) in the order of the first visits they shorten; `pages` are compiled.
+
+    The recurrent models' traced input gradients are not among them: on a fresh server each takes about
+    0.45 s, more than the 0.2 s of its eager call that the Gradients page's first visit makes, and the
+    page traces them itself once it is on screen (`gradients.trace_in_background`)."""
+    return (
+        ("training digits", load_mnist),                  # Fitting, Layers, the Gradients page's brief training
+        ("deep networks", vanishing.deep_networks),       # Gradients: vanishing with depth
+        ("other models", shared.loaded_models),           # the SimpleRNN (Gradients), the batch-normalised CNN
+        ("page scripts", partial(compile_pages, pages)),
+        ("fitting batches", fitting_data.prepare_first_run),
+    )
 
 
-def _run(tasks: tuple[tuple[str, Callable[[], object]], ...]) -> None:
+def _run(tasks: Tasks, after: threading.Thread | None = None) -> None:
+    if after is not None:   # the first run's thread: it ends once the run is finished and its answer sent
+        after.join(timeout=FIRST_RUN_WAIT)
     for _, task in tasks:
         if not _wait_until_idle():
             return
@@ -77,21 +85,27 @@ def _run(tasks: tuple[tuple[str, Callable[[], object]], ...]) -> None:
 
 @st.cache_resource(show_spinner=False)
 def configure() -> bool:
-    """Once per process, before any page compiles a function (app.py calls it first)."""
+    """Once per process, before any page computes (app.py calls it first): no graph rewrites
+    (`inference.skip_graph_rewrites`), and numpy's BLAS on one thread. The pages' matrices are small
+    (the deep networks' 64 x 784 by 784 x 32): with two threads on a 2-core machine the Gradients page's
+    numpy backpropagation through them took 44.5 ms, with one 10.9 ms (a busy machine); a class's
+    sessions run side by side anyway."""
     inference.skip_graph_rewrites()
+    threadpool_limits(1, user_api="blas")
     return True
 
 
 @st.cache_resource(show_spinner=False)
-def _started() -> threading.Thread:
+def _started(_pages: Sequence[st.Page]) -> threading.Thread:
     # Not a daemon: a task under way at exit finishes before TensorFlow is torn down; a waiting one stops.
-    thread = threading.Thread(target=_run, args=(TASKS,), name="netlens-warmup")
+    thread = threading.Thread(target=_run, args=(tasks(_pages), threading.current_thread()), name="netlens-warmup")
     add_script_run_ctx(thread, get_script_run_ctx())  # the tasks read st.cache_resource caches
     thread.start()
     return thread
 
 
-def start_once() -> None:
-    """Start the warm-up, once per server; not under AppTest, whose tests load what they check."""
+def start_once(pages: Sequence[st.Page]) -> None:
+    """Start the warm-up, once per server, compiling the scripts of `pages` first; not under AppTest,
+    whose tests load what they check."""
     if serving():
-        _started()
+        _started(pages)

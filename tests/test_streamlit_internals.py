@@ -240,3 +240,26 @@ def test_streamlit_still_writes_the_english_labels_the_app_translates_for_screen
     assert "Help for ${" in bundle and "'Help for '" in script, "help icons are labelled otherwise now"
     for testid in re.findall(r"data-testid='(\w+)'", script):
         assert re.search(rf"[\"'`]{testid}[\"'`]", bundle), testid
+
+
+# ---- the server's warm-up (pages.streamlit_internals.serving, compile_pages) ---------------------
+
+def test_apptest_still_runs_the_app_with_a_mock_in_place_of_the_servers_runtime(monkeypatch):
+    """What `serving` tells apart: no warm-up thread under AppTest (tests/test_warmup.py)."""
+    from pages import streamlit_internals
+    from tests.apptest import app_on_page
+    seen = []
+    monkeypatch.setattr("pages.warmup.start_once", lambda pages: seen.append(streamlit_internals.serving()))
+    app_on_page(monkeypatch, "pages/quiz.py", lang="en")
+    assert seen and not any(seen)
+
+
+def test_a_page_still_reads_its_bytecode_from_the_runtimes_script_cache_the_warm_up_fills():
+    from streamlit.navigation.page import StreamlitPage
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    assert "self._script_cache = ScriptCache()" in inspect.getsource(Runtime.__init__)
+    run = inspect.getsource(StreamlitPage.run)
+    assert "isinstance(self._page, Path)" in run and "get_page_script_byte_code(str(self._page))" in run
+    assert "self._script_cache.get_bytecode(script_path)" in inspect.getsource(PagesManager.get_page_script_byte_code)
+    assert list(inspect.signature(ScriptCache.get_bytecode).parameters) == ["self", "script_path"]

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explain import gradients, inference, vanishing
+from explain import inference, vanishing
 from pages import warmup
 
 
@@ -21,13 +21,21 @@ def test_a_warm_up_task_waits_until_no_page_is_running():
     thread.join(timeout=10)
 
 
-def test_the_warm_up_leaves_the_gradients_pages_recurrent_gradients_traced():
+def test_the_warm_up_leaves_the_models_and_the_deep_networks_the_pages_use_loaded():
+    from explain.models import MODEL_NAMES
     from pages import shared
-    warmup._run(warmup.TASKS)
-    for name in ("lstm", "gru"):
-        assert gradients._input_gradient(shared.shipped_model(name))._ready.is_set(), name
+    warmup._run(warmup.tasks(()))
+    assert all(isinstance(shared.shipped_model(name), keras.Model) for name in MODEL_NAMES)
     assert set(vanishing.deep_networks()) == set(vanishing.VARIANTS)
     assert vanishing.deep_networks() is vanishing.deep_networks()   # built once, the page's own
+
+
+def test_the_servers_settings_put_numpys_blas_on_one_thread():
+    from threadpoolctl import threadpool_info
+    warmup.configure.clear()
+    warmup.configure()
+    threads = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+    assert threads == {1}
 
 
 def test_no_warm_up_thread_starts_under_apptest(monkeypatch):
