@@ -999,10 +999,13 @@ FINDINGS = """\
   the models are loaded, so they skip TensorFlow's and the models' objects (the cleanup row, with and without).
 - **Every changed Plotly chart is drawn anew in the browser**: Streamlit 1.67 derives a Plotly chart's
   element id from a hash of its figure, so a chart whose data changed is unmounted and drawn from scratch.
-  The app's charts are therefore elements of its own on components v2 (`widgets/chart.py`: Plotly.react in
-  the same plot; `widgets/bars.py`: the probabilities), which keep their key and update in place. The rows of
-  the Draw, CNN, Recurrent and Attention pages count, in this run, the page's Plotly graphs and how many of
-  them are still Streamlit's element.
+  The app's charts are therefore elements of its own on components v2 (`widgets/chart.py`; `widgets/bars.py`:
+  the probabilities), which keep their key and update in place: Plotly.react in the same plot when a trace
+  changed, Plotly.relayout of the changed layout paths alone when only the layout did (plotly.js 4.1 redraws
+  the whole plot on any react, 50-70 ms for the Recurrent page's gate heatmaps; moving their outline by
+  relayout takes 1-5 ms). A trace the tab already holds travels as null, and the element's code is loaded
+  once per tab, not sent in every message. The rows of the Draw, CNN, Recurrent and Attention pages count,
+  in this run, the page's Plotly graphs and how many of them are still Streamlit's element.
 - **The drawable canvas waits**: streamlit-drawable-canvas 0.13 sends a stroke 200 ms after the mouse is
   released and never while it moves. The Draw page's own pad (`widgets/pad.py`) sends while the pen moves,
   one drawing in flight at a time, and at once on release: the two bare pages' rows measure the difference.
