@@ -1,7 +1,8 @@
 """What a fresh server prepares: once, settings for one-digit work (`configure`); in the background
 once its first page is on screen, what the first visits of the other pages would otherwise wait for:
 the 60,000 training digits, the Gradients page's deep networks, the models the Draw page does not
-compare, every page's compiled script, the Fitting page's default mini-batches. The Draw page's
+compare, every page's compiled script, the Fitting page's default mini-batches; then it freezes the
+heap again (`gc.freeze`), so Streamlit's collection after every rerun skips all of it. The Draw page's
 first run prepares only what it shows (`python -m tools.bench`, the cold-start row).
 
 One thread per server, started by app.py at the end of its first run; it begins once that run's
@@ -13,6 +14,7 @@ page that comes first just does it, once.
 """
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -56,6 +58,11 @@ def _wait_until_idle() -> bool:
     return threading.main_thread().is_alive()
 
 
+def _freeze() -> None:
+    gc.collect()
+    gc.freeze()
+
+
 Tasks = tuple[tuple[str, Callable[[], object]], ...]
 
 
@@ -71,6 +78,7 @@ def tasks(pages: Sequence[st.Page]) -> Tasks:
         ("other models", shared.loaded_models),           # the SimpleRNN (Gradients), the batch-normalised CNN
         ("page scripts", partial(compile_pages, pages)),
         ("fitting batches", fitting_data.prepare_first_run),
+        ("frozen heap", _freeze),                         # what the tasks loaded, out of every rerun's collection
     )
 
 

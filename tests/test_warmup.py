@@ -1,6 +1,7 @@
 """The server's background warm-up (pages/warmup.py) and the start-up settings it goes with."""
 from __future__ import annotations
 
+import gc
 import threading
 
 import keras
@@ -21,10 +22,12 @@ def test_a_warm_up_task_waits_until_no_page_is_running():
     thread.join(timeout=10)
 
 
-def test_the_warm_up_leaves_the_models_and_the_deep_networks_the_pages_use_loaded():
+def test_the_warm_up_leaves_the_models_and_the_deep_networks_the_pages_use_loaded_and_frozen():
     from explain.models import MODEL_NAMES
     from pages import shared
+    frozen = gc.get_freeze_count()
     warmup._run(warmup.tasks(()))
+    assert gc.get_freeze_count() > frozen     # what it loaded is out of every rerun's collection
     assert all(isinstance(shared.shipped_model(name), keras.Model) for name in MODEL_NAMES)
     assert set(vanishing.deep_networks()) == set(vanishing.VARIANTS)
     assert vanishing.deep_networks() is vanishing.deep_networks()   # built once, the page's own
