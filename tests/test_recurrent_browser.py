@@ -80,3 +80,23 @@ def test_a_timestep_move_moves_the_outline_over_the_same_heatmaps_even_after_the
                            timeout=15_000)
     assert gates.evaluate("el => JSON.stringify(el._fullData[1].z)") == z    # the heatmaps drawn from the resent figure
     assert not exceptions(page)
+
+
+def test_timestep_moves_faster_than_the_server_answers_end_on_the_last_rows_charts(page, app_url, models):
+    """Reruns interrupted by the next key press (their messages may never reach the tab) leave every
+    chart on the row the slider shows: a message built on one the tab did not get is asked again."""
+    open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
+    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    slider = page.locator(STEP).first
+    slider.focus()
+    key = "ArrowLeft" if int(slider.evaluate("e => Number(e.value)")) > 14 else "ArrowRight"
+    for _ in range(8):
+        page.keyboard.press(key, delay=10)
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    step = int(slider.evaluate("e => Number(e.value)"))
+    outlines = page.locator(CHART).evaluate_all("els => els.map(el => (el.layout.shapes || []).map(s => s.x0))")
+    # gates, upright digit (rows on y), unit, answer, memory: each outlines the slider's row
+    assert all(step - 0.5 in xs for k, xs in enumerate(outlines) if k != 1), (step, outlines)
+    assert page.locator(CHART).nth(1).evaluate("el => el.layout.shapes[0].y0") == step - 0.5
+    assert not exceptions(page)
