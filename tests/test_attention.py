@@ -226,8 +226,10 @@ def test_the_probe_runs_once_per_digit_and_its_outputs_cannot_be_changed(seeded_
     with pytest.raises(ValueError, match="read-only"):
         tr.scores[0, 0, 0] = 1.0                                    # shared by every session showing it
     forget(seeded_model)
-    attention.trace(seeded_model, x)
+    fresh = attention.trace(seeded_model, x)
     assert len(calls) == 3                                          # the entries leave with the model
+    for name in ("tokens", "scores", "output", "probs"):            # and a fresh run gives what was held
+        np.testing.assert_array_equal(getattr(fresh, name), getattr(tr, name))
 
 
 def test_wrong_input_shape_names_what_was_received(model):
