@@ -158,9 +158,10 @@ class _InputGradient:
         """Start tracing in a thread of its own, once; the thread (a test may join it)."""
         with _LOCK:
             if self._thread is None:
-                # Not a daemon: the interpreter waits for a trace at exit rather than tearing TensorFlow
-                # down under it (which aborted short pytest runs with "terminate called after throwing").
-                self._thread = threading.Thread(target=self._build, name=f"trace-{self._model.name}")
+                # Not a daemon (said explicitly: a thread started from Streamlit's script thread would
+                # inherit its daemon flag): the interpreter waits for a trace at exit rather than tearing
+                # TensorFlow down under it (which aborted short pytest runs with "terminate called after throwing").
+                self._thread = threading.Thread(target=self._build, name=f"trace-{self._model.name}", daemon=False)
                 self._thread.start()
             return self._thread
 

@@ -105,8 +105,10 @@ def configure() -> bool:
 
 @st.cache_resource(show_spinner=False)
 def _started(_pages: Sequence[st.Page]) -> threading.Thread:
-    # Not a daemon: a task under way at exit finishes before TensorFlow is torn down; a waiting one stops.
-    thread = threading.Thread(target=_run, args=(tasks(_pages), threading.current_thread()), name="netlens-warmup")
+    # Not a daemon (explicitly: it would inherit the script thread's flag): a task under way at exit
+    # finishes before TensorFlow is torn down; a waiting one stops.
+    thread = threading.Thread(target=_run, args=(tasks(_pages), threading.current_thread()), name="netlens-warmup",
+                              daemon=False)
     add_script_run_ctx(thread, get_script_run_ctx())  # the tasks read st.cache_resource caches
     thread.start()
     return thread

@@ -3,6 +3,8 @@
 a float64 finite difference."""
 from __future__ import annotations
 
+import threading
+
 import keras
 import numpy as np
 import pytest
@@ -172,3 +174,15 @@ def test_row_gradients_are_the_same_eager_and_once_traced_in_the_background(mode
     assert gradients._input_gradient(fresh)._ready.is_set()
     np.testing.assert_allclose(gradients.row_gradients(fresh, x, y), eager, rtol=1e-5, atol=1e-9)
     assert gradients.trace_in_background(fresh) is gradients.trace_in_background(fresh)   # traced once
+
+
+def test_a_trace_started_from_a_daemon_thread_such_as_streamlits_script_thread_is_waited_for_at_exit():
+    """A daemon thread tracing when the interpreter exits aborts it ("terminate called after throwing")."""
+    inp = keras.Input((28, 28))
+    model = keras.Model(inp, keras.layers.Dense(10, activation="softmax")(keras.layers.SimpleRNN(3)(inp)))
+    started = []
+    script = threading.Thread(target=lambda: started.append(gradients.trace_in_background(model)), daemon=True)
+    script.start()
+    script.join()
+    assert started[0].daemon is False
+    started[0].join(timeout=120)
