@@ -152,57 +152,53 @@ def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: b
     return figure(data, layout, projector, 280, margin)
 
 
-Q_ROWS, OUT_ROWS = (-4.6, -2.6), (30.4, 32.4)   # where the worked example draws q and the output, in key rows
-
-
 def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.Figure:
     """softmax(q·k_j / sqrt(d_k)) then Σ_j w_j v_j, left to right, one line per key row j: the query
     (1, d_k) above the keys (key, d_k), the three per-key columns, the values (key, d_v) with the
-    weighted sum (1, d_v) below them. Five panels on one key-row axis, q and the output drawn in it
-    above row 0 and below row 27 (`Q_ROWS`, `OUT_ROWS`): each panel is two axes plotly.js lays out
-    again on every query-row move."""
+    weighted sum (1, d_v) below them."""
     root = float(np.sqrt(ex.d_k))
     titles = [t("attention.fig.col_keys", lang), t("attention.fig.col_dots", lang),
               t("attention.fig.col_scaled", lang, root=f"{root:g}"), t("attention.fig.col_softmax", lang),
               t("attention.fig.col_values", lang)]
-    layout = grid(rows=1, cols=5, column_widths=[0.27, 0.13, 0.13, 0.15, 0.27], horizontal_spacing=0.025)
+    # Panels, numbered over the non-empty cells: 1 q, 2-6 the second row's columns, 7 the output.
+    layout = grid(rows=3, cols=5, row_heights=[0.07, 0.84, 0.09], vertical_spacing=0.045,
+                  column_widths=[0.27, 0.13, 0.13, 0.15, 0.27], horizontal_spacing=0.025,
+                  specs=[[{}, None, None, None, None], [{}, {}, {}, {}, {}], [None] * 4 + [{}]],
+                  subplot_titles=[t("attention.fig.q", lang, row=ex.row)] + titles + [t("attention.fig.out", lang)])
     span = float(max(np.abs(ex.keys).max(), np.abs(ex.values).max(), np.abs(ex.q).max()))
+    hover_vec = t("attention.fig.hover_vec", lang) + "<extra></extra>"
+    hover_bar = t("attention.fig.hover_bar", lang) + "<extra></extra>"
 
-    def vec(z: np.ndarray, k: int, hover: str, rows: tuple[float, float] | None = None) -> dict:
+    def vec(z: np.ndarray, k: int) -> dict:
         x, y = panels.axes(k)
-        place = {} if rows is None else dict(y0=sum(rows) / 2, dy=rows[1] - rows[0])   # one row of cells
-        return dict(type="heatmap", z=z, hovertemplate=t(hover, lang) + "<extra></extra>", colorscale=DIVERGING,
-                    zmid=0, zmin=-span, zmax=span, showscale=False, xaxis=x, yaxis=y, **place)
+        return dict(type="heatmap", z=z, hovertemplate=hover_vec, colorscale=DIVERGING, zmid=0, zmin=-span,
+                    zmax=span, showscale=False, xaxis=x, yaxis=y)
 
     def bars(values: np.ndarray, k: int, **style_) -> dict:
         x, y = panels.axes(k)
-        return dict(type="bar", x=values, y=np.arange(len(ex.weights)), orientation="h", xaxis=x, yaxis=y,
-                    hovertemplate=t("attention.fig.hover_bar", lang) + "<extra></extra>", **style_)
+        return dict(type="bar", x=values, y=np.arange(len(ex.weights)), orientation="h", hovertemplate=hover_bar,
+                    xaxis=x, yaxis=y, **style_)
 
-    data = [vec(ex.q[None], 1, "attention.fig.hover_q", Q_ROWS), vec(ex.keys, 1, "attention.fig.hover_vec"),
-            bars(ex.dots, 2, marker=dict(color=CATEGORICAL[0])), bars(ex.scaled, 3, marker=dict(color=CATEGORICAL[0])),
-            bars(ex.weights, 4, marker=dict(color=_shades(ex.weights, projector))),
-            vec(ex.values, 5, "attention.fig.hover_vec"), vec(ex.output[None], 5, "attention.fig.hover_out", OUT_ROWS)]
-    note = dict(showarrow=False, xanchor="center", yanchor="bottom", font=dict(size=16))
-    layout["annotations"] = (
-        [dict(note, text=title, x=0.5, y=-0.7, xref=f"{panels.axes(k)[0]} domain", yref=panels.axes(k)[1])
-         for k, title in enumerate(titles, start=1)]
-        + [dict(note, text=t("attention.fig.q", lang, row=ex.row), x=0.5, y=Q_ROWS[0] - 0.1, xref="x domain", yref="y"),
-           dict(note, text=t("attention.fig.out", lang), x=0.5, y=OUT_ROWS[0] - 0.1, xref="x5 domain", yref="y5")])
+    data = [vec(ex.q[None], 1), vec(ex.keys, 2), bars(ex.dots, 3, marker=dict(color=CATEGORICAL[0])),
+            bars(ex.scaled, 4, marker=dict(color=CATEGORICAL[0])),
+            bars(ex.weights, 5, marker=dict(color=_shades(ex.weights, projector))),
+            vec(ex.values, 6), vec(ex.output[None], 7)]
     strongest = int(np.argmax(ex.weights))
-    layout["shapes"] = [_outline(strongest, k) for k in range(1, 6)]
-    for k in range(1, 6):
-        _axis(layout, "y", k, **ROWS_DOWN, showticklabels=k == 1)
-        _axis(layout, "y", k, range=[OUT_ROWS[1] + 0.3, Q_ROWS[0] - 1.6])
-    _axis(layout, "y", 1, title=t("attention.fig.key_row", lang))
-    for k in (1, 5):
-        _axis(layout, "x", k, showticklabels=False, showgrid=False, zeroline=False)
-    _axis(layout, "x", 4, range=[0, float(ex.weights.max()) * 1.15])
-    for k in (2, 3, 4):
+    layout["shapes"] = [_outline(strongest, k) for k in range(2, 7)]
+    for k in range(2, 7):
+        _axis(layout, "y", k, **ROWS_DOWN, showticklabels=k == 2)
+    _axis(layout, "y", 2, title=t("attention.fig.key_row", lang))
+    for k in (1, 7):
+        _axis(layout, "y", k, visible=False)
+        _axis(layout, "x", k, visible=False)
+    for k in (2, 6):
+        _axis(layout, "x", k, showticklabels=False)
+    _axis(layout, "x", 5, range=[0, float(ex.weights.max()) * 1.15])
+    for k in (3, 4, 5):
         _axis(layout, "x", k, nticks=3 if projector else 5)
     layout.update(showlegend=False, bargap=0.15,
                   title=dict(text=t("attention.fig.worked_title", lang, head=ex.head + 1, row=ex.row)))
-    return figure(data, layout, projector, 560, {"t": 60 if projector else 45})
+    return figure(data, layout, projector, 560, {"t": 110 if projector else 85})  # room for the title above q's own
 
 
 def positional_figure(table: np.ndarray, dims: tuple[int, ...], lang: str, projector: bool = False) -> go.Figure:

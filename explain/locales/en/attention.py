@@ -51,8 +51,6 @@ STRINGS = {
     "attention.fig.hover_key": "key row %{y}: weight %{customdata:.3f}",
     "attention.fig.hover_bar": "key row %{y}: %{x:.3f}",
     "attention.fig.hover_cell": "query row %{y} → key row %{customdata}: %{z:.3f}",
-    "attention.fig.hover_q": "q, dimension %{x}: %{z:.3f}",
-    "attention.fig.hover_out": "output, dimension %{x}: %{z:.3f}",
     "attention.fig.hover_vec": "row %{y}, dimension %{x}: %{z:.3f}",
     "attention.fig.worked_title": "softmax(q·kⱼ / √d_k) and Σ wⱼ vⱼ for head {head}, query row {row}",
     "attention.fig.q": "q (row {row})",

@@ -51,8 +51,6 @@ STRINGS = {
     "attention.fig.hover_key": "键行 %{y}：权重 %{customdata:.3f}",
     "attention.fig.hover_bar": "键行 %{y}：%{x:.3f}",
     "attention.fig.hover_cell": "查询行 %{y} → 键行 %{customdata}：%{z:.3f}",
-    "attention.fig.hover_q": "查询 q，第 %{x} 维：%{z:.3f}",
-    "attention.fig.hover_out": "输出，第 %{x} 维：%{z:.3f}",
     "attention.fig.hover_vec": "第 %{y} 行，第 %{x} 维：%{z:.3f}",
     "attention.fig.worked_title": "头 {head}、查询行 {row} 的 softmax(q·kⱼ / √d_k) 与 Σ wⱼ vⱼ",
     "attention.fig.q": "查询 q（第 {row} 行）",
