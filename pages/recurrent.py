@@ -3,7 +3,10 @@ row; every gate of every unit at every row, one unit's equations in numbers, the
 arrive, where the memory changes, and the parameter counts, all read from the model."""
 import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
 
+from collections.abc import Callable
+
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from explain import recurrent
@@ -57,7 +60,7 @@ def controls_ui(model, trace: list[recurrent.LayerGates]) -> tuple[recurrent.Lay
 
 
 def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates, x28: np.ndarray,
-                 step: int, unit: int) -> None:
+                 step: int, unit: int, shown: tuple) -> None:
     st.subheader(t("recurrent.eq.header", row=step, unit=unit))
     picture, maths = st.columns([1, 5] if projector() else [1, 4])
     with picture:
@@ -69,8 +72,9 @@ def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates,
         st.caption(t("recurrent.eq.input.first") if position == 0
                    else t("recurrent.eq.input.later", previous=trace[position - 1].layer_name))
         st.caption(t(f"recurrent.eq.note.{gates.cell}"))
-    show_chart(figures.unit_over_time(gates, unit, x28, lang(), projector(), step),
-               f"recurrent-{gates.layer_name}-unit{unit}")
+    lines = built_once("unit", (*shown, gates.layer_name, unit, gates.gates["hidden"].tobytes()),
+                       lambda: figures.unit_over_time(gates, unit, x28, lang(), projector()))
+    show_chart(lines, f"recurrent-{gates.layer_name}-unit{unit}", shapes=figures.row_outline(step, projector()))
 
 
 def parameters_ui(model) -> None:
@@ -127,30 +131,46 @@ def explanation_ui() -> None:
                   after=d.after) for d in dropouts))
 
 
+def built_once(kind: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure `build` makes, kept in the session under `kind` while `key` (what it shows: the
+    numbers' bytes, the language, projector mode) stays the same: a timestep move changes only the
+    outlines drawn over it (`shapes=` of show_chart), and building and encoding the gate heatmaps,
+    the unit's lines, the answer and the memory bars took 25-40 ms of the server's move."""
+    held = st.session_state.setdefault("recurrent_figures", {})
+    if kind not in held or held[kind][0] != key:
+        held[kind] = (key, build())
+    return held[kind][1]
+
+
 @st.fragment
 def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np.ndarray, x28: np.ndarray) -> None:
     """What the layer, timestep and unit pickers change: a fragment of its own, so that a teacher
     sweeping the timestep reruns (and the browser redraws) only these charts and equations, not the
     parameter counts and concept notes below, which depend on the model alone."""
     gates, step, unit = controls_ui(model, trace)
+    shown = (lang(), projector(), x28.tobytes())
     st.subheader(t("recurrent.gates.header"))
-    show_chart(figures.gate_heatmaps(gates, x28, lang(), projector(), step, unit),
-               f"recurrent-{gates.layer_name}")
+    heatmaps = built_once("gates", (*shown, gates.layer_name, gates.gates["hidden"].tobytes()),
+                          lambda: figures.gate_heatmaps(gates, x28, lang(), projector()))
+    show_chart(heatmaps, f"recurrent-{gates.layer_name}", shapes=figures.gate_outlines(gates, step, unit, projector()))
     st.caption(t(f"recurrent.gates.caption.{gates.cell}"))
 
-    equations_ui(trace, gates, x28, step, unit)
+    equations_ui(trace, gates, x28, step, unit, shown)
     gradients_concept(gates, step)
 
     st.subheader(t("recurrent.answer.header"))
-    show_chart(figures.answer_over_time(answers, x28, model_label(name), lang(), projector(), step),
-               f"recurrent-{name}-answer")
+    answer = built_once("answer", (*shown, model_label(name), answers.tobytes()),
+                        lambda: figures.answer_over_time(answers, x28, model_label(name), lang(), projector()))
+    show_chart(answer, f"recurrent-{name}-answer", shapes=figures.row_outline(step, projector()))
     head = recurrent.output_layers(model)
     st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name,
                  head=" → ".join([str(head[0].inputs)] + [f"{d.units} {d.activation}" for d in head])))
 
     st.subheader(t("recurrent.memory.header"))
-    show_chart(figures.memory_changes(trace, x28, [recurrent.memory_change(g) for g in trace], lang(),
-                                      projector(), step), f"recurrent-{name}-memory")
+    memory = built_once("memory", (*shown, *(g.gates["hidden"].tobytes() for g in trace)),
+                        lambda: figures.memory_changes(trace, x28, [recurrent.memory_change(g) for g in trace], lang(),
+                                                       projector()))
+    show_chart(memory, f"recurrent-{name}-memory", shapes=figures.row_outline(step, projector()))
     st.caption(t(f"recurrent.memory.caption.{trace[0].cell}",
                  units=" / ".join(dict.fromkeys(str(g.units) for g in trace))))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -306,12 +307,13 @@ def digit_description(digit: Digit) -> str:
 
 # ---- charts -------------------------------------------------------------------------------------
 
-def show_chart(fig: go.Figure, name: str, key: str | None = None) -> None:
+def show_chart(fig: go.Figure, name: str, key: str | None = None, shapes: Sequence[dict] = ()) -> None:
     """A plotly chart that updates in place (`widgets.chart`), whose toolbar downloads a PNG at
     presentation resolution named `name`; its element is keyed `key` (default: by `name`), so a new
-    figure on a rerun redraws the same plot. Shown as built, without Streamlit's plotly theme, which
+    figure on a rerun redraws the same plot; `shapes` are drawn after the figure's own (a figure
+    built once, under shapes that move). Shown as built, without Streamlit's plotly theme, which
     would replace the legend and colour-bar fonts that `theme.style` sets (projector mode's 20 px)."""
     config = {"displaylogo": False,
               "toImageButtonOptions": {"format": "png", "filename": f"netlens-{name}", "scale": 3}}
     plotly_chart(fig, config, {"open": t("style.label.Fullscreen"), "close": t("style.label.Close fullscreen")},
-                 key=key or f"chart-{name}")
+                 key=key or f"chart-{name}", shapes=shapes)

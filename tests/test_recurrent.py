@@ -236,3 +236,33 @@ def test_locale_files_have_the_same_keys():
                     if text == en.STRINGS[key] or not re.search(r"[\u4e00-\u9fff]", text)]
     assert untranslated == []
     assert [key for key, text in en.STRINGS.items() if re.search(r"[\u4e00-\u9fff]", text)] == []
+
+
+def test_the_pages_charts_are_the_figures_for_the_sliders_row_after_moves_too(monkeypatch, models):
+    """The page builds each chart once per digit and moves only its outlines (`shapes=`): what it
+    sends equals the figure builders' own output for the row and unit the pickers show."""
+    import json
+
+    from explain.data import load_mnist
+    from explain.preprocess import to_mnist
+    from tests.apptest import app_on_page
+    from tests.charts import charts, figure_json
+
+    at = app_on_page(monkeypatch, "pages/recurrent.py", lang="en", sample="3")
+    x28 = to_mnist(load_mnist().test.x[3])
+    trace = recurrent.gate_trace(models["lstm"], x28)
+    answers = recurrent.answer_over_time(models["lstm"], trace)
+    for step in (at.slider(key="recurrent_step").value, 5, 6, 28):
+        at.slider(key="recurrent_step").set_value(step).run()
+        unit = next(box.value for box in at.selectbox if box.key.startswith("recurrent_unit_"))
+        sent = {chart["key"]: json.loads(figure_json(at, chart)) for chart in charts(at)}
+        layer = trace[0].layer_name
+        expected = {f"chart-recurrent-{layer}": figures.gate_heatmaps(trace[0], x28, "en", False, step, unit),
+                    f"chart-recurrent-{layer}-unit{unit}": figures.unit_over_time(trace[0], unit, x28, "en", False,
+                                                                                  step),
+                    "chart-recurrent-lstm-answer": figures.answer_over_time(answers, x28, "LSTM", "en", False, step),
+                    "chart-recurrent-lstm-memory": figures.memory_changes(
+                        trace, x28, [recurrent.memory_change(g) for g in trace], "en", False, step)}
+        for key, fig in expected.items():
+            assert sent[key] == json.loads(fig.to_json()), (key, step)
+        assert sent[f"chart-recurrent-{layer}"]["layout"]["shapes"][-1]["x0"] == step - 0.5

@@ -10,6 +10,7 @@ from Streamlit's component file route: inline, it would travel in every element'
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,13 +71,18 @@ def _plain(value):
     return to_typed_array_spec(value) if is_homogeneous_array(value) else value
 
 
-def figure_parts(fig: go.Figure) -> tuple[list[str], str, str | None]:
-    """`fig` as plotly's own JSON in parts: each trace's, the layout's and the frames' (None without
-    frames). Read from the figure's own property dicts (plotly's `_data`, `_layout`): plotly's
-    `to_dict` deep-copies every numpy array before encoding it, at twice the cost."""
-    traces = [to_json_plotly(_plain({k: v for k, v in trace.items() if k != "uid"})) for trace in fig._data]
+def figure_parts(fig: go.Figure, shapes: Sequence[dict] = ()) -> tuple[list[str], str, str | None]:
+    """`fig` as plotly's own JSON in parts: each trace's, the layout's (with `shapes` after the
+    figure's own) and the frames' (None without frames). Read from the figure's own property dicts
+    (plotly's `_data`, `_layout`): plotly's `to_dict` deep-copies every numpy array before encoding
+    it, at twice the cost. The traces' JSON is kept on the figure: a page that shows one figure
+    built once under changing shapes (the Recurrent page's timestep) encodes its traces once."""
+    if (traces := fig.__dict__.get("_netlens_traces")) is None:
+        traces = [to_json_plotly(_plain({k: v for k, v in trace.items() if k != "uid"})) for trace in fig._data]
+        fig.__dict__["_netlens_traces"] = traces
+    layout = {**fig._layout, "shapes": [*fig._layout.get("shapes", ()), *shapes]} if shapes else fig._layout
     frames = to_json_plotly([_plain(frame._props) for frame in fig._frame_objs]) if fig.frames else None
-    return traces, to_json_plotly(_plain(fig._layout)), frames
+    return traces, to_json_plotly(_plain(layout)), frames
 
 
 def joined(traces: list[str], layout: str, frames: str | None) -> str:
@@ -90,17 +96,18 @@ def figure_json(fig: go.Figure) -> str:
     return joined(*figure_parts(fig))
 
 
-def plotly_chart(fig: go.Figure, config: dict, labels: dict[str, str], key: str) -> None:
+def plotly_chart(fig: go.Figure, config: dict, labels: dict[str, str], key: str, shapes: Sequence[dict] = ()) -> None:
     """Mount (or update in place) the chart under `key`: `fig` as it is (no Streamlit theme), the
     width of its container, the height its layout sets (Plotly's 450 px if none), with plotly.js
-    `config` and the fullscreen control's `labels` ("open", "close") in the user's language.
+    `config` and the fullscreen control's `labels` ("open", "close") in the user's language, and
+    `shapes` (plotly layout shape dicts) drawn after the figure's own.
 
     A trace whose JSON is the one this session last sent under `key` travels as null: moving the
     Recurrent page's timestep changes an outline, not its eleven heatmaps (200 KiB a move before).
     The browser keeps each chart's traces by key for the tab (`assets/chart.js`); one that does not hold the
     version a message builds on (a message it never got) asks for the whole figure, and gets it.
     """
-    traces, layout, frames = figure_parts(fig)
+    traces, layout, frames = figure_parts(fig, shapes)
     sent = st.session_state.setdefault(SENT, Sent())
     number, before = sent.charts.get(key, (0, []))
     sent.charts[key] = (number + 1, traces)

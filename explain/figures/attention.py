@@ -138,13 +138,15 @@ def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: b
                  hovertemplate=t("attention.fig.hover_cell", lang) + "<extra></extra>")]
     plain = dict(showgrid=False, zeroline=False, constrain="domain")
     layout = dict(title=dict(text=t("attention.fig.grid_title", lang)),
-                  xaxis=dict(range=[-0.5, z.shape[1] - 0.5], tickmode="array", tickvals=[x0 + v for x0 in left for v in ticks],
-                             ticktext=[str(v) for _ in left for v in ticks], title=dict(text=t("attention.fig.key_row", lang)),
-                             **plain),
+                  xaxis=dict(range=[-0.5, z.shape[1] - 0.5], tickmode="array",
+                             tickvals=[x0 + v for x0 in left for v in ticks],
+                             ticktext=[str(v) for _ in left for v in ticks],
+                             title=dict(text=t("attention.fig.key_row", lang)), **plain),
                   yaxis=dict(ROWS_DOWN, scaleanchor="x", title=dict(text=t("attention.fig.query_row", lang)), **plain,
                              **(SPARSE_TICKS if projector else {})),
                   annotations=[dict(text=name, x=x0 + (keys - 1) / 2, y=1.0, xref="x", yref="paper", xanchor="center",
-                                    yanchor="bottom", showarrow=False, font=dict(size=16)) for name, x0 in zip(names, left)],
+                                    yanchor="bottom", showarrow=False, font=dict(size=16))
+                               for name, x0 in zip(names, left)],
                   shapes=[dict(type="rect", x0=x0 - 0.5, x1=x0 + keys - 0.5, y0=query - 0.5, y1=query + 0.5, xref="x",
                                yref="y", line=dict(color=ACCENT, width=3), fillcolor="rgba(0,0,0,0)") for x0 in left])
     # Fixed margins for the axis labels: the wide mosaic fills the width, which automargin leaves to the plot.
@@ -248,7 +250,8 @@ def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: boo
                  marker=dict(size=9, symbol="triangle-down", color=CATEGORICAL[0]),
                  hovertemplate=t("attention.fig.hover_step", lang) + "<extra></extra>", xaxis="x", yaxis="y")]
     data += [dict(type="scatter", x=np.full(28, x), y=rows, mode="markers", customdata=weights,
-                  marker=dict(size=7, color="#555555"), hovertemplate=hover_key, xaxis="x2", yaxis="y2") for x in (0, 1)]
+                  marker=dict(size=7, color="#555555"), hovertemplate=hover_key, xaxis="x2", yaxis="y2")
+             for x in (0, 1)]
     _axis(layout, "x", 1, visible=False, range=[-1, 1])
     _axis(layout, "x", 2, range=[-0.3, 1.3], showgrid=False, zeroline=False, tickvals=[0, 1],
           ticktext=[t("attention.fig.queries", lang), t("attention.fig.keys", lang)])

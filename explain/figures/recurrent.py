@@ -77,10 +77,26 @@ class _TimeFigure:
 
     def figure(self, step: int | None) -> go.Figure:
         """The finished figure, the chosen row `step` (1-based) outlined through every panel."""
-        if step is not None:
-            self.layout["shapes"].append(dict(type="rect", x0=step - 0.5, x1=step + 0.5, y0=0, y1=1, xref="x",
-                                              yref="paper", line=dict(color=ACCENT, width=3 if self.projector else 2)))
+        self.layout["shapes"] += row_outline(step, self.projector)
         return figure(self.data, self.layout, self.projector, margin=dict(self.margin, autoexpand=False))
+
+
+def row_outline(step: int | None, projector: bool) -> list[dict]:
+    """The outline of row `step` (1-based) through every panel of a chart on the time axis (none
+    without a step): the shapes a timestep move changes, which the page adds to a figure built once."""
+    if step is None:
+        return []
+    return [dict(type="rect", x0=step - 0.5, x1=step + 0.5, y0=0, y1=1, xref="x", yref="paper",
+                 line=dict(color=ACCENT, width=3 if projector else 2))]
+
+
+def gate_outlines(gates: LayerGates, step: int | None, unit: int | None, projector: bool) -> list[dict]:
+    """`gate_heatmaps`' shapes for `step` and `unit`: the chosen cell in every gate's panel, then the row."""
+    cells = [] if step is None or unit is None else [
+        dict(type="rect", x0=step - 0.5, x1=step + 0.5, y0=unit - 0.5, y1=unit + 0.5, xref=f"x{panel + 1}",
+             yref=f"y{panel + 1}", line=dict(color=ACCENT, width=2))
+        for panel in range(1, len(LSTM_GATES if gates.cell == "lstm" else GRU_GATES) + 1)]
+    return cells + row_outline(step, projector)
 
 
 def gate_name(cell: str, gate: str, lang: str) -> str:
@@ -110,11 +126,8 @@ def gate_heatmaps(gates: LayerGates, x28: np.ndarray, lang: str, projector: bool
         fig.axis(panel, autorange="reversed", tickmode="array", tickvals=[0, gates.units - 1])
         if axis not in fig.layout:      # the first panel on a scale carries its colour bar
             fig.layout[axis] = dict(scales[axis], colorbar=fig.colorbar(panel))
-        if step is not None and unit is not None:
-            fig.layout["shapes"].append(dict(type="rect", x0=step - 0.5, x1=step + 0.5, y0=unit - 0.5,
-                                             y1=unit + 0.5, xref=f"x{panel + 1}", yref=f"y{panel + 1}",
-                                             line=dict(color=ACCENT, width=2)))
-    return fig.figure(step)
+    fig.layout["shapes"] += gate_outlines(gates, step, unit, projector)
+    return fig.figure(None)
 
 
 def answer_over_time(probs: np.ndarray, x28: np.ndarray, model: str, lang: str, projector: bool = False,
