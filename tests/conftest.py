@@ -18,6 +18,15 @@ RUNS_DIR = Path(tempfile.mkdtemp(prefix="netlens-test-runs-"))
 os.environ["NETLENS_RUNS_DIR"] = str(RUNS_DIR)
 
 
+def pytest_configure(config):
+    """TensorFlow's graph rewrites off before any compiled call, as the app's server has them
+    (`pages.warmup.configure`): switched off halfway through a run (by the first AppTest of app.py),
+    test_inference's threaded calls gave numbers 1e-11 away from its serial ones (reproduced with
+    test_draw_upload, test_custom_app and test_inference in one process; the whole suite, twice)."""
+    from explain.inference import skip_graph_rewrites
+    skip_graph_rewrites()
+
+
 def pytest_unconfigure(config):
     shutil.rmtree(RUNS_DIR, ignore_errors=True)
 
