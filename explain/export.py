@@ -29,8 +29,7 @@ from explain.inference import probabilities
 from explain.models import COMPARED
 from explain.preprocess import Steps
 
-FEATURE_MAPS = (("conv1", True, 6), ("relu1", False, 6), ("pool1", False, 6),
-                ("conv2", True, 8), ("relu2", False, 8), ("pool2", False, 8))  # (layer, signed, tiles per row)
+MAX_TILES = 8  # feature maps per row of a grid: LeNet-5's 6 in one row, its 16 in two
 
 CSS = """body{font-family:"Noto Sans CJK SC","Noto Sans","PingFang SC","Microsoft YaHei",sans-serif;
 max-width:1200px;margin:2em auto;padding:0 1em;color:#262730;line-height:1.5}
@@ -73,6 +72,27 @@ def pooling_phrase(model: keras.Model, lang: str) -> str:
         kind = "max" if isinstance(layer, keras.layers.MaxPooling2D) else "average"
         phrases.append(t(f"export.pool.{kind}", lang, f=layer.pool_size[0]))
     return t("export.pool.separator", lang).join(dict.fromkeys(phrases))
+
+
+def activation_phrase(model: keras.Model) -> str:
+    """The convolutions' activations as the CNN intro names them, read from the model: e.g. "ReLU"."""
+    plan = conv.plan(model)
+    names = dict.fromkeys({"relu": "ReLU"}.get(plan.activation[name], plan.activation[name]) for name in plan.convs)
+    return " / ".join(names)
+
+
+def feature_maps(model: keras.Model, tr: conv.Trace) -> list[tuple[str, np.ndarray]]:
+    """(layer, its maps (H, W, C)) in the order the export draws them, read from the model's plan:
+    each convolution's maps before its activation, after it (an activation layer of its own), and
+    after the pooling that reads them."""
+    plan, shown = conv.plan(model), []
+    for name in plan.convs:
+        shown.append((name, tr.before[name]))
+        after = plan.activated.get(name, name)
+        if after != name:
+            shown.append((after, tr.maps[after]))
+        shown += [(pool, tr.maps[pool]) for pool in plan.pools if plan.source[pool] == after]
+    return shown
 
 
 def _predictions_table(probs: dict[str, np.ndarray], lang: str) -> str:
@@ -127,17 +147,18 @@ def explanation_html(models: Mapping[str, object], x28: np.ndarray, description:
     doc.text("h2", t("export.cnn", lang))
     if (cnn := loaded("cnn")) is not None:
         tr = conv.trace(cnn, x28)
-        doc.text("p", t("export.cnn_intro", lang, pooling=pooling_phrase(cnn, lang)), "note")
-        for layer, signed, cols in FEATURE_MAPS:
-            maps = tr.maps[layer]
+        doc.text("p", t("export.cnn_intro", lang, activation=activation_phrase(cnn), pooling=pooling_phrase(cnn, lang)),
+                 "note")
+        shown = feature_maps(cnn, tr)
+        for layer, maps in shown:
+            cols = min(maps.shape[2], MAX_TILES)
             doc.figure(cnn_figures.feature_grid(maps, t("export.cnn_maps", lang, layer=layer, channels=maps.shape[2],
                                                           height=maps.shape[0], width=maps.shape[1]),
-                                                signed, cols, lang, False))
+                                                bool((maps < 0).any()), cols, lang, False))
             if layer in conv.plan(cnn).convs:
                 doc.figure(cnn_figures.kernel_grid(cnn.get_layer(layer).get_weights()[0], cols, lang, False))
         doc.figure(cnn_figures.softmax_figure(tr.logits, tr.probabilities, lang, False))
-        data["cnn"] = {"logits": tr.logits.tolist(),
-                       "maps": {layer: tr.maps[layer].tolist() for layer, _, _ in FEATURE_MAPS}}
+        data["cnn"] = {"logits": tr.logits.tolist(), "maps": {layer: maps.tolist() for layer, maps in shown}}
 
     doc.text("h2", t("export.recurrent", lang))
     doc.text("p", t("export.recurrent_intro", lang), "note")

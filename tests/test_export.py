@@ -182,3 +182,29 @@ def test_the_sidebar_button_downloads_the_explanation_of_the_current_sample(page
     data = embedded_data(open(download.value.path(), encoding="utf-8").read())
     for name, p in probabilities(compared(models), test_digits[0][SAMPLE]).items():
         np.testing.assert_allclose(data["probabilities"][name], p, atol=1e-6)
+
+
+def test_the_cnn_section_follows_the_models_own_layers_and_activation(exported, models, digit):
+    """The maps drawn (and embedded) are the model's own convolution, activation and pooling layers in
+    order; a convolution with a fused tanh is shown before its tanh and after its pooling, and the
+    intro names tanh, not ReLU."""
+    kinds = (keras.layers.Conv2D, keras.layers.Activation, keras.layers.ReLU, keras.layers.MaxPooling2D,
+             keras.layers.AveragePooling2D)
+    shipped = [layer.name for layer in models["cnn"].layers if isinstance(layer, kinds)]
+    assert list(embedded_data(exported["en"])["cnn"]["maps"]) == shipped
+    assert "feature maps before ReLU" in exported["en"] and "ReLU 之后的特征图" in exported["zh"]
+    keras.utils.set_random_seed(0)
+    fused = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(3, 3, activation="tanh", name="c1"),
+                              keras.layers.MaxPooling2D(2, name="p1"), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax", name="out")])
+    page = export.explanation_html({"cnn": fused}, digit[0], "#12", "en")
+    assert "feature maps before tanh" in page and "ReLU" not in page.split("<h2>")[3]
+    maps = embedded_data(page)["cnn"]["maps"]
+    assert list(maps) == ["c1", "p1"]
+    x = digit[0][None, :, :, None]
+    pooled = keras.ops.convert_to_numpy(keras.Model(fused.inputs[0], fused.get_layer("p1").output)(x))[0]
+    np.testing.assert_allclose(maps["p1"], pooled, atol=1e-6)
+    linear = keras.layers.Conv2D(3, 3, name="c1_linear")
+    linear.build((None, 28, 28, 1))
+    linear.set_weights(fused.get_layer("c1").get_weights())
+    np.testing.assert_allclose(maps["c1"], keras.ops.convert_to_numpy(linear(x))[0], atol=1e-5)   # before tanh

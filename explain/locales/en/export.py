@@ -8,7 +8,7 @@ STRINGS = {
     "export.table.model": "Model",
     "export.table.answer": "Answer",
     "export.cnn": "Inside the CNN (LeNet-5)",
-    "export.cnn_intro": "Each convolution layer's feature maps before the ReLU (blue negative, red positive), after it, and after {pooling}; the kernels that made them; then the output layer's logits and their softmax.",
+    "export.cnn_intro": "Each convolution layer's feature maps before {activation} (blue negative, red positive), after it, and after {pooling}; the kernels that made them; then the output layer's logits and their softmax.",
     "export.pool.max": "{f}\u00d7{f} max pooling",
     "export.pool.average": "{f}\u00d7{f} average pooling",
     "export.pool.separator": ", ",

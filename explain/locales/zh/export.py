@@ -8,7 +8,7 @@ STRINGS = {
     "export.table.model": "模型",
     "export.table.answer": "回答",
     "export.cnn": "卷积神经网络（LeNet-5）内部",
-    "export.cnn_intro": "每个卷积层在 ReLU 之前的特征图（蓝色为负，红色为正）、ReLU 之后的特征图、{pooling}之后的特征图，以及生成它们的卷积核；最后是输出层的 logits 及其 softmax。",
+    "export.cnn_intro": "每个卷积层在 {activation} 之前的特征图（蓝色为负，红色为正）、{activation} 之后的特征图、{pooling}之后的特征图，以及生成它们的卷积核；最后是输出层的 logits 及其 softmax。",
     "export.pool.max": "{f}×{f} 最大池化",
     "export.pool.average": "{f}×{f} 平均池化",
     "export.pool.separator": "、",
