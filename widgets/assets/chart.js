@@ -8,32 +8,35 @@ export default function ({ data, parentElement, setTriggerValue }) {
   const button = root.querySelector(".fullscreen");
   state.labels = data.labels;
   button.title = button.ariaLabel = document.fullscreenElement === root ? data.labels.close : data.labels.open;
-  const figure = received(data);
-  if (figure === null) {  // a message built on traces this tab does not hold: the server sends them all
+  const message = received(data);
+  if (message === null) {  // a message built on traces this tab does not hold: the server sends them all
     setTriggerValue("missing", data.version);
     return;
   }
-  if (state.figure === figure) return;
-  state.figure = figure;
+  if (state.figure === message.figure) return;
+  state.figure = message.figure;
+  state.data = message.data;
   state.config = data.config;
   root.dataset.drawing = "true";  // until plotly.js has drawn this figure (a clock can wait for it)
   plotly(data.plotly).then(Plotly => draw(Plotly, root, state));
 }
 
-// The figure's JSON from a message whose unchanged traces are null (the ones the tab holds for this
-// chart's key, from the message numbered `base`), or null if the tab does not hold those. Kept per
-// tab, not per element: a page left and opened again mounts its charts anew.
+// The message's figure JSON (`figure`) and its traces' (`data`), its unchanged traces (null) being
+// the ones the tab holds for this chart's key from the message numbered `base`; null if the tab does
+// not hold those. Kept per tab, not per element: a page left and opened again mounts its charts anew.
 function received(data) {
   const held = window.__netlensCharts || (window.__netlensCharts = {});
   const before = held[data.key];
-  if (before && before.version === data.version) return before.figure;  // the same message again
+  if (before && before.version === data.version) return before;  // the same message again
   const partial = data.traces.some(trace => trace === null);
   if (partial && (!before || before.version !== data.base)) return null;
   const traces = data.traces.map((trace, i) => (trace === null ? before.traces[i] : trace));
   const frames = data.frames ? `,"frames":${data.frames}` : "";
-  const figure = `{"data":[${traces.join(",")}],"layout":${data.layout}${frames}}`;
-  held[data.key] = { version: data.version, traces, figure };
-  return figure;
+  const joined = traces.join(",");
+  const message = { version: data.version, traces, data: joined,
+                    figure: `{"data":[${joined}],"layout":${data.layout}${frames}}` };
+  held[data.key] = message;
+  return message;
 }
 
 function plotly(url) {
@@ -95,7 +98,7 @@ function draw(Plotly, root, state) {
   }
   const { data, layout = {}, frames } = JSON.parse(figure);
   const plot = root.querySelector(".plot");
-  const update = layoutUpdate(state, data, layout, frames);
+  const update = layoutUpdate(state, layout, frames);
   state.height = layout.height || 450;
   state.drawn = figure;
   const done = () => { if (state.drawn === state.figure) delete root.dataset.drawing; };
@@ -110,12 +113,13 @@ function draw(Plotly, root, state) {
 // When only the layout changed (the Recurrent page's timestep moves an outline over eleven heatmaps),
 // the layout's changed keys, for Plotly.relayout: Plotly.react would draw the whole plot again (50-70 ms
 // for those heatmaps; relayout of a shape takes 1-5 ms). Null when a trace changed, or on a first draw.
-function layoutUpdate(state, data, layout, frames) {
-  const traces = JSON.stringify(data);
+// The traces are compared as the server wrote them (`state.data`), not parsed and written again.
+function layoutUpdate(state, layout, frames) {
+  const traces = state.data;
   const keys = Object.fromEntries(Object.entries(layout).map(([key, value]) => [key, JSON.stringify(value)]));
   const before = state.keys;
-  const same = state.traces === traces && !frames && before;
-  state.traces = traces;
+  const same = state.drawnData === traces && !frames && before;
+  state.drawnData = traces;
   state.keys = keys;
   if (!same) return null;
   const update = {};
