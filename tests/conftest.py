@@ -18,11 +18,13 @@ RUNS_DIR = Path(tempfile.mkdtemp(prefix="netlens-test-runs-"))
 os.environ["NETLENS_RUNS_DIR"] = str(RUNS_DIR)
 
 
-def pytest_configure(config):
+@pytest.fixture(scope="session", autouse=True)
+def graph_rewrites_off():
     """TensorFlow's graph rewrites off before any compiled call, as the app's server has them
     (`pages.warmup.configure`): switched off halfway through a run (by the first AppTest of app.py),
     test_inference's threaded calls gave numbers 1e-11 away from its serial ones (reproduced with
-    test_draw_upload, test_custom_app and test_inference in one process; the whole suite, twice)."""
+    test_draw_upload, test_custom_app and test_inference in one process; the whole suite, twice).
+    A session fixture, not pytest_configure: xdist's controller runs no test and needs no TensorFlow."""
     from explain.inference import skip_graph_rewrites
     skip_graph_rewrites()
 
