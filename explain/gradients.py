@@ -177,6 +177,13 @@ def _input_gradient(model: keras.Model) -> _InputGradient:
     return _InputGradient(model)
 
 
+def reads_rows(model: keras.Model) -> bool:
+    """Whether `model` reads the digit as 28 timesteps (28, 28) through a recurrent layer, so that its
+    per-row input gradients (`row_gradients`) are gradients through time."""
+    return (tuple(model.inputs[0].shape[1:]) == (28, 28)
+            and any(isinstance(layer, keras.layers.RNN) for layer in model.layers))
+
+
 def trace_in_background(model: keras.Model) -> threading.Thread:
     """Trace `model`'s `row_gradients` in a background thread (once per model): the calls after it
     ends are about thirty times faster. The thread is returned."""

@@ -227,13 +227,6 @@ def depth_ui(results: list[vanishing.DepthGradients]) -> None:
 
 # ---- 4. through time -------------------------------------------------------------------------------
 
-def reads_rows(model) -> bool:
-    """Whether `model` reads the digit as 28 timesteps through a recurrent layer, so that its per-row
-    input gradients are gradients through time."""
-    return (tuple(model.inputs[0].shape[1:]) == (28, 28)
-            and any(isinstance(layer, keras.layers.RNN) for layer in model.layers))
-
-
 def through_time_ui(x28: np.ndarray, label: int, rnn: through_time.RNNBackprop | None) -> None:
     st.header(t("gradients.time.header"))
     models = loaded_models()
@@ -244,7 +237,7 @@ def through_time_ui(x28: np.ndarray, label: int, rnn: through_time.RNNBackprop |
              for name in available}
     names = {name: t(f"model.name.{name}") for name in available}
     own = uploaded_model()
-    if own is not None and reads_rows(own):  # not cached: st.cache_data is shared by every session
+    if own is not None and gradients.reads_rows(own):  # not cached: st.cache_data is shared by every session
         norms[UPLOADED], names[UPLOADED] = gradients.row_gradients(own, x28, label), model_label(UPLOADED)
     elif own is not None:
         st.info(t("gradients.time.unfit", model=model_label(UPLOADED)))
@@ -334,9 +327,10 @@ depth_ui(depth_gradients(digit.x28, label))
 through_time_ui(digit.x28, label, rnn)
 if rnn is not None:       # else the through-time view has already said what is wrong with the rnn file
     clipping_ui(digit.x28, label)
-# On the server's first visit the recurrent models' row gradients ran eagerly (the rnn's come from its
-# numpy backpropagation); with the page on screen, trace them for the next target or digit (once per model).
+# The server's warm-up traces the shipped LSTM's and GRU's row gradients (pages/warmup.py); a visit before it
+# got there, and an uploaded model, ran them eagerly (the rnn's come from its numpy backpropagation): with the
+# page on screen, trace them for the next target or digit (once per model).
 traced = [loaded_models().get(name) for name in ("lstm", "gru")] + [uploaded_model()]
 for model in traced:
-    if isinstance(model, keras.Model) and reads_rows(model):
+    if isinstance(model, keras.Model) and gradients.reads_rows(model):
         gradients.trace_in_background(model)

@@ -1,7 +1,8 @@
 """What a fresh server prepares: once, settings for one-digit work (`configure`); in the background
 once its first page is on screen, what the first visits of the other pages would otherwise wait for:
 the 60,000 training digits, the Gradients page's deep networks, the models the Draw page does not
-compare, every page's compiled script, the Fitting page's default mini-batches; then it freezes the
+compare, every page's compiled script, the Fitting page's default mini-batches, the LSTM's and the
+GRU's traced input gradients (the Gradients page's through-time view); then it freezes the
 heap again (`gc.freeze`), so Streamlit's collection after every rerun skips all of it. The Draw page's
 first run prepares only what it shows (`python -m tools.bench`, the cold-start row).
 
@@ -20,15 +21,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 
+import keras
 import streamlit as st
 from threadpoolctl import threadpool_limits
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from explain import inference, vanishing
+from explain import gradients, inference, vanishing
 from explain.data import load_mnist
 from pages import fitting_data, shared
 from pages.streamlit_internals import compile_pages, serving
 
+ROW_GRADIENTS = ("lstm", "gru")  # the Gradients page's through-time models that TensorFlow differentiates
 FIRST_RUN_WAIT = 10.0  # s: at most this long after the first run's end for its script thread to end
 _IDLE = threading.Condition()
 _running = 0
@@ -67,19 +70,26 @@ Tasks = tuple[tuple[str, Callable[[], object]], ...]
 
 
 def tasks(pages: Sequence[st.Page]) -> Tasks:
-    """(name, task) in the order of the first visits they shorten; `pages` are compiled.
-
-    The recurrent models' traced input gradients are not among them: on a fresh server each takes about
-    0.45 s, more than the 0.2 s of its eager call that the Gradients page's first visit makes, and the
-    page traces them itself once it is on screen (`gradients.trace_in_background`)."""
+    """(name, task) in the order of the first visits they shorten; `pages` are compiled."""
     return (
         ("training digits", load_mnist),                  # Fitting, Layers, the Gradients page's brief training
         ("deep networks", vanishing.deep_networks),       # Gradients: vanishing with depth
         ("other models", shared.loaded_models),           # the SimpleRNN (Gradients), the batch-normalised CNN
         ("page scripts", partial(compile_pages, pages)),
         ("fitting batches", fitting_data.prepare_first_run),
+        *((f"{name} row gradients", partial(_trace_row_gradients, name)) for name in ROW_GRADIENTS),
         ("frozen heap", _freeze),                         # what the tasks loaded, out of every rerun's collection
     )
+
+
+def _trace_row_gradients(name: str) -> None:
+    """The shipped recurrent model `name`'s traced input gradient (`gradients.row_gradients`), which
+    the Gradients page's through-time view calls: about 0.36 s to trace and build on a fresh server,
+    and each traced call then takes 7-9 ms where an eager one takes 0.11-0.19 s. After the Fitting
+    page's tasks: the Gradients page is the second first visit in the sidebar's order."""
+    model = shared.shipped_model(name)
+    if isinstance(model, keras.Model) and gradients.reads_rows(model):
+        gradients.trace_in_background(model).join()
 
 
 def _run(tasks: Tasks, after: threading.Thread | None = None) -> None:

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explain import inference, vanishing
+from explain import gradients, inference, vanishing
 from pages import warmup
 
 
@@ -31,6 +31,8 @@ def test_the_warm_up_leaves_the_models_and_the_deep_networks_the_pages_use_loade
     assert all(isinstance(shared.shipped_model(name), keras.Model) for name in MODEL_NAMES)
     assert set(vanishing.deep_networks()) == set(vanishing.VARIANTS)
     assert vanishing.deep_networks() is vanishing.deep_networks()   # built once, the page's own
+    for name in warmup.ROW_GRADIENTS:   # traced and built: asking again starts no thread (a trace takes ~0.4 s)
+        assert not gradients.trace_in_background(shared.shipped_model(name)).is_alive(), name
 
 
 def test_the_servers_settings_put_numpys_blas_on_one_thread():
