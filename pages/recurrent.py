@@ -15,8 +15,11 @@ from explain.models import ModelFileError
 from pages.shared import (UPLOADED, current_digit, lang, loaded_models, model_label, model_or_error, models_of,
                           projector, show_chart, t, uploaded_model)
 from pages.style import secondary
+from widgets.chart import Scrub
+from widgets.scrub import scrub_slider
 
 MODELS = ("lstm", "gru")
+STEP = "recurrent_step"  # the timestep slider's key: the charts that follow it in the browser name it
 
 
 def concept(name: str, body: str, **values) -> None:
@@ -49,10 +52,10 @@ def controls_ui(model, trace: list[recurrent.LayerGates]) -> tuple[recurrent.Lay
     steps = gates.gates["hidden"].shape[0]
     # Defaults go into session state once: a widget whose default changes between reruns (another
     # model or digit) can show one value while the script reads another.
-    st.session_state.setdefault("recurrent_step", int(recurrent.memory_change(gates).argmax()) + 1)
+    st.session_state.setdefault(STEP, int(recurrent.memory_change(gates).argmax()) + 1)
     st.session_state.setdefault(f"recurrent_unit_{id(model)}_{name}", recurrent.suggested_unit(gates))
     with step_col:
-        step = st.slider(t("recurrent.step"), 1, steps, key="recurrent_step")
+        step = scrub_slider(t("recurrent.step"), 1, steps, key=STEP)
     with unit_col, secondary("recurrent_unit"):     # projector mode keeps the suggested unit
         unit = st.selectbox(t("recurrent.unit"), range(gates.units), key=f"recurrent_unit_{id(model)}_{name}",
                             help=t("recurrent.unit_help", units=gates.units))
@@ -64,7 +67,9 @@ def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates,
     st.subheader(t("recurrent.eq.header", row=step, unit=unit))
     picture, maths = st.columns([1, 5] if projector() else [1, 4])
     with picture:
-        show_chart(figures.digit_rows(x28, step, lang(), projector()), "recurrent-row")
+        rows = built_once("rows", shown, lambda: {s: figures.digit_rows(x28, s, lang(), projector())
+                                                  for s in range(1, x28.shape[0] + 1)})
+        show_chart(Scrub(STEP, step, {s: (fig, ()) for s, fig in rows.items()}), "recurrent-row")
     with maths:
         for line in figures.equations(gates, step, unit):
             st.latex(line)
@@ -74,7 +79,7 @@ def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates,
         st.caption(t(f"recurrent.eq.note.{gates.cell}"))
     lines = built_once("unit", (*shown, gates.layer_name, unit, gates.gates["hidden"].tobytes()),
                        lambda: figures.unit_over_time(gates, unit, x28, lang(), projector()))
-    show_chart(lines, f"recurrent-{gates.layer_name}-unit{unit}", shapes=figures.row_outline(step, projector()))
+    show_chart(along_rows(lines, gates, step, figures.row_outline), f"recurrent-{gates.layer_name}-unit{unit}")
 
 
 def parameters_ui(model) -> None:
@@ -142,6 +147,14 @@ def built_once(kind: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figu
     return held[kind][1]
 
 
+def along_rows(fig: go.Figure, gates: recurrent.LayerGates, step: int,
+               outlines: Callable[[int, bool], list[dict]]) -> Scrub:
+    """`fig` under `outlines(s, projector)` for every timestep s, `step` the slider's: what the chart
+    shows as the timestep slider's thumb moves, before the server has heard of it."""
+    steps = range(1, gates.gates["hidden"].shape[0] + 1)
+    return Scrub(STEP, step, {s: (fig, outlines(s, projector())) for s in steps})
+
+
 @st.fragment
 def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np.ndarray, x28: np.ndarray) -> None:
     """What the layer, timestep and unit pickers change: a fragment of its own, so that a teacher
@@ -152,7 +165,8 @@ def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np
     st.subheader(t("recurrent.gates.header"))
     heatmaps = built_once("gates", (*shown, gates.layer_name, gates.gates["hidden"].tobytes()),
                           lambda: figures.gate_heatmaps(gates, x28, lang(), projector()))
-    show_chart(heatmaps, f"recurrent-{gates.layer_name}", shapes=figures.gate_outlines(gates, step, unit, projector()))
+    show_chart(along_rows(heatmaps, gates, step, lambda s, mode: figures.gate_outlines(gates, s, unit, mode)),
+               f"recurrent-{gates.layer_name}")
     st.caption(t(f"recurrent.gates.caption.{gates.cell}"))
 
     equations_ui(trace, gates, x28, step, unit, shown)
@@ -161,7 +175,7 @@ def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np
     st.subheader(t("recurrent.answer.header"))
     answer = built_once("answer", (*shown, model_label(name), answers.tobytes()),
                         lambda: figures.answer_over_time(answers, x28, model_label(name), lang(), projector()))
-    show_chart(answer, f"recurrent-{name}-answer", shapes=figures.row_outline(step, projector()))
+    show_chart(along_rows(answer, gates, step, figures.row_outline), f"recurrent-{name}-answer")
     head = recurrent.output_layers(model)
     st.caption(t("recurrent.answer.caption", layer=trace[-1].layer_name,
                  head=" → ".join([str(head[0].inputs)] + [f"{d.units} {d.activation}" for d in head])))
@@ -170,7 +184,7 @@ def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np
     memory = built_once("memory", (*shown, *(g.gates["hidden"].tobytes() for g in trace)),
                         lambda: figures.memory_changes(trace, x28, [recurrent.memory_change(g) for g in trace], lang(),
                                                        projector()))
-    show_chart(memory, f"recurrent-{name}-memory", shapes=figures.row_outline(step, projector()))
+    show_chart(along_rows(memory, gates, step, figures.row_outline), f"recurrent-{name}-memory")
     st.caption(t(f"recurrent.memory.caption.{trace[0].cell}",
                  units=" / ".join(dict.fromkeys(str(g.units) for g in trace))))
 

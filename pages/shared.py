@@ -16,7 +16,7 @@ from explain.data import load_test
 from explain.models import COMPARED, MODEL_NAMES, ModelFileError, load_model
 from explain.preprocess import Steps, to_mnist
 from pages import style
-from widgets.chart import plotly_chart
+from widgets.chart import Scrub, plotly_chart
 
 
 # ---- language and projector mode -------------------------------------------------------------
@@ -307,11 +307,12 @@ def digit_description(digit: Digit) -> str:
 
 # ---- charts -------------------------------------------------------------------------------------
 
-def show_chart(fig: go.Figure, name: str, key: str | None = None, shapes: Sequence[dict] = ()) -> None:
+def show_chart(fig: go.Figure | Scrub, name: str, key: str | None = None, shapes: Sequence[dict] = ()) -> None:
     """A plotly chart that updates in place (`widgets.chart`), whose toolbar downloads a PNG at
     presentation resolution named `name`; its element is keyed `key` (default: by `name`), so a new
     figure on a rerun redraws the same plot; `shapes` are drawn after the figure's own (a figure
-    built once, under shapes that move). Shown as built, without Streamlit's plotly theme, which
+    built once, under shapes that move); a `Scrub` instead of a figure follows its scrub slider in the
+    browser (`widgets.scrub`). Shown as built, without Streamlit's plotly theme, which
     would replace the legend and colour-bar fonts that `theme.style` sets (projector mode's 20 px)."""
     config = {"displaylogo": False,
               "toImageButtonOptions": {"format": "png", "filename": f"netlens-{name}", "scale": 3}}

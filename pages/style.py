@@ -25,6 +25,7 @@ _SMALL_ROLES = ", ".join(f"{scope} {role}" for scope in ("[data-testid='stMain']
     "[data-testid='stWidgetLabel'] *", "[data-testid='stMetricLabel'] *", "[data-testid='stMetricDelta'] *",
     "[data-testid='stMarkdownContainer'] p", "[data-testid='stMarkdownContainer'] li",
     "[data-testid='stExpander'] summary *", "[data-testid='stSliderTickBar'] *",
+    ".netlens-scrub output", ".netlens-scrub .ticks *",
     "[data-testid='stTable'] *", "[data-testid='stAlertContainer'] *", "[data-testid='stTooltipIcon'] *",
     "[data-baseweb='tab'] *", "[data-baseweb='select'] *", "[data-testid='stSliderThumbValue']",
     "[data-testid='stSidebarNav'] *", "[data-testid='stSidebarNavItems'] *", "button *", "label *",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -35,12 +36,37 @@ def _arrays(value):
     return value
 
 
+def _set_path(layout: dict, path: str, value) -> None:
+    """Plotly.relayout's `path` ("shapes[3].y0") in `layout` set to `value` (None deletes it)."""
+    keys = [int(k) if k.isdigit() else k for part in path.split(".") for k in re.findall(r"[^\[\]]+", part)]
+    at = layout
+    for key, after in zip(keys, keys[1:]):
+        if isinstance(at, dict) and at.get(key) is None:
+            at[key] = [] if isinstance(after, int) else {}
+        at = at[key]
+    if value is None:
+        at.pop(keys[-1], None)
+    else:
+        at[keys[-1]] = value
+
+
 def figure_json(at, chart: dict) -> str:
-    """The whole JSON of `chart` (one of `charts(at)`), its None traces read from what the session
-    holds for its key: the traces of the message before, as the browser does."""
+    """The whole JSON of `chart` (one of `charts(at)`) as the browser draws it: its None traces, layout
+    and scrub frames read from what the session holds for its key, the message before's, and, for a
+    chart that follows a scrub slider, its first picture with the frame for the server's value."""
     held = at.session_state[SENT].charts[chart["key"]][1]
     traces = [held[i] if trace is None else trace for i, trace in enumerate(chart["traces"])]
-    return joined(traces, chart["layout"], chart["frames"])
+    layout = chart["layout"] or held[len(traces)]
+    if chart.get("scrub"):
+        frames = json.loads(chart["scrub"]["frames"] or held[len(traces) + 1])
+        frame = frames[str(chart["scrub"]["value"])]
+        for i, trace in frame["traces"].items():
+            traces[int(i)] = trace
+        parsed = json.loads(layout)
+        for path, value in frame["relayout"].items():
+            _set_path(parsed, path, value)
+        layout = json.dumps(parsed)
+    return joined(traces, layout, chart["frames"])
 
 
 def figures(at) -> list[go.Figure]:

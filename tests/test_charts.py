@@ -102,11 +102,12 @@ def test_a_trace_the_browser_holds_travels_as_null_and_the_message_builds_on_the
     assert joined(first["traces"], second["layout"], second["frames"]) == expected
     assert json.loads(second["layout"])["shapes"][0]["y0"] == 1.5
 
-    at.session_state["scale"] = 2.0         # the line changes, the heatmap does not
+    at.session_state["scale"] = 2.0         # the line changes, the heatmap and the layout do not
     at.run()
     third, expected = _message(at)
     assert third["traces"][0] is None and third["traces"][1] is not None and third["base"] == second["version"]
-    assert joined([first["traces"][0], third["traces"][1]], third["layout"], third["frames"]) == expected
+    assert third["layout"] is None
+    assert joined([first["traces"][0], third["traces"][1]], second["layout"], third["frames"]) == expected
 
 
 def test_a_browser_missing_what_a_message_builds_on_gets_every_trace_next():
@@ -127,3 +128,78 @@ def test_a_browser_missing_what_a_message_builds_on_gets_every_trace_next():
 def test_figure_json_is_plotlys_to_json_joined_from_its_parts():
     fig = go.Figure([go.Bar(y=np.array([1.0, 2.0]))], layout=dict(title="t"), frames=[go.Frame(data=[go.Bar(y=[3])])])
     assert joined(*figure_parts(fig)) == figure_json(fig) == fig.to_json()
+
+
+def _picture(fig: go.Figure, shapes) -> dict:
+    """What plotly itself writes for `fig` with `shapes` after its own."""
+    return json.loads(go.Figure(fig).update_layout(shapes=[*fig.layout.shapes, *shapes]).to_json())
+
+
+def _drawn_over(base: dict, *frames: dict) -> dict:
+    """`base` with each frame of `frames` swapped in after the other, as assets/chart.js draws them."""
+    from tests.charts import _set_path
+    figure = json.loads(json.dumps(base))
+    for frame in frames:
+        for i, trace in frame["traces"].items():
+            figure["data"][int(i)] = json.loads(trace)
+        for path, value in frame["relayout"].items():
+            _set_path(figure["layout"], path, value)
+    return figure
+
+
+def _line(scale: float, title: str) -> go.Figure:
+    return go.Figure([go.Heatmap(z=np.arange(6.0).reshape(2, 3)), go.Scatter(y=scale * np.arange(3.0))],
+                     layout=dict(title=title, shapes=[dict(type="line", x0=0, x1=1, y0=0, y1=0)]))
+
+
+def test_any_scrub_frame_drawn_over_any_other_gives_its_own_picture():
+    from widgets.chart import Scrub, scrub_frames
+
+    heat = _line(1.0, "t")
+    outline = [dict(type="rect", x0=s - 0.5, x1=s + 0.5, y0=0, y1=1, line=dict(color="red")) for s in range(4)]
+    moving = {s: (heat, [outline[s]]) for s in range(4)}                     # one figure, its outline moving
+    changing = {s: (_line(1.0 + s, f"row {s}"), outline[:s]) for s in range(4)}   # traces, title, shape count
+    for pictures in (moving, changing):
+        frames = json.loads(scrub_frames(Scrub("g", 0, pictures)))
+        assert sorted(frames) == ["0", "1", "2", "3"]
+        base = _picture(*pictures[0])
+        for before in pictures:
+            for value, picture in pictures.items():
+                assert _drawn_over(base, frames[str(before)], frames[str(value)]) == _picture(*picture), (before, value)
+    frames = json.loads(scrub_frames(Scrub("g", 0, moving)))
+    assert all(frame["traces"] == {} for frame in frames.values())                 # the heatmap never travels
+    assert set(frames["2"]["relayout"]) == {"shapes[1].x0", "shapes[1].x1"}        # nor what stays put
+    with pytest.raises(ValueError, match="no picture for its value 7"):
+        Scrub("g", 7, moving)
+
+
+def _scrubbed_script():
+    """A page with one chart following a scrub slider's value, session_state["g"]."""
+    import numpy as np
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from widgets.chart import Scrub, plotly_chart
+
+    fig = go.Figure([go.Heatmap(z=np.arange(6.0).reshape(2, 3))])
+    pictures = {s: (fig, [dict(type="rect", x0=s - 0.5, x1=s + 0.5, y0=0, y1=1)]) for s in range(3)}
+    value = st.session_state.setdefault("g", 1)
+    plotly_chart(Scrub("g", value, pictures), {}, {"open": "open", "close": "close"}, key="chart-scrub")
+
+
+def test_a_scrubbed_charts_move_carries_only_the_value():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.charts import figure_json
+
+    at = AppTest.from_function(_scrubbed_script, default_timeout=30)
+    at.run()
+    (first,) = charts(at)
+    assert None not in first["traces"] and first["layout"] and first["scrub"]["frames"]
+    at.session_state["g"] = 2               # the slider moved: the tab holds the figure and every frame
+    at.run()
+    (second,) = charts(at)
+    assert second["traces"] == [None] and second["layout"] is None and second["scrub"] == {
+        "group": "g", "value": 2, "frames": None}
+    fig = go.Figure([go.Heatmap(z=np.arange(6.0).reshape(2, 3))])
+    assert json.loads(figure_json(at, second)) == _picture(fig, [dict(type="rect", x0=1.5, x1=2.5, y0=0, y1=1)])

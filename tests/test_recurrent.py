@@ -252,8 +252,9 @@ def test_the_pages_charts_are_the_figures_for_the_sliders_row_after_moves_too(mo
     x28 = to_mnist(load_mnist().test.x[3])
     trace = recurrent.gate_trace(models["lstm"], x28)
     answers = recurrent.answer_over_time(models["lstm"], trace)
-    for step in (at.slider(key="recurrent_step").value, 5, 6, 28):
-        at.slider(key="recurrent_step").set_value(step).run()
+    for step in (at.session_state["recurrent_step"], 5, 6, 28):
+        at.session_state["recurrent_step"] = step
+        at.run()
         unit = next(box.value for box in at.selectbox if box.key.startswith("recurrent_unit_"))
         sent = {chart["key"]: json.loads(figure_json(at, chart)) for chart in charts(at)}
         layer = trace[0].layer_name

@@ -45,7 +45,7 @@ def test_chinese_page_prints_the_models_real_answer_for_the_shared_sample(page, 
     assert page.get_by_text(t("recurrent.gates.header", "zh")).count() == 1
 
 
-STEP = "[data-testid='stSlider'] input[type='range'][aria-label='Timestep t = image row']"
+STEP = ".netlens-scrub input[type='range'][aria-label='Timestep t = image row']"
 OUTLINE_X0 = "el => el.layout.shapes.at(-1).x0"       # the chosen row's outline through every panel
 
 
@@ -99,4 +99,71 @@ def test_timestep_moves_faster_than_the_server_answers_end_on_the_last_rows_char
     # gates, upright digit (rows on y), unit, answer, memory: each outlines the slider's row
     assert all(step - 0.5 in xs for k, xs in enumerate(outlines) if k != 1), (step, outlines)
     assert page.locator(CHART).nth(1).evaluate("el => el.layout.shapes[0].y0") == step - 0.5
+    assert not exceptions(page)
+
+
+# Holds every message the tab would send the server (reruns included) while window.__held is an array.
+HOLD = """() => {
+  window.__held = [];
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (window.__held) window.__held.push([this, data]);
+    else send.call(this, data);
+  };
+  window.__release = () => {
+    const held = window.__held;
+    window.__held = null;
+    held.forEach(([ws, d]) => send.call(ws, d));
+  };
+}"""
+
+
+def _outlines(page) -> list[list[float]]:
+    """Every chart's shapes' x0 (the row outline on the time axis), and the upright digit's y0 (rows on y)."""
+    return page.locator(CHART).evaluate_all(
+        "els => els.map((el, k) => (el.layout.shapes || []).map(s => k === 1 ? s.y0 : s.x0))")
+
+
+def test_the_charts_follow_the_timestep_before_the_server_hears_of_it_and_the_text_after(page, app_url):
+    """A key press on the timestep slider redraws every chart on the new row in the tab (the server
+    has not been told: the tab's messages are held), and the equations follow once the server is."""
+    open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
+    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    slider = page.locator(STEP).first
+    step = int(slider.evaluate("e => Number(e.value)"))
+    moved = step + 1 if step < 28 else step - 1
+    equations = page.locator("h3", has_text="The equations at row")
+    assert f"row {step}," in equations.inner_text()
+    page.evaluate(HOLD)
+    slider.press("ArrowRight" if moved > step else "ArrowLeft")
+    page.wait_for_function("moved => [...document.querySelectorAll('.netlens-chart')]"
+                           ".every(c => c.dataset.scrubbed === String(moved))", arg=moved, timeout=10_000)
+    assert all(moved - 0.5 in xs for xs in _outlines(page)), (moved, _outlines(page))
+    assert page.evaluate("() => window.__held.length") >= 1            # the new value, not sent yet
+    assert f"row {step}," in equations.inner_text()                    # the server's text: the row before
+    page.evaluate("() => window.__release()")
+    settle(page)
+    assert f"row {moved}," in equations.inner_text()
+    assert all(moved - 0.5 in xs for xs in _outlines(page))
+    assert not exceptions(page)
+
+
+def test_dragging_the_timestep_thumb_moves_the_charts_while_the_pointer_is_down(page, app_url):
+    open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
+    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    box = page.locator(STEP).first.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 2, y)
+    page.mouse.down()
+    seen = set()
+    for k in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] * k / 10 - 2, y, steps=3)
+        seen.add(page.locator(CHART).first.evaluate("el => el.layout.shapes.at(-1).x0"))
+    page.mouse.up()
+    assert len(seen) >= 5, seen                                          # the outline moved with the thumb
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    assert int(page.locator(STEP).first.evaluate("e => Number(e.value)")) == 28
+    assert all(27.5 in xs for xs in _outlines(page))
+    assert "row 28," in page.locator("h3", has_text="The equations at row").inner_text()
     assert not exceptions(page)

@@ -9,8 +9,9 @@ from Streamlit's component file route: inline, it would travel in every element'
 """
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,19 +21,16 @@ import streamlit as st
 from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 from plotly.io.json import to_json_plotly
 
+from widgets.served import LOADER, code, served
+
 NAME = "netlens_chart"
 SENT = "_netlens_charts"  # session state: what the browser holds (`Sent`)
 PLOTLY_JS = "plotly.min.js"
-_HERE = Path(__file__).parent
-_ASSETS = _HERE / "assets"
 _PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"
 _chart = st.components.v2.component(
     NAME,
     html='<div class="netlens-chart"><div class="plot"></div><button type="button" class="fullscreen"></button></div>',
-    css=(_HERE / "chart.css").read_text(encoding="utf-8"),
-    # Only a loader: the chart's code (assets/chart.js) inline would travel in every chart's every message.
-    js=("export default c => (window.__netlensChart ||= import(new URL(c.data.code, document.baseURI).href)"
-        ".catch(e => { window.__netlensChart = null; throw e; })).then(m => m.default(c));"),
+    js=LOADER,  # assets/chart.js and chart.css, served once per tab (`widgets.served`)
     isolate_styles=False,  # plotly.js writes its styles (modebar, hover labels) into the document's head
 )
 
@@ -40,11 +38,25 @@ _chart = st.components.v2.component(
 @dataclass
 class Sent:
     """What this session's browser holds of each chart: its key -> (the number of the last message
-    sent, that message's trace JSON). Numbers are prefixed by the session's own random id, so that
-    a tab that outlives its session (the server restarted) never takes a new message for one it has."""
+    sent, that message's parts: each trace's JSON, the layout's, the scrub frames' or None).
+    Numbers are prefixed by the session's own random id, so that a tab that outlives its session
+    (the server restarted) never takes a new message for one it has."""
 
     session: str = field(default_factory=lambda: uuid.uuid4().hex)
     charts: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    frames: dict[str, tuple[list, list, str]] = field(default_factory=dict)  # key -> figures, shapes, frames
+
+    def scrub_frames(self, key: str, scrub: Scrub) -> str:
+        """`scrub_frames(scrub)`, made again only when a picture's figure (the same object) or shapes
+        (equal) changed since the last call under `key`: 15-30 ms a chart, on every move otherwise."""
+        figures = [fig for fig, _ in scrub.pictures.values()]
+        shapes = [(value, list(shapes)) for value, (_, shapes) in scrub.pictures.items()]
+        before = self.frames.get(key)
+        if before and len(before[0]) == len(figures) and all(a is b for a, b in zip(before[0], figures)) \
+                and before[1] == shapes:
+            return before[2]
+        self.frames[key] = (figures, shapes, scrub_frames(scrub))
+        return self.frames[key][2]
 
     def forget(self, key: str) -> None:
         """The browser lacks what the last message under `key` built on: the next one carries every trace."""
@@ -52,13 +64,73 @@ class Sent:
         self.charts[key] = (number, [])
 
 
-def _served(name: str, directory: Path, file: str) -> str:
-    """Where Streamlit serves `file` of `directory`: `<baseUrlPath>/component/<name>/<file>`, a v1
-    component's file route (the browser caches it: `Cache-Control: public`), registered here, once
-    per runtime (AppTest makes a runtime per test)."""
-    component = st.components.v1.declare_component(name, path=str(directory))
-    base = st.get_option("server.baseUrlPath").strip("/")
-    return f"{'/' + base if base else ''}/component/{component.name}/{file}"
+@dataclass(frozen=True)
+class Scrub:
+    """Every picture of a chart that follows a scrub slider (`widgets.scrub`) in the browser: `group`
+    is the slider's key, `value` its value on the server, `pictures` maps each of its values to the
+    (figure, shapes) that `plotly_chart` would show for it."""
+
+    group: str
+    value: int
+    pictures: Mapping[int, tuple[go.Figure, Sequence[dict]]]
+
+    def __post_init__(self):
+        if self.value not in self.pictures:
+            raise ValueError(f"Scrub {self.group!r}: no picture for its value {self.value!r}; "
+                             f"pictures are for {sorted(self.pictures)}")
+
+
+def _layout_paths(fig: go.Figure, shapes: Sequence[dict], same_figure: bool, whole_shapes: bool) -> dict:
+    """A picture's layout as Plotly.relayout paths -> values: each shape field ("shapes[3].y0") or,
+    with `whole_shapes`, the shapes as one list; and, unless every picture is `same_figure`, each
+    other top-level attribute whole."""
+    every = [*fig._layout.get("shapes", ()), *shapes]
+    paths = {} if same_figure else {key: value for key, value in fig._layout.items() if key != "shapes"}
+    if whole_shapes:
+        return {**paths, "shapes": every}
+    return {**paths, **{f"shapes[{i}].{name}": value for i, shape in enumerate(every) for name, value in shape.items()}}
+
+
+def _differs(a, b) -> bool:
+    try:
+        return bool(a != b)
+    except ValueError:  # numpy arrays: compared whole
+        return to_json_plotly(_plain(a)) != to_json_plotly(_plain(b))
+
+
+def _json(value) -> str:
+    """`value` as JSON: plain Python by the standard library (3-5x faster), anything else (numpy) by plotly's."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return to_json_plotly(_plain(value))
+
+
+def scrub_frames(scrub: Scrub) -> str:
+    """`scrub`'s pictures as what the browser swaps in for each value: JSON {value: {"traces": {index:
+    trace JSON as a string}, "relayout": {path: value}}} holding every trace and layout path that differs between any
+    two pictures, so that any frame drawn over any other gives its own picture. Pictures of one
+    figure under moving shapes (the Recurrent page's outlines) differ in shape fields alone."""
+    pictures = list(scrub.pictures.items())
+    traces = {value: figure_parts(fig)[0] for value, (fig, _) in pictures}
+    first_value, (first_fig, _) = pictures[0]
+    counts = {len(t) for t in traces.values()}
+    if len(counts) > 1:
+        raise ValueError(f"Scrub {scrub.group!r}: every picture must have as many traces, got {sorted(counts)}")
+    changing = sorted({i for t in traces.values() for i, trace in enumerate(t) if trace != traces[first_value][i]})
+    same_figure = all(fig is first_fig for fig, _ in scrub.pictures.values())
+    counts = {len(fig._layout.get("shapes", ())) + len(shapes) for fig, shapes in scrub.pictures.values()}
+    whole_shapes = len(counts) > 1
+    paths = {value: _layout_paths(fig, shapes, same_figure, whole_shapes) for value, (fig, shapes) in pictures}
+    every = dict.fromkeys(path for fields in paths.values() for path in fields)
+    moving = [path for path in every if any(_differs(fields.get(path), paths[first_value].get(path))
+                                            for fields in paths.values())]
+    frames = []
+    for value, _ in pictures:
+        swapped = ",".join(f'"{i}":{json.dumps(traces[value][i])}' for i in changing)  # as strings: compared
+        relayout = _json({path: paths[value].get(path) for path in moving})
+        frames.append(f'"{value}":{{"traces":{{{swapped}}},"relayout":{relayout}}}')
+    return "{" + ",".join(frames) + "}"
 
 
 def _plain(value):
@@ -96,23 +168,36 @@ def figure_json(fig: go.Figure) -> str:
     return joined(*figure_parts(fig))
 
 
-def plotly_chart(fig: go.Figure, config: dict, labels: dict[str, str], key: str, shapes: Sequence[dict] = ()) -> None:
+def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], key: str,
+                 shapes: Sequence[dict] = ()) -> None:
     """Mount (or update in place) the chart under `key`: `fig` as it is (no Streamlit theme), the
     width of its container, the height its layout sets (Plotly's 450 px if none), with plotly.js
     `config` and the fullscreen control's `labels` ("open", "close") in the user's language, and
     `shapes` (plotly layout shape dicts) drawn after the figure's own.
 
-    A trace whose JSON is the one this session last sent under `key` travels as null: moving the
+    A trace (or layout) whose JSON is the one this session last sent under `key` travels as null: moving the
     Recurrent page's timestep changes an outline, not its eleven heatmaps (200 KiB a move before).
     The browser keeps each chart's traces by key for the tab (`assets/chart.js`); one that does not hold the
     version a message builds on (a message it never got) asks for the whole figure, and gets it.
+
+    `fig` may be a `Scrub` instead: a chart that follows a scrub slider in the browser. Its message
+    then holds the first value's picture, the frames that make every other (`scrub_frames`) and the
+    server's value, all of which stay the same while only the value moves: a move's message carries
+    nothing but that value, and the browser, which drew that picture when the thumb moved, draws
+    nothing again.
     """
+    scrub = fig if isinstance(fig, Scrub) else None
+    if scrub:
+        fig, shapes = next(iter(scrub.pictures.values()))
     traces, layout, frames = figure_parts(fig, shapes)
     sent = st.session_state.setdefault(SENT, Sent())
+    held = [*traces, layout, sent.scrub_frames(key, scrub) if scrub else None]  # each null when the tab has it
     number, before = sent.charts.get(key, (0, []))
-    sent.charts[key] = (number + 1, traces)
+    sent.charts[key] = (number + 1, held)
+    parts = [None if i < len(before) and before[i] == part else part for i, part in enumerate(held)]
+    n = len(traces)
     data = {"key": key, "version": f"{sent.session}-{number + 1}", "base": f"{sent.session}-{number}",
-            "traces": [None if i < len(before) and before[i] == trace else trace for i, trace in enumerate(traces)],
-            "layout": layout, "frames": frames, "config": config, "labels": labels,
-            "plotly": _served("plotly", _PLOTLY_DIR, PLOTLY_JS), "code": _served("assets", _ASSETS, "chart.js")}
+            "traces": parts[:n], "layout": parts[n], "frames": frames, "config": config, "labels": labels,
+            "scrub": {"group": scrub.group, "value": scrub.value, "frames": parts[n + 1]} if scrub else None,
+            "plotly": served("plotly", _PLOTLY_DIR, PLOTLY_JS), "code": code("chart")}
     _chart(key=key, data=data, width="stretch", on_missing_change=lambda: sent.forget(key))

@@ -2,6 +2,10 @@
 // Plotly.react (or, when only the layout changed, Plotly.relayout) updates the same plot
 // (st.plotly_chart would unmount it and draw it from scratch).
 // plotly.js is loaded once per tab, from the URL the server gives (the plotly package's own file).
+// The element's stylesheet, added to the page once per tab (this module is imported once: widgets/served.py).
+const sheet = Object.assign(document.createElement("link"), { rel: "stylesheet", href: new URL("chart.css", import.meta.url).href });
+document.head.appendChild(sheet);
+
 export default function ({ data, parentElement, setTriggerValue }) {
   const root = parentElement.querySelector(".netlens-chart");
   const state = root.__netlens || (root.__netlens = setUp(root));
@@ -13,28 +17,34 @@ export default function ({ data, parentElement, setTriggerValue }) {
     setTriggerValue("missing", data.version);
     return;
   }
+  state.scrub = data.scrub ? { group: data.scrub.group, value: data.scrub.value, frames: message.frames } : null;
+  if (state.scrub) root.dataset.scrubGroup = state.scrub.group;
+  else delete root.dataset.scrubGroup;
   if (state.figure === message.figure) return;
   state.figure = message.figure;
-  state.data = message.data;
+  state.traces = message.traces;
   state.config = data.config;
   root.dataset.drawing = "true";  // until plotly.js has drawn this figure (a clock can wait for it)
   plotly(data.plotly).then(Plotly => draw(Plotly, root, state));
 }
 
-// The message's figure JSON (`figure`) and its traces' (`data`), its unchanged traces (null) being
+// The message's figure JSON (`figure`), its traces' (`traces`) and, for a chart that follows a scrub
+// slider, every value's frame (`frames`, widgets/chart.py scrub_frames), its unchanged parts (null) being
 // the ones the tab holds for this chart's key from the message numbered `base`; null if the tab does
 // not hold those. Kept per tab, not per element: a page left and opened again mounts its charts anew.
 function received(data) {
   const held = window.__netlensCharts || (window.__netlensCharts = {});
   const before = held[data.key];
   if (before && before.version === data.version) return before;  // the same message again
-  const partial = data.traces.some(trace => trace === null);
+  const partial = data.traces.some(trace => trace === null) || data.layout === null
+    || (data.scrub && data.scrub.frames === null);
   if (partial && (!before || before.version !== data.base)) return null;
   const traces = data.traces.map((trace, i) => (trace === null ? before.traces[i] : trace));
+  const layout = data.layout ?? before.layout;
   const frames = data.frames ? `,"frames":${data.frames}` : "";
-  const joined = traces.join(",");
-  const message = { version: data.version, traces, data: joined,
-                    figure: `{"data":[${joined}],"layout":${data.layout}${frames}}` };
+  const scrubbed = !data.scrub ? null : data.scrub.frames === null ? before.frames : JSON.parse(data.scrub.frames);
+  const message = { version: data.version, traces, layout, frames: scrubbed,
+                    figure: `{"data":[${traces.join(",")}],"layout":${layout}${frames}}` };
   held[data.key] = message;
   return message;
 }
@@ -56,6 +66,11 @@ function plotly(url) {
 function setUp(root) {
   const state = { figure: null, drawn: null, height: 450 };
   const plot = root.querySelector(".plot");
+  const follow = event => {
+    if (!root.isConnected) window.removeEventListener("netlens-scrub", follow);  // the page was left
+    else scrubbed(root, state, event.detail.group);
+  };
+  window.addEventListener("netlens-scrub", follow);
   let queued = false;
   // The container's size changes (sidebar, window, fullscreen, a tab shown): Plotly follows it, and
   // a figure that came while the chart was hidden is drawn now.
@@ -65,7 +80,7 @@ function setUp(root) {
     requestAnimationFrame(() => {
       queued = false;
       if (!shown(root)) return;
-      if (state.figure !== state.drawn) draw(window.Plotly, root, state);
+      if (state.figure !== state.drawn || state.scrubbed !== scrubValue(state)) draw(window.Plotly, root, state);
       else if (state.drawn) window.Plotly.Plots.resize(plot);
     });
   }).observe(root);
@@ -91,35 +106,83 @@ const shown = el => el.getClientRects().length > 0;
 
 function draw(Plotly, root, state) {
   const figure = state.figure;
-  if (figure === state.drawn) return;
+  if (figure === state.drawn && state.scrubbed === scrubValue(state)) return;
   if (!shown(root)) {  // hidden (a tab not shown): drawn when it is shown, at its real width
     delete root.dataset.drawing;
     return;
   }
-  const { data, layout = {}, frames } = JSON.parse(figure);
+  const picture = JSON.parse(figure);
+  const traces = [...state.traces];
+  const value = scrubValue(state);
+  const frame = value === undefined ? undefined : state.scrub.frames[value];
+  if (frame) {  // the picture for the thumb's value, which may be ahead of the server's
+    for (const [i, trace] of Object.entries(frame.traces)) {
+      traces[i] = trace;
+      picture.data[i] = JSON.parse(trace);
+    }
+    for (const [path, v] of Object.entries(frame.relayout)) setPath(picture.layout || (picture.layout = {}), path, v);
+  }
+  const { data, layout = {}, frames } = picture;
   const plot = root.querySelector(".plot");
-  const update = layoutUpdate(state, layout, frames);
+  const previous = state.drawnTraces;
+  const update = layoutUpdate(state, traces, layout, frames);
   state.height = layout.height || 450;
   state.drawn = figure;
-  const done = () => { if (state.drawn === state.figure) delete root.dataset.drawing; };
+  state.scrubbed = frame ? value : undefined;
+  const done = () => {
+    if (state.drawn !== state.figure) return;
+    delete root.dataset.drawing;
+    if (frame) root.dataset.scrubbed = String(value);  // for a clock: this value's picture is drawn
+  };
   if (update) return Plotly.relayout(plot, update).then(done);
   if (document.fullscreenElement === root) layout.height = window.innerHeight;
   layout.autosize = true;
   delete layout.width;
+  // The trace objects plotly.js holds where a trace is unchanged: it redraws only what changed.
+  const kept = plot.data ? data.map((trace, i) => (previous?.[i] === traces[i] ? plot.data[i] : trace)) : data;
   // Plotly.react keeps the plot's div (and whatever the page put on it) and redraws what changed.
-  return Plotly.react(plot, { data, layout, frames, config: state.config }).then(done);
+  return Plotly.react(plot, { data: kept, layout, frames, config: state.config }).then(done);
+}
+
+// The value of the scrub slider this chart follows, as the tab's thumb shows it (widgets/scrub.js),
+// else as the server last had it; undefined without one.
+function scrubValue(state) {
+  return state.scrub ? window.__netlensScrub?.[state.scrub.group]?.value ?? state.scrub.value : undefined;
+}
+
+// The thumb moved: the chart draws that value's frame now, before the server's rerun brings it.
+function scrubbed(root, state, group) {
+  if (!state.scrub || state.scrub.group !== group || !state.drawn || !window.Plotly) return;
+  root.dataset.drawing = "true";
+  draw(window.Plotly, root, state);
+}
+
+// `object` with `value` at a Plotly.relayout path ("shapes[3].y0", "title.text"); null deletes it.
+function setPath(object, path, value) {
+  const keys = path.split(".").flatMap(part => {
+    const match = part.match(/^(.*)\[(\d+)\]$/);
+    return match ? [match[1], Number(match[2])] : [part];
+  });
+  let at = object;
+  for (const [k, key] of keys.slice(0, -1).entries()) {
+    if (at[key] === undefined || at[key] === null) at[key] = typeof keys[k + 1] === "number" ? [] : {};
+    at = at[key];
+  }
+  const last = keys[keys.length - 1];
+  if (value === null) delete at[last];
+  else at[last] = value;
 }
 
 // When only the layout changed (the Recurrent page's timestep moves an outline over eleven heatmaps),
 // the layout's changed keys, for Plotly.relayout: Plotly.react would draw the whole plot again (50-70 ms
 // for those heatmaps; relayout of a shape takes 1-5 ms). Null when a trace changed, or on a first draw.
-// The traces are compared as the server wrote them (`state.data`), not parsed and written again.
-function layoutUpdate(state, layout, frames) {
-  const traces = state.data;
+// The traces are compared as the server wrote them, not parsed and written again.
+function layoutUpdate(state, traces, layout, frames) {
   const keys = Object.fromEntries(Object.entries(layout).map(([key, value]) => [key, JSON.stringify(value)]));
   const before = state.keys;
-  const same = state.drawnData === traces && !frames && before;
-  state.drawnData = traces;
+  const same = state.drawnTraces && state.drawnTraces.length === traces.length
+    && traces.every((trace, i) => trace === state.drawnTraces[i]) && !frames && before;
+  state.drawnTraces = traces;
   state.keys = keys;
   if (!same) return null;
   const update = {};
