@@ -11,10 +11,12 @@ import streamlit as st
 
 from explain import conv
 from explain.activations import softmax
-from explain.figures.cnn import (conv_locator_figure, conv_numbers_figure, feature_grid, kernel_grid, pool_figure,
-                                 softmax_figure)
-from pages.shared import (UPLOADED, current_digit, digit_description, lang, model_label, model_or_error, models_of,
-                          projector, show_chart, t, uploaded_model)
+from explain.figures.cnn import (conv_locator_figure, conv_numbers_figure, conv_numbers_traces, feature_grid,
+                                 kernel_grid, locator_boxes, pool_figure, softmax_figure)
+from pages.shared import (UPLOADED, built_once, current_digit, digit_description, lang, model_label, model_or_error,
+                          models_of, projector, show_chart, t, uploaded_model)
+from widgets.chart import Scrub
+from widgets.scrub import scrub_slider
 
 KINDS = {"Reshape": "reshape", "Conv2D": "conv", "MaxPooling2D": "pool", "AveragePooling2D": "avgpool",
          "Flatten": "flatten", "Dense": "dense", "Dropout": "dropout", "BatchNormalization": "batchnorm",
@@ -141,6 +143,18 @@ def before_after_ui(model, tr: conv.Trace, layer: str, before, after, columns: i
                                     height), f"{layer}-{name}-maps")
 
 
+def arithmetic_pictures(model, tr: conv.Trace, layer: str, channel: int, col: int, shown: int,
+                        input_map: np.ndarray, output_map: np.ndarray) -> tuple:
+    """The convolution arithmetic at every row of column `col`, for the charts that follow the Row
+    slider in the browser: each row's step, the two maps (without the window), the numbers' figure
+    (at the first row) and each row's numbers as trace dicts."""
+    steps = {r: conv.conv_step(model, tr, layer, channel, r, col) for r in range(output_map.shape[0])}
+    locator = conv_locator_figure(steps[0], input_map, output_map, lang(), projector(), boxes=False)
+    numbers = conv_numbers_figure(steps[0], input_map, shown, lang(), projector())
+    return steps, locator, numbers, {r: conv_numbers_traces(s, input_map, shown, lang(), projector())
+                                     for r, s in steps.items()}
+
+
 @st.fragment
 def arithmetic_ui(model, tr: conv.Trace) -> None:
     """One convolution value's arithmetic; a fragment: moving its sliders reruns only this section."""
@@ -150,21 +164,34 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
     c_in = tr.maps[p.source[layer]].shape[-1]
     cols = st.columns(4 if c_in > 1 else 3)
     key = f"{_key(model)}_{layer}"
-    channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_arith_ch_{key}")
+    with cols[0]:
+        channel = scrub_slider(t("cnn.arith.channel"), 0, channels - 1, key=f"cnn_arith_ch_{key}")
     # Start at the channel's strongest response, where the products are not all zero.
     best = np.unravel_index(int(np.argmax(np.abs(tr.before[layer][:, :, channel]))), (h, w))
-    row = cols[1].slider(t("cnn.arith.row"), 0, h - 1, int(best[0]), key=f"cnn_arith_row_{key}")
-    col = cols[2].slider(t("cnn.arith.col"), 0, w - 1, int(best[1]), key=f"cnn_arith_col_{key}")
-    shown = cols[3].slider(t("cnn.arith.in_channel"), 0, c_in - 1, 0, key=f"cnn_arith_in_{key}") if c_in > 1 else 0
-    step = conv.conv_step(model, tr, layer, channel, row, col)
+    row_key = f"cnn_arith_row_{key}"
+    st.session_state.setdefault(row_key, int(best[0]))
+    st.session_state.setdefault(f"cnn_arith_col_{key}", int(best[1]))
+    with cols[1]:
+        row = scrub_slider(t("cnn.arith.row"), 0, h - 1, key=row_key)
+    with cols[2]:
+        col = scrub_slider(t("cnn.arith.col"), 0, w - 1, key=f"cnn_arith_col_{key}")
+    shown = 0
+    if c_in > 1:
+        with cols[3]:
+            shown = scrub_slider(t("cnn.arith.in_channel"), 0, c_in - 1, key=f"cnn_arith_in_{key}")
     input_map = tr.maps[p.source[layer]][:, :, shown]
+    output_map = tr.before[layer][:, :, channel]
+    steps, locator, numbers_fig, numbers_traces = built_once(
+        "cnn-arithmetic", (key, channel, col, shown, input_map.tobytes(), output_map.tobytes(), lang(), projector()),
+        lambda: arithmetic_pictures(model, tr, layer, channel, col, shown, input_map, output_map))
+    step = steps[row]
     # Side by side on a laptop; stacked in projector mode, where the printed numbers need the width.
     where, numbers = st.columns([0.3, 0.7]) if not projector() else (st.container(), st.container())
     with where:
-        show_chart(conv_locator_figure(step, input_map, tr.before[layer][:, :, channel], lang(), projector()),
+        show_chart(Scrub(row_key, row, {r: (locator, locator_boxes(s, projector())) for r, s in steps.items()}),
                    f"{layer}-position")
     with numbers:
-        show_chart(conv_numbers_figure(step, input_map, shown, lang(), projector()), f"{layer}-arithmetic")
+        show_chart(Scrub(row_key, row, {r: (numbers_fig, ()) for r in steps}, numbers_traces), f"{layer}-arithmetic")
     last = step.kernel.shape[0] - 1
     if c_in == 1:
         st.latex(rf"z = \sum_{{i=0}}^{{{last}}}\sum_{{j=0}}^{{{last}}} x_{{{step.top}+i,\;{step.left}+j}}\, w_{{ij}}"
@@ -197,12 +224,18 @@ def pooling_ui(model, tr: conv.Trace, label: str) -> None:
     layer = st.radio(t("cnn.pool.layer"), p.pools, horizontal=True, key=f"cnn_pool_layer_{_key(model)}")
     h, w, channels = tr.maps[layer].shape
     cols = st.columns(3)
-    channel = cols[0].slider(t("cnn.arith.channel"), 0, channels - 1, 0, key=f"cnn_pool_ch_{_key(model)}_{layer}")
+    key = f"{_key(model)}_{layer}"
+    with cols[0]:
+        channel = scrub_slider(t("cnn.arith.channel"), 0, channels - 1, key=f"cnn_pool_ch_{key}")
     before = tr.maps[p.source[layer]][:, :, channel]
     # Default to the window holding the channel's strongest response: the one worth looking at.
     best = np.unravel_index(int(np.argmax(tr.maps[layer][:, :, channel])), (h, w))
-    row = cols[1].slider(t("cnn.pool.row"), 0, h - 1, int(best[0]), key=f"cnn_pool_row_{_key(model)}_{layer}")
-    col = cols[2].slider(t("cnn.pool.col"), 0, w - 1, int(best[1]), key=f"cnn_pool_col_{_key(model)}_{layer}")
+    st.session_state.setdefault(f"cnn_pool_row_{key}", int(best[0]))
+    st.session_state.setdefault(f"cnn_pool_col_{key}", int(best[1]))
+    with cols[1]:
+        row = scrub_slider(t("cnn.pool.row"), 0, h - 1, key=f"cnn_pool_row_{key}")
+    with cols[2]:
+        col = scrub_slider(t("cnn.pool.col"), 0, w - 1, key=f"cnn_pool_col_{key}")
     window = conv.pool_window(model, tr, layer, channel, row, col)
     show_chart(pool_figure(before, tr.maps[layer][:, :, channel], window, lang(), projector()), f"{layer}-window")
     values = ", ".join(f"{v:.4f}" for v in window.window.ravel())

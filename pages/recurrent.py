@@ -12,8 +12,8 @@ import streamlit as st
 from explain import recurrent
 from explain.figures import recurrent as figures
 from explain.models import ModelFileError
-from pages.shared import (UPLOADED, current_digit, lang, loaded_models, model_label, model_or_error, models_of,
-                          projector, show_chart, t, uploaded_model)
+from pages.shared import (UPLOADED, built_once, current_digit, lang, loaded_models, model_label, model_or_error,
+                          models_of, projector, show_chart, t, uploaded_model)
 from pages.style import secondary
 from widgets.chart import Scrub
 from widgets.scrub import scrub_slider
@@ -67,7 +67,7 @@ def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates,
     st.subheader(t("recurrent.eq.header", row=step, unit=unit))
     picture, maths = st.columns([1, 5] if projector() else [1, 4])
     with picture:
-        rows = built_once("rows", shown, lambda: {s: figures.digit_rows(x28, s, lang(), projector())
+        rows = built_once("recurrent-rows", shown, lambda: {s: figures.digit_rows(x28, s, lang(), projector())
                                                   for s in range(1, x28.shape[0] + 1)})
         show_chart(Scrub(STEP, step, {s: (fig, ()) for s, fig in rows.items()}), "recurrent-row")
     with maths:
@@ -77,7 +77,7 @@ def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates,
         st.caption(t("recurrent.eq.input.first") if position == 0
                    else t("recurrent.eq.input.later", previous=trace[position - 1].layer_name))
         st.caption(t(f"recurrent.eq.note.{gates.cell}"))
-    lines = built_once("unit", (*shown, gates.layer_name, unit, gates.gates["hidden"].tobytes()),
+    lines = built_once("recurrent-unit", (*shown, gates.layer_name, unit, gates.gates["hidden"].tobytes()),
                        lambda: figures.unit_over_time(gates, unit, x28, lang(), projector()))
     show_chart(along_rows(lines, gates, step, figures.row_outline), f"recurrent-{gates.layer_name}-unit{unit}")
 
@@ -136,17 +136,6 @@ def explanation_ui() -> None:
                   after=d.after) for d in dropouts))
 
 
-def built_once(kind: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-    """The figure `build` makes, kept in the session under `kind` while `key` (what it shows: the
-    numbers' bytes, the language, projector mode) stays the same: a timestep move changes only the
-    outlines drawn over it (`shapes=` of show_chart), and building and encoding the gate heatmaps,
-    the unit's lines, the answer and the memory bars took 25-40 ms of the server's move."""
-    held = st.session_state.setdefault("recurrent_figures", {})
-    if kind not in held or held[kind][0] != key:
-        held[kind] = (key, build())
-    return held[kind][1]
-
-
 def along_rows(fig: go.Figure, gates: recurrent.LayerGates, step: int,
                outlines: Callable[[int, bool], list[dict]]) -> Scrub:
     """`fig` under `outlines(s, projector)` for every timestep s, `step` the slider's: what the chart
@@ -163,7 +152,7 @@ def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np
     gates, step, unit = controls_ui(model, trace)
     shown = (lang(), projector(), x28.tobytes())
     st.subheader(t("recurrent.gates.header"))
-    heatmaps = built_once("gates", (*shown, gates.layer_name, gates.gates["hidden"].tobytes()),
+    heatmaps = built_once("recurrent-gates", (*shown, gates.layer_name, gates.gates["hidden"].tobytes()),
                           lambda: figures.gate_heatmaps(gates, x28, lang(), projector()))
     show_chart(along_rows(heatmaps, gates, step, lambda s, mode: figures.gate_outlines(gates, s, unit, mode)),
                f"recurrent-{gates.layer_name}")
@@ -173,7 +162,7 @@ def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np
     gradients_concept(gates, step)
 
     st.subheader(t("recurrent.answer.header"))
-    answer = built_once("answer", (*shown, model_label(name), answers.tobytes()),
+    answer = built_once("recurrent-answer", (*shown, model_label(name), answers.tobytes()),
                         lambda: figures.answer_over_time(answers, x28, model_label(name), lang(), projector()))
     show_chart(along_rows(answer, gates, step, figures.row_outline), f"recurrent-{name}-answer")
     head = recurrent.output_layers(model)
@@ -181,7 +170,7 @@ def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np
                  head=" → ".join([str(head[0].inputs)] + [f"{d.units} {d.activation}" for d in head])))
 
     st.subheader(t("recurrent.memory.header"))
-    memory = built_once("memory", (*shown, *(g.gates["hidden"].tobytes() for g in trace)),
+    memory = built_once("recurrent-memory", (*shown, *(g.gates["hidden"].tobytes() for g in trace)),
                         lambda: figures.memory_changes(trace, x28, [recurrent.memory_change(g) for g in trace], lang(),
                                                        projector()))
     show_chart(along_rows(memory, gates, step, figures.row_outline), f"recurrent-{name}-memory")

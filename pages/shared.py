@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -306,6 +306,18 @@ def digit_description(digit: Digit) -> str:
 
 
 # ---- charts -------------------------------------------------------------------------------------
+
+def built_once(kind: str, key: tuple, build: Callable[[], object]) -> object:
+    """What `build` makes (figures, a page's pictures for a scrub slider), kept in the session under
+    `kind` (unique across pages) while `key` (what it shows: the numbers' bytes, the language,
+    projector mode) stays the same: a slider's move then changes only what is drawn over it, and
+    building and encoding the Recurrent page's gate heatmaps, unit lines, answer and memory bars
+    took 25-40 ms of the server's move."""
+    held = st.session_state.setdefault("_netlens_built", {})
+    if kind not in held or held[kind][0] != key:
+        held[kind] = (key, build())
+    return held[kind][1]
+
 
 def show_chart(fig: go.Figure | Scrub, name: str, key: str | None = None, shapes: Sequence[dict] = ()) -> None:
     """A plotly chart that updates in place (`widgets.chart`), whose toolbar downloads a PNG at

@@ -15,6 +15,7 @@ from explain.figures.theme import figure, style
 from explain.preprocess import to_mnist
 from tests.apptest import app_on_page
 from tests.charts import charts, figures
+from tests.charts import figure_json as drawn_json
 from widgets.chart import SENT, figure_json, figure_parts, joined
 
 
@@ -203,3 +204,28 @@ def test_a_scrubbed_charts_move_carries_only_the_value():
         "group": "g", "value": 2, "frames": None}
     fig = go.Figure([go.Heatmap(z=np.arange(6.0).reshape(2, 3))])
     assert json.loads(figure_json(at, second)) == _picture(fig, [dict(type="rect", x0=1.5, x1=2.5, y0=0, y1=1)])
+
+
+def test_the_cnn_arithmetic_charts_hold_every_rows_picture_as_the_figure_builders_draw_it(monkeypatch, models):
+    """The two arithmetic charts follow the Row slider in the browser: what each message draws for the
+    server's row (its first picture with that row's frame) is the figure builders' own for that row."""
+    from explain import conv
+    from explain.figures import cnn as figures
+
+    at = app_on_page(monkeypatch, "pages/cnn.py", lang="en", sample="7")
+    model, x28 = models["cnn"], to_mnist(load_mnist().test.x[7])
+    tr = conv.trace(model, x28)
+    layer = conv.plan(model).convs[0]
+    row_key = next(k for k in at.session_state if k.startswith("cnn_arith_row_") and k.endswith(f"_{layer}"))
+    channel, col = 0, at.session_state[row_key.replace("_row_", "_col_")]
+    source = tr.maps[conv.plan(model).source[layer]][:, :, 0]
+    for row in (at.session_state[row_key], 0, 5, tr.before[layer].shape[0] - 1):
+        at.session_state[row_key] = row
+        at.run()
+        sent = {chart["key"]: json.loads(drawn_json(at, chart)) for chart in charts(at)}
+        step = conv.conv_step(model, tr, layer, channel, row, col)
+        assert (step.row, step.col) == (row, col)
+        where = figures.conv_locator_figure(step, source, tr.before[layer][:, :, channel], "en", False)
+        numbers = figures.conv_numbers_figure(step, source, 0, "en", False)
+        assert sent[f"chart-{layer}-position"] == json.loads(where.to_json()), row
+        assert sent[f"chart-{layer}-arithmetic"] == json.loads(numbers.to_json()), row

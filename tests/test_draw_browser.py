@@ -183,7 +183,7 @@ def test_the_cnn_pages_softmax_chart_draws_kerass_probabilities_and_a_slider_kee
     page.locator(CHART).evaluate_all(f"els => els.forEach({MARK})")
     window = page.locator(".st-key-chart-conv1-position " + CHART)
     before = window.evaluate("el => JSON.stringify(el.layout.shapes)")
-    page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Row']").first.press("ArrowRight")
+    page.locator(".netlens-scrub input[type='range'][aria-label='Row']").first.press("ArrowRight")
     settle(page)
     page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
     assert window.evaluate("el => JSON.stringify(el.layout.shapes)") != before   # the window moved ...

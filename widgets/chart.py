@@ -47,9 +47,10 @@ class Sent:
     frames: dict[str, tuple[list, list, str]] = field(default_factory=dict)  # key -> figures, shapes, frames
 
     def scrub_frames(self, key: str, scrub: Scrub) -> str:
-        """`scrub_frames(scrub)`, made again only when a picture's figure (the same object) or shapes
-        (equal) changed since the last call under `key`: 15-30 ms a chart, on every move otherwise."""
-        figures = [fig for fig, _ in scrub.pictures.values()]
+        """`scrub_frames(scrub)`, made again only when a picture's figure or its `traces` (the same
+        objects) or shapes (equal) changed since the last call under `key`: 15-30 ms a chart, on
+        every move otherwise."""
+        figures = [*(fig for fig, _ in scrub.pictures.values()), scrub.traces]
         shapes = [(value, list(shapes)) for value, (_, shapes) in scrub.pictures.items()]
         before = self.frames.get(key)
         if before and len(before[0]) == len(figures) and all(a is b for a, b in zip(before[0], figures)) \
@@ -73,6 +74,10 @@ class Scrub:
     group: str
     value: int
     pictures: Mapping[int, tuple[go.Figure, Sequence[dict]]]
+    # Per value, plotly trace dicts (as a figure builder writes them) replacing that picture's figure's
+    # traces, encoded without plotly's validation: a figure for each of the CNN arithmetic's 28 rows
+    # took 170 ms to build, most of it validating and copying plotly's template.
+    traces: Mapping[int, Sequence[dict]] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.value not in self.pictures:
@@ -112,12 +117,14 @@ def scrub_frames(scrub: Scrub) -> str:
     two pictures, so that any frame drawn over any other gives its own picture. Pictures of one
     figure under moving shapes (the Recurrent page's outlines) differ in shape fields alone."""
     pictures = list(scrub.pictures.items())
-    traces = {value: figure_parts(fig)[0] for value, (fig, _) in pictures}
+    traces = {value: [to_json_plotly(_plain(trace)) for trace in scrub.traces[value]] if value in scrub.traces
+              else figure_parts(fig)[0] for value, (fig, _) in pictures}
     first_value, (first_fig, _) = pictures[0]
-    counts = {len(t) for t in traces.values()}
+    sent = figure_parts(first_fig)[0]  # the message's traces, which every frame is drawn over
+    counts = {len(t) for t in traces.values()} | {len(sent)}
     if len(counts) > 1:
         raise ValueError(f"Scrub {scrub.group!r}: every picture must have as many traces, got {sorted(counts)}")
-    changing = sorted({i for t in traces.values() for i, trace in enumerate(t) if trace != traces[first_value][i]})
+    changing = sorted({i for t in traces.values() for i, trace in enumerate(t) if trace != sent[i]})
     same_figure = all(fig is first_fig for fig, _ in scrub.pictures.values())
     counts = {len(fig._layout.get("shapes", ())) + len(shapes) for fig, shapes in scrub.pictures.values()}
     whole_shapes = len(counts) > 1

@@ -106,17 +106,22 @@ def _input_scale(step: ConvStep, input_map: np.ndarray, projector: bool) -> dict
     return _scale(bool((input_map < 0).any()), input_map, projector)
 
 
+def locator_boxes(step: ConvStep, projector: bool) -> list[dict]:
+    """`conv_locator_figure`'s shapes: the kernel's window on the input, the position on the map."""
+    return [_box(1, step.top, step.left, step.patch.shape[0], projector), _box(2, step.row, step.col, 1, projector)]
+
+
 def conv_locator_figure(step: ConvStep, input_map: np.ndarray, output_map: np.ndarray, lang: str,
-                        projector: bool) -> go.Figure:
+                        projector: bool, boxes: bool = True) -> go.Figure:
     """Where the computed value comes from and goes: the input (H, W) with the kernel's window
-    (drawn into the zero padding of a 'same' layer) and the feature map (H', W') with the position."""
-    size = step.patch.shape[0]
+    (drawn into the zero padding of a 'same' layer) and the feature map (H', W') with the position;
+    without `boxes`, the two maps alone (for a page that draws `locator_boxes` over them)."""
     layout = panels.row([1, 1], [t("cnn.fig.input", lang), t("cnn.fig.map", lang)], 0.06, image=True)
     # A 'same'-padded input is drawn with room for its border of zeros, so the window never leaves the chart.
     before, after = step.pad
     layout["xaxis"]["range"] = [-before - 0.5, input_map.shape[1] + after - 0.5]
     layout["yaxis"].update(range=[input_map.shape[0] + after - 0.5, -before - 0.5], autorange=False)
-    layout["shapes"] = [_box(1, step.top, step.left, size, projector), _box(2, step.row, step.col, 1, projector)]
+    layout["shapes"] = locator_boxes(step, projector) if boxes else []
     hover = "%{z:.4f}<extra></extra>"
     data = [dict(type="heatmap", z=input_map, showscale=False, hovertemplate=hover,
                  **_input_scale(step, input_map, projector)),
@@ -129,6 +134,15 @@ def conv_numbers_figure(step: ConvStep, input_map: np.ndarray, in_channel: int, 
                         projector: bool) -> go.Figure:
     """The three (F, F) grids of one convolution value for input channel `in_channel`, every cell
     printed: the input patch (cells in the zero padding say so), the kernel, and their products."""
+    layout = panels.row([1, 1, 1], [t("cnn.fig.patch", lang), t("cnn.fig.kernel", lang), t("cnn.fig.products", lang)],
+                        0.03, image=True)
+    return _figure(conv_numbers_traces(step, input_map, in_channel, lang, projector), layout, projector, 300, top=36)
+
+
+def conv_numbers_traces(step: ConvStep, input_map: np.ndarray, in_channel: int, lang: str,
+                        projector: bool) -> list[dict]:
+    """`conv_numbers_figure`'s traces as plotly dicts: what changes when the window moves (a
+    figure for each of 28 rows took 170 ms to build; these dicts, 28 times, a few)."""
     patch, kernel, products = (a[:, :, in_channel] for a in (step.patch, step.kernel, step.products))
     size = patch.shape[0]
     rows, cols = np.mgrid[0:size, 0:size]
@@ -145,9 +159,7 @@ def conv_numbers_figure(step: ConvStep, input_map: np.ndarray, in_channel: int, 
         x, y = panels.axes(k)
         data.append(dict(type="heatmap", z=values, text=numbers(values), xaxis=x, yaxis=y, **text,
                          **_scale(True, values, projector)))
-    layout = panels.row([1, 1, 1], [t("cnn.fig.patch", lang), t("cnn.fig.kernel", lang), t("cnn.fig.products", lang)],
-                        0.03, image=True)
-    return _figure(data, layout, projector, 300, top=36)
+    return data
 
 
 def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang: str, projector: bool) -> go.Figure:

@@ -8,12 +8,21 @@ from functools import lru_cache
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from _plotly_utils.basevalidators import ColorscaleValidator
 from plotly.subplots import make_subplots
 
-SEQUENTIAL = "Viridis"
-SEQUENTIAL_PROJECTOR = "Cividis"
-DIVERGING = "RdBu_r"            # negative blue, zero white, positive red
-DIGIT = "gray"                  # the digit itself: black background, white ink
+
+
+def _scale(name: str) -> list[list]:
+    """Plotly's colour scale `name` as the [[position, colour], ...] list its validation writes into
+    a figure: a trace dict sent without validation (a scrub slider's frames) then carries the same."""
+    return [list(stop) for stop in ColorscaleValidator("colorscale", "heatmap").validate_coerce(name)]
+
+
+SEQUENTIAL = _scale("Viridis")
+SEQUENTIAL_PROJECTOR = _scale("Cividis")
+DIVERGING = _scale("RdBu_r")     # negative blue, zero white, positive red
+DIGIT = _scale("gray")           # the digit itself: black background, white ink
 # Okabe-Ito: eight colours distinguishable under the common colour-vision deficiencies.
 CATEGORICAL = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 TEN_CLASSES = CATEGORICAL + ["#999999", "#882255"]
@@ -24,7 +33,7 @@ FONT = "Noto Sans CJK SC, Noto Sans, PingFang SC, Microsoft YaHei, sans-serif"
 pio.templates.default = "plotly_white"
 
 
-def sequential(projector: bool) -> str:
+def sequential(projector: bool) -> list[list]:
     return SEQUENTIAL_PROJECTOR if projector else SEQUENTIAL
 
 
