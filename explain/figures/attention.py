@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import get_colorscale, sample_colorscale
+from plotly.colors import sample_colorscale
 
 from explain.attention import LayerNormStep, OrderTest, WorkedExample
 from explain.figures import panels
@@ -69,7 +69,7 @@ def _shades(weights: np.ndarray, projector: bool) -> list[str]:
     """Each weight (0..1) as its colour on the sequential scale, for bars: given the numbers and a
     colour scale, plotly.js 4 first reads every number as a colour name and logs a warning for each
     bar (with a stack trace) on every redraw, before it maps them to the same colours."""
-    return sample_colorscale(get_colorscale(sequential(projector)), np.clip(weights, 0, 1).tolist())
+    return sample_colorscale(sequential(projector), np.clip(weights, 0, 1).tolist())
 
 
 def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang: str,
