@@ -77,19 +77,25 @@ def tasks(pages: Sequence[st.Page]) -> Tasks:
         ("other models", shared.loaded_models),           # the SimpleRNN (Gradients), the batch-normalised CNN
         ("page scripts", partial(compile_pages, pages)),
         ("fitting batches", fitting_data.prepare_first_run),
-        *((f"{name} row gradients", partial(_trace_row_gradients, name)) for name in ROW_GRADIENTS),
+        *((f"{name} row-gradient {half}", partial(_row_gradients, name, built=half == "kernels"))
+          for name in ROW_GRADIENTS for half in ("graph", "kernels")),
         ("frozen heap", _freeze),                         # what the tasks loaded, out of every rerun's collection
     )
 
 
-def _trace_row_gradients(name: str) -> None:
-    """The shipped recurrent model `name`'s traced input gradient (`gradients.row_gradients`), which
-    the Gradients page's through-time view calls: about 0.36 s to trace and build on a fresh server,
-    and each traced call then takes 7-9 ms where an eager one takes 0.11-0.19 s. After the Fitting
-    page's tasks: the Gradients page is the second first visit in the sidebar's order."""
+def _row_gradients(name: str, built: bool) -> None:
+    """The shipped recurrent model `name`'s input gradient (`gradients.row_gradients`), which the
+    Gradients page's through-time view calls, traced into a graph (`built` False: about 0.2 s on a fresh
+    server), or that graph built by its first call (True: about 0.13 s); then each call takes 7-9 ms
+    where an eager one takes 0.11-0.19 s. In halves, after the Fitting page's tasks (the Gradients page
+    is the next first visit in the sidebar's order): a page clicked meanwhile shares the CPU with at most
+    one half."""
     model = shared.shipped_model(name)
     if isinstance(model, keras.Model) and gradients.reads_rows(model):
-        gradients.trace_in_background(model).join()
+        if built:
+            gradients.trace_in_background(model).join()
+        else:
+            gradients.trace_graph(model)
 
 
 def _run(tasks: Tasks, after: threading.Thread | None = None) -> None:
