@@ -12,7 +12,7 @@ import streamlit as st
 from explain import conv
 from explain.activations import softmax
 from explain.figures.cnn import (conv_locator_figure, conv_numbers_figure, conv_numbers_traces, feature_grid,
-                                 kernel_grid, locator_boxes, pool_figure, softmax_figure)
+                                 kernel_grid, locator_boxes, pool_boxes, pool_figure, pool_traces, softmax_figure)
 from pages.shared import (UPLOADED, built_once, current_digit, digit_description, lang, model_label, model_or_error,
                           models_of, projector, show_chart, t, uploaded_model)
 from widgets.chart import Scrub
@@ -214,6 +214,15 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
                  diff=abs(step.total - step.map_value)))
 
 
+def pooling_pictures(model, tr: conv.Trace, layer: str, channel: int, col: int, before: np.ndarray,
+                     after: np.ndarray) -> tuple:
+    """The pooling window at every row of column `col`, for the chart that follows the Row slider in
+    the browser: each row's window, the grid drawn without the boxes, and each row's traces."""
+    windows = {r: conv.pool_window(model, tr, layer, channel, r, col) for r in range(after.shape[0])}
+    grid = pool_figure(before, after, windows[0], lang(), projector(), boxes=False)
+    return windows, grid, {r: pool_traces(before, after, w, projector()) for r, w in windows.items()}
+
+
 @st.fragment
 def pooling_ui(model, tr: conv.Trace, label: str) -> None:
     """One pooling window; a fragment: moving its sliders reruns only this section."""
@@ -230,14 +239,20 @@ def pooling_ui(model, tr: conv.Trace, label: str) -> None:
     before = tr.maps[p.source[layer]][:, :, channel]
     # Default to the window holding the channel's strongest response: the one worth looking at.
     best = np.unravel_index(int(np.argmax(tr.maps[layer][:, :, channel])), (h, w))
-    st.session_state.setdefault(f"cnn_pool_row_{key}", int(best[0]))
+    row_key = f"cnn_pool_row_{key}"
+    st.session_state.setdefault(row_key, int(best[0]))
     st.session_state.setdefault(f"cnn_pool_col_{key}", int(best[1]))
     with cols[1]:
-        row = scrub_slider(t("cnn.pool.row"), 0, h - 1, key=f"cnn_pool_row_{key}")
+        row = scrub_slider(t("cnn.pool.row"), 0, h - 1, key=row_key)
     with cols[2]:
         col = scrub_slider(t("cnn.pool.col"), 0, w - 1, key=f"cnn_pool_col_{key}")
-    window = conv.pool_window(model, tr, layer, channel, row, col)
-    show_chart(pool_figure(before, tr.maps[layer][:, :, channel], window, lang(), projector()), f"{layer}-window")
+    after = tr.maps[layer][:, :, channel]
+    windows, grid, traces = built_once(
+        "cnn-pooling", (key, channel, col, before.tobytes(), after.tobytes(), lang(), projector()),
+        lambda: pooling_pictures(model, tr, layer, channel, col, before, after))
+    window = windows[row]
+    show_chart(Scrub(row_key, row, {r: (grid, pool_boxes(w, projector())) for r, w in windows.items()}, traces),
+               f"{layer}-window")
     values = ", ".join(f"{v:.4f}" for v in window.window.ravel())
     operation = r"\max" if window.kind == "max" else r"\mathrm{mean}"
     st.latex(rf"{operation}({values}) = {window.value:.4f}")

@@ -229,3 +229,22 @@ def test_the_cnn_arithmetic_charts_hold_every_rows_picture_as_the_figure_builder
         numbers = figures.conv_numbers_figure(step, source, 0, "en", False)
         assert sent[f"chart-{layer}-position"] == json.loads(where.to_json()), row
         assert sent[f"chart-{layer}-arithmetic"] == json.loads(numbers.to_json()), row
+
+
+def test_the_pooling_chart_holds_every_rows_window_as_the_figure_builder_draws_it(monkeypatch, models):
+    from explain import conv
+    from explain.figures import cnn as figures
+
+    at = app_on_page(monkeypatch, "pages/cnn.py", lang="en", sample="7")
+    model, x28 = models["cnn"], to_mnist(load_mnist().test.x[7])
+    tr, p = conv.trace(model, x28), conv.plan(model)
+    layer = p.pools[0]
+    row_key = next(k for k in at.session_state if k.startswith("cnn_pool_row_") and k.endswith(f"_{layer}"))
+    col = at.session_state[row_key.replace("_row_", "_col_")]
+    for row in (at.session_state[row_key], 0, tr.maps[layer].shape[0] - 1):
+        at.session_state[row_key] = row
+        at.run()
+        (chart,) = [c for c in charts(at) if c["key"] == f"chart-{layer}-window"]
+        window = conv.pool_window(model, tr, layer, 0, row, col)
+        expected = figures.pool_figure(tr.maps[p.source[layer]][:, :, 0], tr.maps[layer][:, :, 0], window, "en", False)
+        assert json.loads(drawn_json(at, chart)) == json.loads(expected.to_json()), row

@@ -162,14 +162,35 @@ def conv_numbers_traces(step: ConvStep, input_map: np.ndarray, in_channel: int, 
     return data
 
 
-def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang: str, projector: bool) -> go.Figure:
+def pool_boxes(window: PoolWindow, projector: bool) -> list[dict]:
+    """`pool_figure`'s moving shapes: the chosen window on the input, the resulting cell on the map."""
+    size = window.window.shape[0]
+    return [_box(1, window.top, window.left, size, projector), _box(2, window.row, window.col, 1, projector)]
+
+
+def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang: str, projector: bool,
+                boxes: bool = True) -> go.Figure:
     """Pooling of one channel: the layer's input `before` (H, W) with its F x F windows drawn, the
     chosen window boxed (and, for max pooling, its winner starred), beside the pooled map `after`
-    (H/F, W/F) with the resulting cell boxed. Values are printed where they stay legible."""
+    (H/F, W/F) with the resulting cell boxed. Values are printed where they stay legible. Without
+    `boxes`, the grid alone (for a page that draws `pool_boxes` over it)."""
     size = window.window.shape[0]
     layout = panels.row([before.shape[1], after.shape[1] * 1.6],
                         [t("cnn.fig.pool_before", lang, h=before.shape[0], w=before.shape[1]),
                          t("cnn.fig.pool_after", lang, h=after.shape[0], w=after.shape[1])], 0.08, image=True)
+    grid = dict(color="rgba(255,255,255,0.55)", width=1)
+    edge = before.shape[0] - 0.5
+    lines = [dict(type="line", x0=-0.5, x1=edge, y0=k - 0.5, y1=k - 0.5, line=grid, **panels.refs(1))
+             for k in range(0, before.shape[0] + 1, size)]
+    lines += [dict(type="line", y0=-0.5, y1=edge, x0=k - 0.5, x1=k - 0.5, line=grid, **panels.refs(1))
+              for k in range(0, before.shape[1] + 1, size)]
+    layout["shapes"] = lines + (pool_boxes(window, projector) if boxes else [])
+    return _figure(pool_traces(before, after, window, projector), layout, projector, 330, top=36)
+
+
+def pool_traces(before: np.ndarray, after: np.ndarray, window: PoolWindow, projector: bool) -> list[dict]:
+    """`pool_figure`'s traces as plotly dicts (the two maps, and the max's winner as a star), for a
+    page whose chart follows the window's row in the browser."""
     scale = _scale(bool((before < 0).any()), before, projector)
     legible = after.shape[0] <= 7  # 5x5 pooled maps (and their 10x10 inputs) can carry every number
 
@@ -186,15 +207,7 @@ def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang:
         data.append(dict(type="scatter", x=[c], y=[r], mode="markers", hoverinfo="skip", showlegend=False,
                          marker=dict(symbol="star", size=16 if projector else 12, color=ACCENT,
                                      line=dict(color="white", width=1))))
-    grid = dict(color="rgba(255,255,255,0.55)", width=1)
-    edge = before.shape[0] - 0.5
-    lines = [dict(type="line", x0=-0.5, x1=edge, y0=k - 0.5, y1=k - 0.5, line=grid, **panels.refs(1))
-             for k in range(0, before.shape[0] + 1, size)]
-    lines += [dict(type="line", y0=-0.5, y1=edge, x0=k - 0.5, x1=k - 0.5, line=grid, **panels.refs(1))
-              for k in range(0, before.shape[1] + 1, size)]
-    layout["shapes"] = lines + [_box(1, window.top, window.left, size, projector),
-                                _box(2, window.row, window.col, 1, projector)]
-    return _figure(data, layout, projector, 330, top=36)
+    return data
 
 
 def softmax_figure(logits: np.ndarray, probabilities: np.ndarray, lang: str, projector: bool) -> go.Figure:
