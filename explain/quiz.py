@@ -129,9 +129,17 @@ def askable(models: Mapping[str, object]) -> tuple[Question, ...]:
     return tuple(q for q in QUESTIONS if all(isinstance(models.get(n), keras.Model) for n in q.models))
 
 
+# Facts the questions name in the user's language: field -> (the fact, the string naming its value),
+# e.g. the monitored metric "val_loss" as 验证集损失 in Chinese.
+NAMED = {"reduce_lr_monitor_name": ("reduce_lr_monitor", "training.metric.{}")}
+
+
 def question_text(question: Question, lang: str, facts: Mapping[str, str]) -> QuestionText:
-    """`question` in `lang`, its `{field}`s filled from `facts` (`model_facts` of the loaded models)."""
+    """`question` in `lang`, its `{field}`s filled from `facts` (`model_facts` of the loaded models)
+    and the `NAMED` facts' names in `lang`."""
     key = f"quiz.{question.id}"
+    facts = {**facts, **{name: t(pattern.format(facts[fact]), lang) for name, (fact, pattern) in NAMED.items()
+                         if fact in facts}}
     return QuestionText(t(f"{key}.question", lang, **facts),
                         {o: t(f"{key}.option.{o}", lang, **facts) for o in question.options},
                         t(f"{key}.explain", lang, **facts))

@@ -60,10 +60,10 @@ STRINGS = {
     "quiz.dropout_network.explain": "There is one set of weights but 2^{mlp_units} possible masks of the {mlp_units} hidden units, each a thinned network sharing those weights. A step updates only the kept units' weights; the next mini-batch draws a new mask and trains another sub-network. The Dropout & BatchNorm page runs real SGD steps and shows the dropped units' weights unchanged.",
 
     "quiz.reduce_lr.question": "ReduceLROnPlateau(monitor=\"{reduce_lr_monitor}\", factor={reduce_lr_factor}, patience={reduce_lr_patience}) is among the callbacks. What does it do?",
-    "quiz.reduce_lr.option.a": "When {reduce_lr_monitor} has not improved for {reduce_lr_patience} epochs, it multiplies the learning rate by {reduce_lr_factor}.",
+    "quiz.reduce_lr.option.a": "When {reduce_lr_monitor_name} has not improved for {reduce_lr_patience} epochs, it multiplies the learning rate by {reduce_lr_factor}.",
     "quiz.reduce_lr.option.b": "It multiplies the learning rate by {reduce_lr_factor} every {reduce_lr_patience} epochs, whatever the loss does.",
-    "quiz.reduce_lr.option.c": "It stops training when {reduce_lr_monitor} stops improving.",
-    "quiz.reduce_lr.option.d": "It saves the model whenever {reduce_lr_monitor} improves.",
+    "quiz.reduce_lr.option.c": "It stops training when {reduce_lr_monitor_name} stops improving.",
+    "quiz.reduce_lr.option.d": "It saves the model whenever {reduce_lr_monitor_name} improves.",
     "quiz.reduce_lr.explain": "It checks the monitored value at the end of each epoch; after patience ({reduce_lr_patience}) epochs without an improvement larger than min_delta it multiplies the rate by factor ({reduce_lr_factor}, never below min_lr), then waits cooldown epochs. Stopping is EarlyStopping's job, saving is ModelCheckpoint's. The training page marks every reduction on the curves (old \u2192 new rate).",
 
     "quiz.early_stopping.question": "Which callback ends training when the validation loss has stopped improving, and can put back the best epoch's weights?",

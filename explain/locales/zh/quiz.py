@@ -60,10 +60,10 @@ STRINGS = {
     "quiz.dropout_network.explain": "权重只有一套，但 {mlp_units} 个隐藏单元有 2^{mlp_units} 种可能的掩码，每种都是共享这套权重的一个变瘦网络。一步更新只改变保留单元的权重；下一个小批量抽取新的掩码，训练另一个子网络。“随机失活与批归一化”页面做真实的随机梯度下降，显示被丢弃单元的权重保持不变。",
 
     "quiz.reduce_lr.question": "回调函数中有 ReduceLROnPlateau(monitor=\"{reduce_lr_monitor}\", factor={reduce_lr_factor}, patience={reduce_lr_patience})。它做什么？",
-    "quiz.reduce_lr.option.a": "当 {reduce_lr_monitor} 连续 {reduce_lr_patience} 个轮次没有改善时，把学习率乘以 {reduce_lr_factor}。",
+    "quiz.reduce_lr.option.a": "当{reduce_lr_monitor_name}连续 {reduce_lr_patience} 个轮次没有改善时，把学习率乘以 {reduce_lr_factor}。",
     "quiz.reduce_lr.option.b": "不管损失如何，每 {reduce_lr_patience} 个轮次把学习率乘以 {reduce_lr_factor}。",
-    "quiz.reduce_lr.option.c": "{reduce_lr_monitor} 不再改善时停止训练。",
-    "quiz.reduce_lr.option.d": "每当 {reduce_lr_monitor} 改善时保存模型。",
+    "quiz.reduce_lr.option.c": "{reduce_lr_monitor_name}不再改善时停止训练。",
+    "quiz.reduce_lr.option.d": "每当{reduce_lr_monitor_name}改善时保存模型。",
     "quiz.reduce_lr.explain": "它在每个轮次结束时检查监控的指标；若连续若干轮次（patience={reduce_lr_patience}）的改善都不超过最小变化量（min_delta），就把学习率乘以衰减系数（factor={reduce_lr_factor}，但不低于 min_lr），之后再冷却若干轮次（cooldown）。停止训练是 EarlyStopping（早停）的工作，保存模型是 ModelCheckpoint 的工作。实时训练页面在曲线上标出每一次学习率下降（旧 → 新）。",
 
     "quiz.early_stopping.question": "当验证集损失不再改善时，哪个回调函数会结束训练，并能恢复最佳轮次的权重？",
