@@ -175,15 +175,15 @@ def sgd_settings_ui() -> tuple[str, int, float, int]:
 def sgd_ui(model, x28: np.ndarray, label: int) -> tuple[str, int, float, int]:
     st.subheader(t("fitting.sgd.header"))
     st.markdown(t("fitting.sgd.intro"))
-    start, batch, rate, steps = sgd_settings_ui()
+    start, size, rate, steps = sgd_settings_ui()
     n = len(training_split().y)
-    run = sgd_run(model, x28, label, start, batch, rate, steps)
+    run = sgd_run(model, x28, label, start, size, rate, steps)
     done = len(run.losses)
-    where = fitting.counters(max(done, 1), n, batch)
+    where = fitting.counters(max(done, 1), n, size)
     cols = st.columns(4) if not projector() else st.columns(2) + st.columns(2)
     cols[0].metric(t("fitting.sgd.train_digits"), f"{n:,}")
     cols[1].metric(t("fitting.sgd.per_epoch"), f"{where.iterations_per_epoch:,}",
-                   help=t("fitting.sgd.per_epoch_help", n=f"{n:,}", batch=batch, iterations=where.iterations_per_epoch))
+                   help=t("fitting.sgd.per_epoch_help", n=f"{n:,}", batch=size, iterations=where.iterations_per_epoch))
     cols[2].metric(t("fitting.sgd.iteration"), f"{done:,}")
     cols[3].metric(t("fitting.sgd.epoch_batch"), t("fitting.sgd.epoch_batch_value", epoch=where.epoch,
                                                    batch=where.batch, per_epoch=where.iterations_per_epoch))
@@ -192,7 +192,7 @@ def sgd_ui(model, x28: np.ndarray, label: int) -> tuple[str, int, float, int]:
     show_chart(figures.sgd_figure(run.losses, run.held_out, run.probe, lang(), projector()), "fitting-sgd")
     verdict_ui(run, rate)
     st.caption(t("fitting.sgd.caption", held_out=HELD_OUT))
-    return start, batch, rate, steps
+    return start, size, rate, steps
 
 
 def first_step_ui(model, run: fitting.Run, rate: float) -> None:
@@ -237,13 +237,13 @@ def regularisation_ui(model, x28: np.ndarray, label: int, settings: tuple[str, i
 
 def regularised_runs_ui(model, x28: np.ndarray, label: int, settings: tuple[str, int, float, int]) -> None:
     """The runs without a penalty, with L1 and with L2: their losses, penalties and first-layer weights."""
-    start, batch, rate, steps = settings
+    start, size, rate, steps = settings
     cols = st.columns(2)
     l1 = cols[0].select_slider(t("fitting.reg.l1"), PENALTIES, 0.01, key="fitting_l1", format_func=number)
     l2 = cols[1].select_slider(t("fitting.reg.l2"), PENALTIES, 0.1, key="fitting_l2", format_func=number)
-    runs = {"none": sgd_run(model, x28, label, start, batch, rate, steps),
-            "l1": sgd_run(model, x28, label, start, batch, rate, steps, l1=l1),
-            "l2": sgd_run(model, x28, label, start, batch, rate, steps, l2=l2)}
+    runs = {"none": sgd_run(model, x28, label, start, size, rate, steps),
+            "l1": sgd_run(model, x28, label, start, size, rate, steps, l1=l1),
+            "l2": sgd_run(model, x28, label, start, size, rate, steps, l2=l2)}
     near = rate * l1
     rows = []
     for name, run in runs.items():
