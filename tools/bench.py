@@ -1034,7 +1034,11 @@ def how(plan: Plan) -> str:
   taken in turn, one keyboard step each (turning at either end, so every move shows a new value), timed by the
   same in-page clock from the keydown to the rerun on screen; *the server's CPU* is its process's CPU time
   over the move (psutil). The Plotly charts counted are Plotly's graphs on the page and Streamlit's Plotly
-  elements among them.
+  elements among them. Where the slider is the app's scrub slider (`widgets/scrub.py`: the bare page then
+  holds the same one), the page's charts hold every value's picture and follow the thumb in the tab: the row
+  *every chart updated* is then timed from the keydown to the frame after every such chart has drawn the new
+  value (`FOLLOW`), against the bare page's rerun, and a second row times the server's rerun (the text and
+  formulas that depend on the value) as before.
 - **cold start**: from launching `python -m streamlit run app.py` (the browser already running) to the Draw
   page's first run painted (the same signal). **first visit**: each page's first visit after that start,
   from its sidebar click to the page painted.
