@@ -25,6 +25,7 @@ from widgets.served import LOADER, code, served
 
 NAME = "netlens_chart"
 SENT = "_netlens_charts"  # session state: what the browser holds (`Sent`)
+KEPT_FRAMES = 16  # scrub charts whose frames a session keeps ready (a page shows at most eight)
 PLOTLY_JS = "plotly.min.js"
 _PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"
 _chart = st.components.v2.component(
@@ -52,11 +53,14 @@ class Sent:
         every move otherwise."""
         figures = [*(fig for fig, _ in scrub.pictures.values()), scrub.traces]
         shapes = [(value, list(shapes)) for value, (_, shapes) in scrub.pictures.items()]
-        before = self.frames.get(key)
+        before = self.frames.pop(key, None)  # put back last: the least recently shown go first
         if before and len(before[0]) == len(figures) and all(a is b for a, b in zip(before[0], figures)) \
                 and before[1] == shapes:
+            self.frames[key] = before
             return before[2]
         self.frames[key] = (figures, shapes, scrub_frames(scrub))
+        while len(self.frames) > KEPT_FRAMES:  # they hold their figures: per-unit keys would pile up
+            del self.frames[next(iter(self.frames))]
         return self.frames[key][2]
 
     def forget(self, key: str) -> None:
