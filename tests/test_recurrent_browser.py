@@ -167,3 +167,27 @@ def test_dragging_the_timestep_thumb_moves_the_charts_while_the_pointer_is_down(
     assert all(27.5 in xs for xs in _outlines(page))
     assert "row 28," in page.locator("h3", has_text="The equations at row").inner_text()
     assert not exceptions(page)
+
+
+def test_a_tap_on_the_timestep_slider_moves_it_and_its_charts_on_a_touch_screen(browser, app_url):
+    """A tablet in the room: a tap near the track's end takes the slider there, the charts follow and
+    the server's equations too."""
+    context = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True, is_mobile=True,
+                                  locale="en-US")
+    page = context.new_page()
+    try:
+        open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
+        page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+        slider = page.locator(STEP).first
+        slider.scroll_into_view_if_needed()
+        box = slider.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
+        page.wait_for_function("() => [...document.querySelectorAll('.netlens-chart')]"
+                               ".every(c => c.dataset.scrubbed === '28')", timeout=10_000)
+        assert int(slider.evaluate("e => Number(e.value)")) == 28
+        settle(page)
+        assert "row 28," in page.locator("h3", has_text="The equations at row").inner_text()
+        assert all(27.5 in xs for xs in _outlines(page))
+        assert not exceptions(page)
+    finally:
+        context.close()
