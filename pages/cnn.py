@@ -143,6 +143,21 @@ def before_after_ui(model, tr: conv.Trace, layer: str, before, after, columns: i
                                     height), f"{layer}-{name}-maps")
 
 
+def position_ui(cols, keys: str, best: tuple[int, int], shape: tuple[int, int], labels: tuple[str, str]
+                ) -> tuple[int, int, str]:
+    """The row and column sliders in `cols[1]` and `cols[2]` (keys: `keys` with "row" or "col" for its
+    {}), first at `best`, over a (H, W) `shape`; returns the row, the column and the row slider's key
+    (the group its charts follow)."""
+    row_key, col_key = keys.format("row"), keys.format("col")
+    st.session_state.setdefault(row_key, int(best[0]))
+    st.session_state.setdefault(col_key, int(best[1]))
+    with cols[1]:
+        row = scrub_slider(t(labels[0]), 0, shape[0] - 1, key=row_key)
+    with cols[2]:
+        col = scrub_slider(t(labels[1]), 0, shape[1] - 1, key=col_key)
+    return row, col, row_key
+
+
 def arithmetic_pictures(model, tr: conv.Trace, layer: str, channel: int, col: int, shown: int,
                         input_map: np.ndarray, output_map: np.ndarray) -> tuple:
     """The convolution arithmetic at every row of column `col`, for the charts that follow the Row
@@ -168,13 +183,7 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
         channel = scrub_slider(t("cnn.arith.channel"), 0, channels - 1, key=f"cnn_arith_ch_{key}")
     # Start at the channel's strongest response, where the products are not all zero.
     best = np.unravel_index(int(np.argmax(np.abs(tr.before[layer][:, :, channel]))), (h, w))
-    row_key = f"cnn_arith_row_{key}"
-    st.session_state.setdefault(row_key, int(best[0]))
-    st.session_state.setdefault(f"cnn_arith_col_{key}", int(best[1]))
-    with cols[1]:
-        row = scrub_slider(t("cnn.arith.row"), 0, h - 1, key=row_key)
-    with cols[2]:
-        col = scrub_slider(t("cnn.arith.col"), 0, w - 1, key=f"cnn_arith_col_{key}")
+    row, col, row_key = position_ui(cols, f"cnn_arith_{{}}_{key}", best, (h, w), ("cnn.arith.row", "cnn.arith.col"))
     shown = 0
     if c_in > 1:
         with cols[3]:
@@ -239,13 +248,7 @@ def pooling_ui(model, tr: conv.Trace, label: str) -> None:
     before = tr.maps[p.source[layer]][:, :, channel]
     # Default to the window holding the channel's strongest response: the one worth looking at.
     best = np.unravel_index(int(np.argmax(tr.maps[layer][:, :, channel])), (h, w))
-    row_key = f"cnn_pool_row_{key}"
-    st.session_state.setdefault(row_key, int(best[0]))
-    st.session_state.setdefault(f"cnn_pool_col_{key}", int(best[1]))
-    with cols[1]:
-        row = scrub_slider(t("cnn.pool.row"), 0, h - 1, key=row_key)
-    with cols[2]:
-        col = scrub_slider(t("cnn.pool.col"), 0, w - 1, key=f"cnn_pool_col_{key}")
+    row, col, row_key = position_ui(cols, f"cnn_pool_{{}}_{key}", best, (h, w), ("cnn.pool.row", "cnn.pool.col"))
     after = tr.maps[layer][:, :, channel]
     windows, grid, traces = built_once(
         "cnn-pooling", (key, channel, col, before.tobytes(), after.tobytes(), lang(), projector()),
