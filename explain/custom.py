@@ -5,15 +5,16 @@ Two kinds of file are accepted (anything else is refused with a reason):
 * `NAME.weights.h5`, what the homework's `ModelCheckpoint(save_weights_only=True)` writes: only
   arrays. We build one of the course architectures ourselves (`explain.architectures`), match it to
   the file by the shapes of its variables, and copy the arrays into a weights file of our own making,
-  which Keras then loads. h5py reads the upload from memory; links to other files or datasets stored
-  outside the file are refused.
+  which Keras then loads. The upload itself is parsed only by a child process
+  (`explain.untrusted_h5`); links to other files or datasets stored outside the file are refused.
 * `NAME.keras`, a whole model. Keras has had several advisories about such files (Lambda bytecode,
   CVE-2024-3660; arbitrary modules named in config.json, CVE-2025-1550; a config turning safe mode
   off, CVE-2025-8747; `.h5` models ignoring safe mode, CVE-2025-9905). So the zip and its
   `config.json` are read here first: bounded sizes, plain entry names, every object in the config a
   Keras built-in from an allowlist (layers, initializers, regularizers, constraints, activations), no
   custom or registered objects, no module outside Keras, no request to turn safe mode off. Only then
-  is a copy rebuilt from the vetted parts (without the training configuration) loaded with
+  is a copy rebuilt from the vetted parts (without the training configuration, its weights file
+  written anew from what the child process read) loaded with
   `safe_mode=True` and `compile=False` from a temporary directory that is removed afterwards.
 
 Either way the model must take one digit, (28, 28), (28, 28, 1) or (784,), and return ten
@@ -41,7 +42,7 @@ import h5py
 import keras
 import numpy as np
 
-from explain import architectures, model_cache
+from explain import architectures, model_cache, untrusted_h5
 
 MAX_BYTES = 5 * 1024 * 1024        # the same 5 MB as `server.maxUploadSize` in .streamlit/config.toml (a test checks)
 MAX_UNZIPPED = 20 * 1024 * 1024    # the declared sizes of all zip entries together (zipfile never reads past them)
@@ -123,45 +124,41 @@ def load_uploaded(data: bytes, filename: str, architecture: str | None = None) -
 
 # ---- HDF5 weights -------------------------------------------------------------------------------
 
-def _h5_arrays(data: bytes) -> dict[str, np.ndarray]:
-    """path -> array of every dataset in an HDF5 file given as bytes, read in memory. Refuses links
-    (soft or to another file) and datasets kept outside the file, so nothing but these bytes is read."""
-    try:
-        file = h5py.File(io.BytesIO(data), "r")
-    except OSError as exc:  # h5py's error for "not an HDF5 file" and for a truncated one
-        raise ModelUploadError("weights_unreadable", "the weights are not a readable HDF5 file") from exc
-    arrays: dict[str, np.ndarray] = {}
-    problems: list[ModelUploadError] = []
+def _read_h5(data: bytes) -> untrusted_h5.Contents:
+    """What the uploaded HDF5 file `data` holds, read in a child process (`explain.untrusted_h5`: the
+    server's process never parses it); its refusal (links, data outside the file, too many numbers,
+    not HDF5, the reader crashing) raised as the ModelUploadError it names."""
+    contents = untrusted_h5.read(data, MAX_PARAMS)
+    if contents.problem:
+        reason, message, values = contents.problem
+        raise ModelUploadError(reason, message, **values)
+    return contents
 
-    def visit(path: str, link) -> bool | None:
-        # h5py cannot pass an exception out of this callback: note the problem and stop the walk.
-        if not isinstance(link, h5py.HardLink):
-            problems.append(ModelUploadError("weights_link", f"the weights file links {path!r} elsewhere", path=path))
-            return True
-        obj = file[path]
+
+def _datasets(path: Path) -> dict[str, tuple]:
+    """Dataset path -> shape in a weights file of our own making."""
+    shapes = {}
+
+    def note(name: str, obj) -> None:
         if isinstance(obj, h5py.Dataset):
-            if obj.is_virtual or obj.external or obj.dtype.kind not in "fiub":
-                problems.append(ModelUploadError("weights_link", f"dataset {path!r} is not plain numbers in the file",
-                                                 path=path))
-                return True
-            if sum(a.size for a in arrays.values()) + obj.size > MAX_PARAMS:
-                problems.append(ModelUploadError("too_many_params", f"more than {MAX_PARAMS:,} weights",
-                                                 count=f">{MAX_PARAMS:,}", limit=f"{MAX_PARAMS:,}"))
-                return True
-            arrays[path] = obj[()]
-        return None
+            shapes[name] = obj.shape
 
-    with file:
-        file.visititems_links(visit)
-    if problems:
-        raise problems[0]
-    return arrays
+    with h5py.File(path, "r") as file:
+        file.visititems(note)
+    return shapes
 
 
-def _layer_names(data_or_path) -> dict[str, str]:
-    """Keras's weight-group path ("layers/lstm_1/cell") -> the layer name stored with it ("lstm2")."""
+def _upload_names(contents: untrusted_h5.Contents) -> dict[str, str]:
+    """`_layer_names` of an uploaded file, from the attributes its reader gave back."""
+    return {path.rsplit("/vars", 1)[0]: str(attrs.get("name", "")) for path, attrs in contents.attrs.items()
+            if path.endswith("vars") and path in contents.groups}
+
+
+def _layer_names(path: Path) -> dict[str, str]:
+    """Keras's weight-group path ("layers/lstm_1/cell") -> the layer name stored with it ("lstm2"),
+    in a weights file of our own making."""
     names = {}
-    with h5py.File(data_or_path, "r") as file:
+    with h5py.File(path, "r") as file:
         file.visititems(lambda path, obj: names.__setitem__(path.rsplit("/vars", 1)[0], obj.attrs.get("name", ""))
                         if path.endswith("vars") and isinstance(obj, h5py.Group) else None)
     return {k: str(v) for k, v in names.items()}
@@ -185,7 +182,8 @@ def _layer_of(names: dict[str, str], group: str) -> str:
 
 
 def _from_weights(data: bytes, architecture: str | None) -> keras.Model:
-    uploaded = _h5_arrays(data)
+    contents = _read_h5(data)
+    uploaded = contents.arrays
     if not uploaded:
         raise ModelUploadError("weights_empty", "the weights file holds no weights")
     if architecture is not None and architecture not in WEIGHT_ARCHITECTURES:
@@ -197,11 +195,10 @@ def _from_weights(data: bytes, architecture: str | None) -> keras.Model:
         groups = sorted({_group(p) for p in uploaded})
         for name in candidates:
             model, path = _template(name, Path(folder))
-            with h5py.File(path, "r") as ours:
-                expected = {p: ours[p].shape for p in _h5_arrays(path.read_bytes())}
+            expected = _datasets(path)
             if sorted({_group(p) for p in expected}) != groups and architecture is None:
                 continue
-            _check_shapes(expected, uploaded, _layer_names(path), _layer_names(io.BytesIO(data)), name)
+            _check_shapes(expected, uploaded, _layer_names(path), _upload_names(contents), name)
             with h5py.File(path, "r+") as ours:  # our own file, our own structure: only the numbers change
                 for p in expected:
                     ours[p][...] = uploaded[p]
@@ -370,15 +367,16 @@ def _from_keras(data: bytes) -> keras.Model:
         raise ModelUploadError("config", f"config.json is not valid JSON ({exc})") from exc
     except RecursionError as exc:   # nested deeper than Python's recursion limit: no model is
         raise ModelUploadError("config", "config.json is nested too deeply") from exc
-    _h5_arrays(entries["model.weights.h5"])  # the same checks as a weights file: no links, bounded size
+    weights = _read_h5(entries["model.weights.h5"])  # the same checks as a weights file: no links, bounded size
     config.pop("compile_config", None)       # compile=False: the training set-up is not needed to explain
     _check_declared_size(config)
     with tempfile.TemporaryDirectory(prefix="netlens-upload-") as folder:
-        path = Path(folder) / "model.keras"
+        path, h5 = Path(folder) / "model.keras", Path(folder) / "model.weights.h5"
+        untrusted_h5.write(weights, h5)  # Keras reads our copy of the numbers, not the uploaded file
         with zipfile.ZipFile(path, "w") as archive:  # only the vetted parts, under names we chose
             archive.writestr("metadata.json", json.dumps({"keras_version": keras.__version__}))
             archive.writestr("config.json", json.dumps(config))
-            archive.writestr("model.weights.h5", entries["model.weights.h5"])
+            archive.write(h5, "model.weights.h5")
         try:
             return keras.saving.load_model(path, safe_mode=True, compile=False)
         except (*KERAS_BUILD_ERRORS, OSError) as exc:

@@ -508,3 +508,47 @@ def test_the_html_export_compares_the_uploaded_model_with_the_five(models, test_
     assert list(data["probabilities"]) == [*COMPARED, custom.UPLOADED]
     np.testing.assert_allclose(data["probabilities"][custom.UPLOADED], own(x.reshape(1, 784)).numpy()[0], atol=1e-6)
     assert "<td>Your model</td>" in page
+
+
+# ---- the upload's HDF5 is parsed in a child process -------------------------------------------
+
+def test_the_server_process_never_opens_an_uploaded_hdf5_file(tmp_path, monkeypatch, digits):
+    """h5py in the server opens only files of our own making (paths in our temporary folders), never the
+    upload's bytes: those go to `explain.untrusted_h5`'s child process. Both kinds of upload still load
+    and answer like the student's model."""
+    opened = []
+    real = h5py.File
+
+    def watched(name, *args, **kwargs):  # a path, or the bytes of a file object Keras opens from our archive
+        if hasattr(name, "read"):
+            at = name.tell()
+            opened.append(name.read())
+            name.seek(at)
+        else:
+            opened.append(name)
+        return real(name, *args, **kwargs)
+
+    lstm, cnn = homework_lstm(), notebook_cnn()
+    weights, keras_file = saved(lstm, tmp_path, "hw.weights.h5"), saved(cnn, tmp_path, "nb.keras")
+    monkeypatch.setattr(custom.h5py, "File", watched)
+    from_weights = load_uploaded(weights, "hw.weights.h5")
+    from_keras = load_uploaded(keras_file, "nb.keras")
+    uploaded = zipfile.ZipFile(io.BytesIO(keras_file)).read("model.weights.h5")
+    assert opened and all("netlens-" in str(name) for name in opened if not isinstance(name, bytes)), opened
+    assert not any(isinstance(name, bytes) and name in (weights, uploaded) for name in opened)
+    np.testing.assert_allclose(from_weights(digits).numpy(), lstm(digits).numpy(), atol=1e-6)
+    np.testing.assert_allclose(from_keras(digits[..., None]).numpy(), cnn(digits[..., None]).numpy(), atol=1e-6)
+
+
+def test_a_reader_that_dies_refuses_the_file_with_a_message_and_the_server_goes_on(tmp_path):
+    from explain import untrusted_h5
+    data = saved(homework_lstm(), tmp_path, "hw.weights.h5")
+    starved = untrusted_h5.read(data, custom.MAX_PARAMS, memory=16 * 1024 ** 2)  # too little to start h5py
+    assert starved.problem[0] == "weights_unreadable" and "exit code" in starved.problem[1]
+    whole = untrusted_h5.read(data, custom.MAX_PARAMS)
+    assert whole.problem is None
+    with h5py.File(io.BytesIO(data)) as f:  # the test reads the file itself: the child gave back every number
+        expected = {}
+        f.visititems(lambda name, obj: expected.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    assert whole.arrays.keys() == expected.keys()
+    assert all(np.array_equal(whole.arrays[k], v) and whole.arrays[k].dtype == v.dtype for k, v in expected.items())
