@@ -398,7 +398,7 @@ def output_activation(model: keras.Model) -> str | None:
 
 
 def check_model(model: keras.Model) -> None:
-    """One digit in, ten softmax probabilities out, a bounded number of weights."""
+    """One digit in, ten softmax probabilities out, a bounded number of weights, all of them finite."""
     if len(model.inputs) != 1 or tuple(model.inputs[0].shape[1:]) not in INPUT_SHAPES:
         shapes = ", ".join(_shape(tuple(i.shape[1:])) for i in model.inputs)
         raise ModelUploadError("input_shape", f"the model takes {shapes}; it must take one digit "
@@ -414,6 +414,13 @@ def check_model(model: keras.Model) -> None:
     if model.count_params() > MAX_PARAMS:
         raise ModelUploadError("too_many_params", f"{model.count_params():,} weights; the limit is {MAX_PARAMS:,}",
                                count=f"{model.count_params():,}", limit=f"{MAX_PARAMS:,}")
+    for layer in model.layers:  # a run that diverged saves NaN: every page would show NaN probabilities
+        for weight in layer.weights:
+            values = keras.ops.convert_to_numpy(weight)
+            if bad := int(values.size - np.isfinite(values).sum()):
+                name = f"{layer.name}/{weight.name}"
+                raise ModelUploadError("weights_not_finite", f"{bad:,} of {name}'s numbers are NaN or infinite",
+                                       count=f"{bad:,}", weight=name)
 
 
 # ---- per-session models, bounded per server ----------------------------------------------------

@@ -552,3 +552,17 @@ def test_a_reader_that_dies_refuses_the_file_with_a_message_and_the_server_goes_
         f.visititems(lambda name, obj: expected.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
     assert whole.arrays.keys() == expected.keys()
     assert all(np.array_equal(whole.arrays[k], v) and whole.arrays[k].dtype == v.dtype for k, v in expected.items())
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_model_whose_weights_diverged_is_refused_with_the_weight_named(tmp_path, bad):
+    model = notebook_cnn()
+    kernel = model.layers[0].kernel
+    values = kernel.numpy()
+    values[0, 0, 0, :3] = bad
+    kernel.assign(values)
+    with pytest.raises(ModelUploadError) as caught:
+        load_uploaded(saved(model, tmp_path, "diverged.keras"), "diverged.keras")
+    assert caught.value.reason == "weights_not_finite"
+    assert caught.value.values == {"count": "3", "weight": f"{model.layers[0].name}/kernel"}
+    assert f"{model.layers[0].name}/kernel" in i18n.t(caught.value.key, "zh", **caught.value.values)

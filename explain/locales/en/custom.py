@@ -16,6 +16,7 @@ STRINGS = {
     "error.model.weights_empty": "This weights file holds no weights.",
     "error.model.zip_encrypted": "The archive entry {entry} is encrypted; a .keras model is not. Save the model again with model.save(\"my_model.keras\").",
     "error.model.too_many_layers": "This model has {count} layers; the limit is {limit}.",
+    "error.model.weights_not_finite": "{count} of the numbers in {weight} are NaN or infinite: the training that saved this model diverged (try a smaller learning rate, or the checkpoint of an earlier epoch).",
     "error.model.too_many_params": "This model has {count} weights; the limit is {limit}.",
     "error.model.architecture": "Unknown architecture {name}; valid: {valid}.",
     "error.model.weights_architecture": "These weights (layers {layers}) do not fit any of the course networks ({valid}). A weights file can only be read for a network built exactly as in the course; for any other network, save the whole model with model.save(\"my_model.keras\") and upload that.",

@@ -16,6 +16,7 @@ STRINGS = {
     "error.model.weights_empty": "这个权重文件里没有任何权重。",
     "error.model.zip_encrypted": "压缩包中的 {entry} 是加密的，而 .keras 模型不加密。请用 model.save(\"my_model.keras\") 重新保存模型。",
     "error.model.too_many_layers": "这个模型有 {count} 层，上限为 {limit} 层。",
+    "error.model.weights_not_finite": "{weight} 中有 {count} 个数是 NaN 或无穷大：保存这个模型的训练发散了（试试更小的学习率，或更早轮次的检查点）。",
     "error.model.too_many_params": "这个模型有 {count} 个参数，上限为 {limit}。",
     "error.model.architecture": "未知的网络结构 {name}；可选：{valid}。",
     "error.model.weights_architecture": "这些权重（层：{layers}）与课程中的任何网络（{valid}）都对不上。只有与课程网络结构完全相同的网络才能只上传权重；其他网络请用 model.save(\"my_model.keras\") 保存整个模型后上传。",
