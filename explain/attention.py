@@ -48,7 +48,9 @@ class WorkedExample:
     """softmax(q K^T / sqrt(d_k)) V for one head and one query row, step by step.
 
     `q` (d_k,), `keys` (key, d_k), `dots` (key,) = keys @ q, `scaled` (key,) = dots / sqrt(d_k),
-    `weights` (key,) = softmax(scaled), `values` (key, d_v), `output` (d_v,) = weights @ values.
+    `weights` (key,) = softmax(scaled), `values` (key, d_v), `output` (d_v,) = weights @ values;
+    `queries` (query, d_k) every row's query in this head (`q` is one of them): what a colour scale
+    kept the same for every query row spans.
     """
 
     head: int
@@ -60,6 +62,7 @@ class WorkedExample:
     weights: np.ndarray
     values: np.ndarray
     output: np.ndarray
+    queries: np.ndarray
 
     @property
     def d_k(self) -> int:
@@ -256,7 +259,7 @@ def worked_example(model: keras.Model, tokens: np.ndarray, head: int, row: int) 
     dots = k[head] @ q[head, row]
     scaled = dots / np.sqrt(q.shape[-1])
     weights = softmax(scaled)
-    return WorkedExample(head, row, q[head, row], k[head], dots, scaled, weights, v[head], weights @ v[head])
+    return WorkedExample(head, row, q[head, row], k[head], dots, scaled, weights, v[head], weights @ v[head], q[head])
 
 
 def strongest_rows(weights: np.ndarray, share: float = 0.5, most: int = 4) -> np.ndarray:

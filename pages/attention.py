@@ -4,11 +4,22 @@ connections add and what its layer normalisation does; attention next to the LST
 reading; the position table and why it is needed.
 
 Each control reruns only the views it changes (`st.fragment`): the head and the query row the four
-sections above the position table, the layer-norm picker its section, the row order its own."""
+sections above the position table, the layer-norm picker its section, the row order its own. The
+charts that show the query row follow its slider in the browser (`widgets.scrub`): each holds its
+picture for all 28 rows, built once per model, digit, head, language and mode (in a thread after
+the run that first needs them: the move after a visit or a new head waits for the server, as before),
+and the server's rerun brings the text and formulas after them."""
 import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
+
+import functools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from explain import attention
@@ -17,7 +28,11 @@ from explain.architectures import sinusoidal_table
 from explain.figures import attention as figures
 from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
 from pages.style import secondary
+from widgets.chart import Scrub
+from widgets.scrub import scrub_slider
 
+ROW = "attention_row"           # the query-row slider's key: the charts that follow it in the browser name it
+PICTURES = "attention_pictures"  # session state: each row-following chart's pictures (`along_rows`)
 PE_DIMS = (0, 1, 10, 30)        # columns of the position table drawn as curves, fast to slow
 NORMS = ("norm1", "norm2")
 
@@ -40,8 +55,57 @@ def row_list(rows) -> str:
 def controls_ui(heads: int) -> tuple[int, int]:
     head = st.radio(t("attention.head"), range(heads), horizontal=True, key="attention_head",
                     format_func=lambda h: str(h + 1))
-    row = st.slider(t("attention.query_row"), 0, 27, 20, key="attention_row", help=t("attention.query_row_help"))
+    st.session_state.setdefault(ROW, 20)
+    row = scrub_slider(t("attention.query_row"), 0, attention.ROWS - 1, key=ROW, help=t("attention.query_row_help"))
     return head, row
+
+
+Picture = tuple[go.Figure, Sequence[dict]]
+# Builds every query row's pictures after the page is out (one worker: sessions queue their builds).
+_builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attention-rows")
+_whole = threading.local()   # .run: this script thread is running `explained_ui`, not a fragment inside it alone
+PAINT_S = 1.0   # how long the builder leaves the CPU to the tab painting the page (0.3-0.8 s on 2 cores)
+
+
+def _after(seconds: float, build: Callable[[], dict]) -> dict:
+    time.sleep(seconds)
+    return build()
+
+
+def along_rows(kind: str, model, digit, depends: tuple, row: int,
+               picture: Callable[[int, str, bool], Picture]) -> Scrub:
+    """The chart `kind`'s pictures (figure, shapes) = `picture(r, language, projector mode)` for every
+    query row r, `row` the server's, that the chart holds to follow the row slider in the browser before
+    the server hears of a move; kept in the session while what they show (the model, the digit,
+    `depends`, language, mode) stays the same, so that a row move costs the server a lookup (and the
+    chart's frames are made again only for new figures: `widgets.chart.Sent.scrub_frames`).
+
+    Building the 28 rows of the six charts and their frames took ~1.3 s, more than the page's whole first
+    visit: the server's row is drawn at once and the other rows are built in a thread while the tab
+    paints (`build_rows`, at the end of the run); the run that finds them ready (the next move, which
+    waits for them if need be) hands the chart every row."""
+    language, mode = lang(), projector()
+    shown = (id(model), digit.x28.tobytes(), *depends, language, mode)
+    held = st.session_state.setdefault(PICTURES, {})
+    if kind not in held or held[kind][0] != shown:
+        first = picture(row, language, mode)
+        held[kind] = (shown, {row: first}, lambda: {r: first if r == row else picture(r, language, mode)
+                                                    for r in range(attention.ROWS)})
+    _, pictures, every = held[kind]
+    if len(pictures) < attention.ROWS and (row not in pictures or not callable(every) and every.done()):
+        pictures = every() if callable(every) else every.result()
+        held[kind] = (shown, pictures, None)
+    return Scrub(ROW, row, pictures)
+
+
+def build_rows() -> None:
+    """Start building the other rows' pictures that this run's charts lack (`along_rows`): called last
+    in a run, so that the thread does not slow the page's own script."""
+    held = st.session_state.get(PICTURES, {})
+    pending = [kind for kind, (_, _, every) in held.items() if callable(every)]
+    for k, kind in enumerate(pending):   # the first waits for the paint, the others (one worker) after it
+        shown, pictures, every = held[kind]
+        held[kind] = (shown, pictures, _builder.submit(_after, 0 if k else PAINT_S, every))
 
 
 def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]:
@@ -57,8 +121,12 @@ def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]
         with secondary("attention_how"):
             st.caption(t("attention.focus.how", description=digit_description(digit)))
     with left:
-        show_chart(figures.row_focus(digit.x28, weights, row, head, lang(), projector()), "attention-row")
-    show_chart(figures.head_grid(tr.scores, row, head, lang(), projector()), "attention-heads")
+        show_chart(along_rows("focus", model, digit, (head,), row, lambda r, language, mode: (
+            figures.row_focus(digit.x28, tr.scores[head, r], r, head, language, mode), ())), "attention-row")
+    # One grid figure for every row, under the row's outlines.
+    grid = functools.cache(lambda language, mode: figures.head_grid(tr.scores, None, head, language, mode))
+    show_chart(along_rows("heads", model, digit, (head,), row, lambda r, language, mode: (
+        grid(language, mode), figures.grid_outlines(r, tr.scores.shape[0]))), "attention-heads")
     top, share, distance = attention.head_profile(tr.scores)
     heads = "\n".join(t("attention.concept.multihead.head", n=h + 1, top=int(top[h]), share=float(share[h]),
                          distance=float(distance[h])) for h in range(len(top)))
@@ -68,7 +136,7 @@ def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]
     return head, row
 
 
-def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> None:
+def worked_section(model, digit, tr: attention.AttentionTrace, head: int, row: int) -> None:
     ex = attention.worked_example(model, tr.tokens, head, row)
     st.subheader(t("attention.worked.header", head=head + 1, row=row))
     st.latex(r"\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\!\left(\frac{QK^{\top}}{\sqrt{d_k}}\right)V,"
@@ -79,7 +147,9 @@ def worked_section(model, tr: attention.AttentionTrace, head: int, row: int) -> 
              rf"s_{{{j}}}=\frac{{{ex.dots[j]:.3f}}}{{{np.sqrt(ex.d_k):g}}}={ex.scaled[j]:.3f}\\"
              rf"w_{{{j}}}=\frac{{e^{{s_{{{j}}}}}}}{{\sum_{{j'=0}}^{{27}} e^{{s_{{j'}}}}}}={ex.weights[j]:.4f}"
              r"\end{gathered}")
-    show_chart(figures.worked_figure(ex, lang(), projector()), "attention-worked")
+    show_chart(along_rows("worked", model, digit, (head,), row, lambda r, language, mode: (
+        figures.worked_figure(attention.worked_example(model, tr.tokens, head, r), language, mode), ())),
+        "attention-worked")
     st.markdown(t("attention.worked.check", total=float(ex.weights.sum()), head=head + 1, row=row,
                   diff=float(np.abs(ex.weights - tr.scores[head, row]).max())))
     with secondary("attention_numbers"), st.expander(t("attention.worked.table")):
@@ -115,7 +185,9 @@ def block_section(model, digit, row: int) -> None:
     st.latex(r"\begin{gathered}" + r"\\".join(lines) + r"\end{gathered}")
     st.markdown(t("attention.block.intro", depth=depth))
     norms = attention.row_norms(block)
-    show_chart(figures.residual_figure(norms, row, lang(), projector()), "attention-residual")
+    show_chart(along_rows("residual", model, digit, (), row,
+                          lambda r, language, mode: (figures.residual_figure(norms, r, language, mode), ())),
+               "attention-residual")
     at = {name: float(values[row]) for name, values in norms.items()}
     st.markdown(t("attention.block.adds", row=row, x=at["tokens"], mha=at["attended"], r1=at["residual1"],
                   mha_share=100 * at["attended"] / at["tokens"], n1=at["norm1"], ffn=at["ffn"],
@@ -124,11 +196,15 @@ def block_section(model, digit, row: int) -> None:
     entering = block.residual1 if layer == "norm1" else block.residual2
     step = attention.layer_norm_step(model, layer, entering[row])
     out = getattr(block, layer)[row]
-    show_chart(figures.layer_norm_figure(step, layer, row, lang(), projector()), "attention-layernorm")
+    show_chart(along_rows("layernorm", model, digit, (layer,), row, lambda r, language, mode: (
+        figures.layer_norm_figure(attention.layer_norm_step(model, layer, entering[r]), layer, r, language, mode), ())),
+        "attention-layernorm")
     st.markdown(t("attention.block.ln", layer=layer, row=row, depth=depth, mean=step.mean, var=step.variance,
                   eps=step.eps, nmean=float(step.normalised.mean()), nvar=float(step.normalised.var()),
                   amean=float(out.mean()), avar=float(out.var()), diff=float(np.abs(step.after - out).max())))
     concept("block", depth=depth, params=2 * depth, hidden=model.get_layer("ffn1").units)
+    if not getattr(_whole, "run", False):
+        build_rows()   # a run of this fragment alone (the layer-norm picker) ends here
 
 
 @st.cache_data(show_spinner=False)
@@ -179,11 +255,12 @@ def lstm_text() -> str | None:
              layers=t("attention.list_sep").join(x.name for x in layers), steps=steps, last=steps - 1)
 
 
-def recurrence_section(tr: attention.AttentionTrace, head: int, row: int) -> None:
+def recurrence_section(model, digit, tr: attention.AttentionTrace, head: int, row: int) -> None:
     st.subheader(t("attention.recurrence.header"))
     left, right = pair([3, 2])
     with left:
-        show_chart(figures.recurrence_figure(tr.scores[head, row], row, lang(), projector()), "attention-vs-lstm")
+        show_chart(along_rows("recurrence", model, digit, (head,), row, lambda r, language, mode: (
+            figures.recurrence_figure(tr.scores[head, r], r, language, mode), ())), "attention-vs-lstm")
     with right:
         text = lstm_text()
         if text is not None:
@@ -197,10 +274,15 @@ def recurrence_section(tr: attention.AttentionTrace, head: int, row: int) -> Non
 def explained_ui(model, digit) -> None:
     """The views the head and query-row controls change: a moved control reruns only these."""
     tr = attention.trace(model, digit.x28)
-    head, row = focus_section(model, digit, tr)
-    worked_section(model, tr, head, row)
-    block_section(model, digit, row)
-    recurrence_section(tr, head, row)
+    _whole.run = True
+    try:
+        head, row = focus_section(model, digit, tr)
+        worked_section(model, digit, tr, head, row)
+        block_section(model, digit, row)
+        recurrence_section(model, digit, tr, head, row)
+    finally:
+        _whole.run = False
+    build_rows()
 
 
 st.title(t("attention.title"))

@@ -356,8 +356,9 @@ def test_layer_norm_figure_draws_before_normalised_and_after(model, sample):
 
 
 def points(shape) -> np.ndarray:
-    """(n, 2): the (x, y) points of an SVG path shape "Mx,yLx,y..."."""
-    return np.array([[float(v) for v in p.split(",")] for p in shape.path[1:].split("L")])
+    """(n, 2): the (x, y) points of an SVG path shape "Mx,yLx,y..." or "Mx,yQx,y x,y" (a quadratic
+    Bézier: start, control point, end)."""
+    return np.array(re.findall(r"(-?[\d.]+),(-?[\d.]+)", shape.path), dtype=float)
 
 
 def test_recurrence_figure_joins_the_query_row_to_every_weighted_key_row(sample):
@@ -426,7 +427,8 @@ def test_page_summary_follows_the_head_and_query_row_controls(model, test_digits
     at = attention_page("en")
     assert not at.exception
     at.radio(key="attention_head").set_value(2).run()
-    at.slider(key="attention_row").set_value(9).run()
+    at.session_state["attention_row"] = 9      # the scrub slider's value, as the browser would send it
+    at.run()
     assert not at.exception
     w = attention.attention_scores(model, test_digits[0][0])[2, 9]
     rows = attention.strongest_rows(w)
@@ -443,9 +445,41 @@ def test_page_summary_follows_the_head_and_query_row_controls(model, test_digits
     assert f"| without position encoding | {guess[1, 0]} | {guess[1, 1]} |" in table
 
 
+def test_the_charts_hold_every_query_rows_picture_with_that_rows_keras_numbers(model, test_digits):
+    """What the charts draw in the browser for each row before the server hears of it: the weights
+    from Keras's own query and key layers, the norm1 row from a Keras sub-model, each row outlined."""
+    at = attention_page("en")
+    at.radio(key="attention_head").set_value(2).run()
+    assert not at.exception
+    for _, _, building in at.session_state["attention_pictures"].values():
+        building.result()          # the other rows, built after the run
+    at.session_state["attention_row"] = 9
+    at.run()
+    x = test_digits[0][0]
+    scores = numpy_scores(model, x)[2]
+    norm1 = np.asarray(keras.Model(model.inputs[0], model.get_layer("norm1").output)(x[None]))[0]
+    held = {kind: pictures for kind, (_, pictures, _) in at.session_state["attention_pictures"].items()}
+    assert set(held) == {"focus", "heads", "worked", "residual", "layernorm", "recurrence"}
+    assert all(sorted(pictures) == list(range(28)) for pictures in held.values())
+    for r in (0, 9, 27):
+        focus = held["focus"][r][0]
+        np.testing.assert_allclose(next(d for d in focus.data if d.type == "bar").x, scores[r], atol=1e-5)
+        assert "row %d " % r in focus.layout.title.text
+        worked = held["worked"][r][0]
+        np.testing.assert_allclose([d for d in worked.data if d.type == "bar"][2].x, scores[r], atol=1e-5)
+        fan = held["recurrence"][r][0]
+        np.testing.assert_allclose(fan.data[1].customdata, scores[r], atol=1e-5)
+        np.testing.assert_allclose(held["layernorm"][r][0].data[2].y, norm1[r], atol=1e-4)
+        assert held["residual"][r][0].layout.shapes[0].x0 == r
+        grid, outlines = held["heads"][r]
+        assert grid is held["heads"][0][0] and not grid.layout.shapes   # one figure under the row's outlines
+        assert {(o["y0"], o["y1"]) for o in outlines} == {(r - 0.5, r + 0.5)} and len(outlines) == 5
+
+
 def test_page_states_the_layer_norm_numbers_of_the_layers_own_output(model, test_digits):
     at = attention_page("en")
-    at.slider(key="attention_row").set_value(9).run()
+    at.session_state["attention_row"] = 9      # the scrub slider's value, as the browser would send it
+    at.run()
     at.radio(key="attention_norm").set_value("norm2").run()
     assert not at.exception
     block = attention.encoder_trace(model, test_digits[0][0])
@@ -492,6 +526,9 @@ def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page)
     assert page.get_by_text("norm1 on row 20: the 64 numbers entering").count() == 1
 
 
+QUERY_ROW = ".netlens-scrub input[type='range'][aria-label='Query row']"
+
+
 def test_moving_the_query_row_redraws_every_chart_with_only_its_new_shapes(app_url, page):
     """The arcs and fan lines are shapes whose number changes with the row: after each move every chart
     shows the shapes of its figure and no stale ones (plotly.js 4.1 kept the surplus of layer
@@ -499,7 +536,7 @@ def test_moving_the_query_row_redraws_every_chart_with_only_its_new_shapes(app_u
     open_page(page, f"{app_url}/attention?lang=en")
     page.wait_for_selector(CHART, timeout=60_000)
     settle(page)
-    thumb = page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Query row']").first
+    thumb = page.locator(QUERY_ROW).first
     for row in (19, 18, 17, 16):
         thumb.press("ArrowLeft")
         settle(page)
@@ -508,8 +545,8 @@ def test_moving_the_query_row_redraws_every_chart_with_only_its_new_shapes(app_u
             [(gd.layout.shapes || []).length, gd.querySelectorAll('path[data-index]').length])""")
         assert all(drawn == given for given, drawn in shown), (row, shown)
         arcs = page.evaluate(f"""() => document.querySelector('{CHART}').layout.shapes
-            .filter(s => s.type === 'path').map(s => s.path.split('L')[0])""")
-        assert arcs and set(arcs) == {f"M-0.000,{row}.000"}, arcs
+            .filter(s => s.type === 'path').map(s => s.path.split('Q')[0])""")
+        assert arcs and set(arcs) == {f"M0.000,{row}.000"}, arcs
     assert page.locator(EXCEPTION).count() == 0
 
 
@@ -551,3 +588,54 @@ def test_the_lstm_comparison_reads_its_units_and_steps_from_the_lstm_model(monke
     text = next(m.value for m in at.markdown if m.value.startswith("**LSTM（循环网络页）**"))
     assert "每层 7 / 12 个单元（first、second）" in text, text
     assert "27 次隐藏状态更新" in text and "28 步依次进行" in text
+
+
+FOLLOWING = ("attention-row", "attention-heads", "attention-worked", "attention-residual", "attention-layernorm",
+             "attention-vs-lstm")   # the charts that show the query row
+# What each of them shows of row r: its title's words, the query dot, the outline or the marker line.
+SHOWS_ROW = """([names, r]) => names.map(name => {
+  const gd = document.querySelector(`.st-key-chart-${name} .js-plotly-plot`);
+  const title = gd.layout.title.text, shapes = gd.layout.shapes || [];
+  return {
+    "attention-row": () => title.includes(`row ${r} `) && shapes[0].y0 === r - 0.5,
+    "attention-heads": () => shapes.length === 5 && shapes.every(s => s.y0 === r - 0.5),
+    "attention-worked": () => title.endsWith(`query row ${r}`),
+    "attention-residual": () => title.includes(`row ${r} marked`) && shapes[0].x0 === r,
+    "attention-layernorm": () => title.endsWith(`row ${r}`),
+    "attention-vs-lstm": () => gd.data.at(-1).y[0] === r
+      && gd.layout.annotations[1].text.startsWith(`attention: row ${r}<br>`),
+  }[name]();
+})"""
+
+
+def test_the_row_charts_follow_the_query_row_before_the_server_hears_of_it_and_the_text_after(app_url, page):
+    """Once the server has handed every row's pictures (the run after they are built), a key press on
+    the query-row slider redraws all six charts that show the row in the tab, while the tab's messages
+    (the value for the server among them) are held; the text follows once they are released."""
+    from tests.test_recurrent_browser import HOLD
+    open_page(page, f"{app_url}/attention?lang=en&sample=0")
+    page.wait_for_selector(f"{CHART} >> nth=7", timeout=60_000)
+    settle(page)
+    thumb = page.locator(QUERY_ROW).first
+    assert thumb.evaluate("e => Number(e.value)") == 20
+    thumb.press("ArrowLeft")
+    settle(page)
+    page.wait_for_function("names => names.every(name => Object.keys(document.querySelector("
+                           "`.st-key-chart-${name} .netlens-chart`).__netlens.scrub?.frames || {}).length === 28)",
+                           arg=list(FOLLOWING), timeout=30_000)
+    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 19]) == [True] * 6
+    assert page.get_by_text("In head 1, row 19 gives").count() == 1
+    page.evaluate(HOLD)
+    thumb.press("ArrowLeft")
+    page.wait_for_function("names => names.every(name => document.querySelector("
+                           "`.st-key-chart-${name} .netlens-chart`).dataset.scrubbed === '18')",
+                           arg=list(FOLLOWING), timeout=10_000)
+    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 18]) == [True] * 6
+    assert page.evaluate("() => window.__held.length") >= 1            # the new value, not sent yet
+    assert page.get_by_text("In head 1, row 19 gives").count() == 1     # the server's text: the row before
+    page.evaluate("() => window.__release()")
+    settle(page)
+    assert page.get_by_text("In head 1, row 18 gives").count() == 1
+    assert page.get_by_text("norm1 on row 18: the 64 numbers entering").count() == 1
+    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 18]) == [True] * 6
+    assert page.locator(EXCEPTION).count() == 0

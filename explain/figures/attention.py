@@ -7,6 +7,8 @@ every property one by one, about 100 ms of every move of the query-row slider. P
 draws on the axes `panels.axes(k)`; layout entries are set with `_axis`."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
@@ -51,16 +53,22 @@ def _digit(x28: np.ndarray, name: str, k: int = 1) -> dict:
                 hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>", xaxis=x, yaxis=y)
 
 
-def _weighted_lines(lines: list[tuple[np.ndarray, np.ndarray, float]], strongest: float, projector: bool,
-                    k: int) -> list[dict]:
+def _weighted_lines(lines: list[tuple[Sequence[float], Sequence[float], float]], strongest: float, projector: bool,
+                    k: int, curve: bool = False) -> list[dict]:
     """Lines through the points (x, y) in panel k whose width and opacity show an attention weight, as
     path shapes below the traces: as traces (20-30 of them) plotly.js would validate, lay out and draw
     each one again on every query-row move, and the projector look (`theme.figure`) would give them
     all the same width. Not layer "between": plotly.js 4.1 leaves those on screen when a redraw has
-    fewer shapes."""
+    fewer shapes. With `curve`, each line's three points are a quadratic Bézier's start, control point
+    and end (SVG "Q"): the arc in three points instead of two dozen, which every row's picture carries."""
     scale = 1.5 if projector else 1.0
     x_axis, y_axis = panels.axes(k)
-    return [dict(type="path", path="M" + "L".join(f"{a:.3f},{b:.3f}" for a, b in zip(x, y)), xref=x_axis,
+
+    def path(x, y) -> str:
+        points = [f"{a:.3f},{b:.3f}" for a, b in zip(x, y)]
+        return f"M{points[0]}Q{points[1]} {points[2]}" if curve else "M" + "L".join(points)
+
+    return [dict(type="path", path=path(x, y), xref=x_axis,
                  yref=y_axis, line=dict(color=ACCENT, width=scale * (1 + 12 * w)),
                  opacity=0.25 + 0.75 * w / strongest, layer="below") for x, y, w in lines]
 
@@ -100,12 +108,11 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
     _row_axes(layout, 3)
     _axis(layout, "y", 1, title=t("attention.fig.key_row", lang))
     layout.update(title=dict(text=t("attention.fig.focus_title", lang, query=query, head=head + 1)), bargap=0.15)
-    s = np.linspace(0, 1, 24)
     arcs = []
     for key in np.flatnonzero(weights >= 0.01):
-        bend = 0.15 + 0.85 * abs(key - query) / 27
-        arcs.append((-2 * bend * s * (1 - s), query + (key - query) * s, float(weights[key])))  # Bézier
-    layout["shapes"] += _weighted_lines(arcs, strongest, projector, 1)
+        bend = 0.15 + 0.85 * abs(key - query) / 27   # the control point: the arc's bulge grows with the distance
+        arcs.append(((0, -bend, 0), (query, (query + key) / 2, key), float(weights[key])))
+    layout["shapes"] += _weighted_lines(arcs, strongest, projector, 1, curve=True)
     keys = dict(type="scatter", x=np.zeros(28), y=rows, mode="markers", showlegend=False,
                 marker=dict(size=(3 + 9 * weights / strongest) * (1.5 if projector else 1), color=ACCENT),
                 customdata=weights, hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>",
@@ -116,9 +123,21 @@ def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang:
 GRID_GAP = 3   # empty columns between the head grid's tiles
 
 
-def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: bool = False) -> go.Figure:
+def _tile_starts(heads: int, keys: int) -> list[int]:
+    """The first column of each tile of the head grid: the heads', then their mean's."""
+    return [k * (keys + GRID_GAP) for k in range(heads + 1)]
+
+
+def grid_outlines(query: int, heads: int, keys: int = 28) -> list[dict]:
+    """The query row's outline in every tile of `head_grid` (`heads` heads of `keys` key rows, and their mean)."""
+    return [dict(type="rect", x0=x0 - 0.5, x1=x0 + keys - 0.5, y0=query - 0.5, y1=query + 0.5, xref="x", yref="y",
+                 line=dict(color=ACCENT, width=3), fillcolor="rgba(0,0,0,0)") for x0 in _tile_starts(heads, keys)]
+
+
+def head_grid(scores: np.ndarray, query: int | None, head: int, lang: str, projector: bool = False) -> go.Figure:
     """Every head's (query, key) weight matrix and their mean, side by side on one colour scale, the
-    query row outlined and the selected head's title marked. `scores` (heads, query, key).
+    query row outlined (none if `query` is None: the page draws `grid_outlines` over one figure for every
+    row) and the selected head's title marked. `scores` (heads, query, key).
 
     One heatmap of the tiles (gaps of NaN) on one pair of axes, its customdata the key row of each
     cell: redrawn on every query-row move, five subplots cost plotly.js twice the time of one."""
@@ -126,7 +145,7 @@ def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: b
     names = [t("attention.head_n", lang, n=h + 1) for h in range(heads)] + [t("attention.fig.mean", lang)]
     names[head] = f"<b>▶ {names[head]}</b>"
     tiles = np.concatenate([scores, scores.mean(0, keepdims=True)])
-    left = [k * (keys + GRID_GAP) for k in range(len(tiles))]      # each tile's first column
+    left = _tile_starts(heads, keys)
     z = np.full((rows, left[-1] + keys), np.nan, np.float32)
     key_of = np.full(z.shape, -1, np.int8)
     for tile, x0 in zip(tiles, left):
@@ -147,8 +166,7 @@ def head_grid(scores: np.ndarray, query: int, head: int, lang: str, projector: b
                   annotations=[dict(text=name, x=x0 + (keys - 1) / 2, y=1.0, xref="x", yref="paper", xanchor="center",
                                     yanchor="bottom", showarrow=False, font=dict(size=16))
                                for name, x0 in zip(names, left)],
-                  shapes=[dict(type="rect", x0=x0 - 0.5, x1=x0 + keys - 0.5, y0=query - 0.5, y1=query + 0.5, xref="x",
-                               yref="y", line=dict(color=ACCENT, width=3), fillcolor="rgba(0,0,0,0)") for x0 in left])
+                  shapes=[] if query is None else grid_outlines(query, heads, keys))
     # Fixed margins for the axis labels: the wide mosaic fills the width, which automargin leaves to the plot.
     margin = dict(t=95, l=85, b=70) if projector else dict(t=70, l=60, b=50)
     return figure(data, layout, projector, 280, margin)
@@ -167,7 +185,9 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
                   column_widths=[0.27, 0.13, 0.13, 0.15, 0.27], horizontal_spacing=0.025,
                   specs=[[{}, None, None, None, None], [{}, {}, {}, {}, {}], [None] * 4 + [{}]],
                   subplot_titles=[t("attention.fig.q", lang, row=ex.row)] + titles + [t("attention.fig.out", lang)])
-    span = float(max(np.abs(ex.keys).max(), np.abs(ex.values).max(), np.abs(ex.q).max()))
+    # One colour scale for every query row of the head (the output, a weighted mean of values, lies within
+    # it): the keys and values then draw the same on every row, and a row move sends only what changed.
+    span = float(max(np.abs(ex.keys).max(), np.abs(ex.values).max(), np.abs(ex.queries).max()))
     hover_vec = t("attention.fig.hover_vec", lang) + "<extra></extra>"
     hover_bar = t("attention.fig.hover_bar", lang) + "<extra></extra>"
 
