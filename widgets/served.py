@@ -20,13 +20,21 @@ export default c => (modules[c.data.code] ||= import(new URL(c.data.code, docume
   .catch(e => { delete modules[c.data.code]; throw e; })).then(m => m.default(c));"""
 
 
+_declared: dict[tuple[str, str], tuple[object, str]] = {}  # (name, directory) -> (runtime, route)
+
+
 def served(name: str, directory: Path, file: str) -> str:
     """Where Streamlit serves `file` of `directory`: `<baseUrlPath>/component/<name>/<file>`, a v1
-    component's file route (the browser caches it: `Cache-Control: public`), registered here, once
-    per runtime (AppTest makes a runtime per test)."""
-    component = st.components.v1.declare_component(name, path=str(directory))
+    component's file route (the browser caches it: `Cache-Control: public`), registered here once
+    per runtime (AppTest makes a runtime per test): declaring it on every chart took 2 ms a rerun."""
+    from streamlit.runtime import Runtime
+    runtime = Runtime.instance() if Runtime.exists() else None
+    held = _declared.get((name, str(directory)))
+    if held is None or held[0] is not runtime:
+        component = st.components.v1.declare_component(name, path=str(directory))
+        held = _declared[(name, str(directory))] = (runtime, component.name)
     base = st.get_option("server.baseUrlPath").strip("/")
-    return f"{'/' + base if base else ''}/component/{component.name}/{file}"
+    return f"{'/' + base if base else ''}/component/{held[1]}/{file}"
 
 
 def code(name: str) -> str:
