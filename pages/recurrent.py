@@ -40,6 +40,11 @@ def model_ui(column):
     return (fitting[name] if name in fitting else model_or_error(name)), name
 
 
+def unit_key(model, layer: str) -> str:
+    """The unit picker's key: per model object and layer (another model's layers may share a name)."""
+    return f"recurrent_unit_{id(model)}_{layer}"
+
+
 def controls_ui(model, trace: list[recurrent.LayerGates]) -> tuple[recurrent.LayerGates, int, int]:
     """Layer, timestep (1-based image row) and unit pickers; the defaults are the row and unit where
     the chosen layer's memory changes most on this digit."""
@@ -53,11 +58,11 @@ def controls_ui(model, trace: list[recurrent.LayerGates]) -> tuple[recurrent.Lay
     # Defaults go into session state once: a widget whose default changes between reruns (another
     # model or digit) can show one value while the script reads another.
     st.session_state.setdefault(STEP, int(recurrent.memory_change(gates).argmax()) + 1)
-    st.session_state.setdefault(f"recurrent_unit_{id(model)}_{name}", recurrent.suggested_unit(gates))
+    st.session_state.setdefault(unit_key(model, name), recurrent.suggested_unit(gates))
     with step_col:
         step = scrub_slider(t("recurrent.step"), 1, steps, key=STEP)
     with unit_col, secondary("recurrent_unit"):     # projector mode keeps the suggested unit
-        unit = st.selectbox(t("recurrent.unit"), range(gates.units), key=f"recurrent_unit_{id(model)}_{name}",
+        unit = st.selectbox(t("recurrent.unit"), range(gates.units), key=unit_key(model, name),
                             help=t("recurrent.unit_help", units=gates.units))
     return gates, step, unit
 
@@ -69,7 +74,7 @@ def equations_ui(trace: list[recurrent.LayerGates], gates: recurrent.LayerGates,
     with picture:
         rows = built_once("recurrent-rows", shown, lambda: {s: figures.digit_rows(x28, s, lang(), projector())
                                                   for s in range(1, x28.shape[0] + 1)})
-        show_chart(Scrub(STEP, step, {s: (fig, ()) for s, fig in rows.items()}), "recurrent-row")
+        show_chart(Scrub(STEP, step, {s: (fig, ()) for s, fig in rows.items()}, click="y"), "recurrent-row")
     with maths:
         for line in figures.equations(gates, step, unit):
             st.latex(line)
@@ -137,11 +142,21 @@ def explanation_ui() -> None:
 
 
 def along_rows(fig: go.Figure, gates: recurrent.LayerGates, step: int,
-               outlines: Callable[[int, bool], list[dict]]) -> Scrub:
+               outlines: Callable[[int, bool], list[dict]], axis: str = "x") -> Scrub:
     """`fig` under `outlines(s, projector)` for every timestep s, `step` the slider's: what the chart
-    shows as the timestep slider's thumb moves, before the server has heard of it."""
+    shows as the timestep slider's thumb moves, before the server has heard of it; a click on it
+    takes the slider to the row at the point's `axis`."""
     steps = range(1, gates.gates["hidden"].shape[0] + 1)
-    return Scrub(STEP, step, {s: (fig, outlines(s, projector())) for s in steps})
+    return Scrub(STEP, step, {s: (fig, outlines(s, projector())) for s in steps}, click=axis)
+
+
+def unit_picker(key: str) -> Callable[[dict], None]:
+    """What a click on a gate heatmap does besides moving the timestep: the unit picker (`key`) takes
+    the unit of the clicked cell (its y), unless the click was on the digit above the gates."""
+    def pick(point: dict) -> None:
+        if point.get("curve", 0) >= 1 and isinstance(point.get("y"), (int, float)):
+            st.session_state[key] = int(round(point["y"]))
+    return pick
 
 
 @st.fragment
@@ -155,7 +170,7 @@ def timestep_ui(model, name: str, trace: list[recurrent.LayerGates], answers: np
     heatmaps = built_once("recurrent-gates", (*shown, gates.layer_name, gates.gates["hidden"].tobytes()),
                           lambda: figures.gate_heatmaps(gates, x28, lang(), projector()))
     show_chart(along_rows(heatmaps, gates, step, lambda s, mode: figures.gate_outlines(gates, s, unit, mode)),
-               f"recurrent-{gates.layer_name}")
+               f"recurrent-{gates.layer_name}", on_click=unit_picker(unit_key(model, gates.layer_name)))
     st.caption(t(f"recurrent.gates.caption.{gates.cell}"))
 
     equations_ui(trace, gates, x28, step, unit, shown)

@@ -191,3 +191,29 @@ def test_a_tap_on_the_timestep_slider_moves_it_and_its_charts_on_a_touch_screen(
         assert not exceptions(page)
     finally:
         context.close()
+
+
+def test_a_click_on_a_gate_cell_takes_the_timestep_and_the_unit_there(page, app_url, models):
+    """Click row 20, unit 5 of a gate's heatmap: every chart follows row 20 in the tab at once (the
+    slider's thumb too), then the server's rerun picks unit 5 and writes its equations."""
+    first = next(layer.name for layer in models["lstm"].layers if isinstance(layer, keras.layers.LSTM))
+    open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
+    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    gates = page.locator(f".st-key-chart-recurrent-{first} {CHART}")
+    gates.scroll_into_view_if_needed()
+    x, y = gates.evaluate("""el => {
+      const layout = el._fullLayout, xa = layout.xaxis3, ya = layout.yaxis3, box = el.getBoundingClientRect();
+      return [box.left + xa._offset + xa.l2p(20), box.top + ya._offset + ya.l2p(5)];
+    }""")
+    page.evaluate(HOLD)
+    page.mouse.click(x, y)
+    page.wait_for_function("() => [...document.querySelectorAll('.netlens-chart')]"
+                           ".every(c => c.dataset.scrubbed === '20')", timeout=10_000)
+    assert int(page.locator(STEP).first.evaluate("e => Number(e.value)")) == 20   # the thumb moved, in the tab
+    page.evaluate("() => window.__release()")
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    assert "row 20, unit 5" in page.locator("h3", has_text="The equations at row").inner_text()
+    cells = gates.evaluate("el => el.layout.shapes.filter(s => s.yref !== 'paper').map(s => [s.x0, s.y0])")
+    assert cells and all(cell == [19.5, 4.5] for cell in cells), cells           # the unit's cell in every panel
+    assert not exceptions(page)

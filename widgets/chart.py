@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +82,7 @@ class Scrub:
     # traces, encoded without plotly's validation: a figure for each of the CNN arithmetic's 28 rows
     # took 170 ms to build, most of it validating and copying plotly's template.
     traces: Mapping[int, Sequence[dict]] = field(default_factory=dict)
+    click: str | None = None  # "x" or "y": a click on the chart takes the slider to that coordinate (rounded)
 
     def __post_init__(self):
         if self.value not in self.pictures:
@@ -180,7 +181,7 @@ def figure_json(fig: go.Figure) -> str:
 
 
 def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], key: str,
-                 shapes: Sequence[dict] = ()) -> None:
+                 shapes: Sequence[dict] = (), on_click: Callable[[dict], None] | None = None) -> None:
     """Mount (or update in place) the chart under `key`: `fig` as it is (no Streamlit theme), the
     width of its container, the height its layout sets (Plotly's 450 px if none), with plotly.js
     `config` and the fullscreen control's `labels` ("open", "close") in the user's language, and
@@ -195,7 +196,11 @@ def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], k
     then holds the first value's picture, the frames that make every other (`scrub_frames`) and the
     server's value, all of which stay the same while only the value moves: a move's message carries
     nothing but that value, and the browser, which drew that picture when the thumb moved, draws
-    nothing again.
+    nothing again. A `Scrub` chart's `click` axis ("x" or "y") moves its slider to the value of the
+    point clicked, in the tab, before the server hears of it.
+
+    `on_click(point)` runs before the next rerun when a point is clicked: `point` holds the clicked
+    point's "x", "y" and "curve" (its trace's index), as plotly.js gave them.
     """
     scrub = fig if isinstance(fig, Scrub) else None
     if scrub:
@@ -209,6 +214,12 @@ def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], k
     n = len(traces)
     data = {"key": key, "version": f"{sent.session}-{number + 1}", "base": f"{sent.session}-{number}",
             "traces": parts[:n], "layout": parts[n], "frames": frames, "config": config, "labels": labels,
-            "scrub": {"group": scrub.group, "value": scrub.value, "frames": parts[n + 1]} if scrub else None,
+            "scrub": {"group": scrub.group, "value": scrub.value, "frames": parts[n + 1], "click": scrub.click}
+            if scrub else None, "clicks": on_click is not None,
             "plotly": served("plotly", _PLOTLY_DIR, PLOTLY_JS), "code": code("chart")}
-    _chart(key=key, data=data, width="stretch", on_missing_change=lambda: sent.forget(key))
+    def clicked() -> None:
+        point = (st.session_state.get(key) or {}).get("click")
+        if on_click and isinstance(point, dict):
+            on_click(point)
+
+    _chart(key=key, data=data, width="stretch", on_missing_change=lambda: sent.forget(key), on_click_change=clicked)

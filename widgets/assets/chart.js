@@ -9,6 +9,8 @@ document.head.appendChild(sheet);
 export default function ({ data, parentElement, setTriggerValue }) {
   const root = parentElement.querySelector(".netlens-chart");
   const state = root.__netlens || (root.__netlens = setUp(root));
+  state.clicks = data.clicks;
+  state.setTriggerValue = setTriggerValue;
   const button = root.querySelector(".fullscreen");
   state.labels = data.labels;
   button.title = button.ariaLabel = document.fullscreenElement === root ? data.labels.close : data.labels.open;
@@ -17,7 +19,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
     setTriggerValue("missing", data.version);
     return;
   }
-  state.scrub = data.scrub ? { group: data.scrub.group, value: data.scrub.value, frames: message.frames } : null;
+  state.scrub = data.scrub ? { group: data.scrub.group, value: data.scrub.value, frames: message.frames,
+                                click: data.scrub.click } : null;
   if (state.scrub) root.dataset.scrubGroup = state.scrub.group;
   else delete root.dataset.scrubGroup;
   if (state.figure === message.figure) return;
@@ -130,6 +133,10 @@ function draw(Plotly, root, state) {
   state.drawn = figure;
   state.scrubbed = frame ? value : undefined;
   const done = () => {
+    if (!state.bound) {  // plotly.js has made the div a plot: it can take a click handler now
+      state.bound = true;
+      plot.on("plotly_click", event => clicked(state, event));
+    }
     if (state.drawn !== state.figure) return;
     delete root.dataset.drawing;
     if (frame) root.dataset.scrubbed = String(value);  // for a clock: this value's picture is drawn
@@ -148,6 +155,21 @@ function draw(Plotly, root, state) {
 // else as the server last had it; undefined without one.
 function scrubValue(state) {
   return state.scrub ? window.__netlensScrub?.[state.scrub.group]?.value ?? state.scrub.value : undefined;
+}
+
+// A point clicked: a chart that follows a scrub slider along the clicked axis moves it there (every
+// chart of the slider follows, and the slider tells the server), and the server hears of the point.
+function clicked(state, event) {
+  const point = event.points && event.points[0];
+  if (!point) return;
+  const axis = state.scrub && state.scrub.click;
+  const value = axis && typeof point[axis] === "number" ? Math.round(point[axis]) : undefined;
+  if (value !== undefined && state.scrub.frames[value]) {
+    const scrubs = window.__netlensScrub || (window.__netlensScrub = {});
+    scrubs[state.scrub.group] = { value, at: performance.now() };
+    window.dispatchEvent(new CustomEvent("netlens-scrub", { detail: { group: state.scrub.group, value, source: "chart" } }));
+  }
+  if (state.clicks) state.setTriggerValue("click", { x: point.x, y: point.y, curve: point.curveNumber });
 }
 
 // The thumb moved: the chart draws that value's frame now, before the server's rerun brings it.

@@ -59,6 +59,16 @@ function setUp(root, setStateValue) {
   window.addEventListener("pointerup", () => { if (dragging) { dragging = false; send(true); } });
   input.addEventListener("input", () => { show(); announce(); send(!dragging); });
   input.addEventListener("change", () => send(true));
+  // A chart that follows this slider was clicked (assets/chart.js): the thumb goes to that value.
+  window.addEventListener("netlens-scrub", function follow(event) {
+    if (!root.isConnected) return window.removeEventListener("netlens-scrub", follow);  // the page was left
+    const { group, value, source } = event.detail;
+    if (source !== "chart" || group !== state.group || value === Number(input.value)) return;
+    if (value < Number(input.min) || value > Number(input.max)) return;
+    input.value = String(value);
+    show();
+    send(true);
+  });
 
   return {
     update(data) {
