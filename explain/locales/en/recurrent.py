@@ -13,10 +13,10 @@ STRINGS = {
     "recurrent.gates.caption.lstm": "Top: the digit turned a quarter turn to the left, so that image row t stands above "
                                     "timestep t. Gates (sigmoid): 0 = closed, 1 = open. Candidate C̃ and hidden state h "
                                     "lie in −1…1 (blue negative, red positive); the cell state c has its own scale. "
-                                    "The orange box is the chosen row and unit.",
+                                    "The orange box is the chosen row and unit: click any cell to choose its row and unit.",
     "recurrent.gates.caption.gru": "Top: the digit turned a quarter turn to the left, so that image row t stands above "
                                    "timestep t. Gates (sigmoid): 0 = closed, 1 = open. Candidate h̃ and hidden state h "
-                                   "lie in −1…1 (blue negative, red positive). The orange box is the chosen row and unit.",
+                                   "lie in −1…1 (blue negative, red positive). The orange box is the chosen row and unit: click any cell to choose its row and unit.",
     "recurrent.eq.header": "The equations at row {row}, unit {unit}",
     "recurrent.eq.input.first": r"$x_t$ is image row $t$ (28 pixels); the state before row 1 is all zeros.",
     "recurrent.eq.input.later": r"$x_t$ is the output $h_t$ of {previous} at row $t$ (dropout passes it through unchanged "
