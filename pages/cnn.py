@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
 
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
 
@@ -143,19 +145,28 @@ def before_after_ui(model, tr: conv.Trace, layer: str, before, after, columns: i
                                     height), f"{layer}-{name}-maps")
 
 
+def column_picker(key: str, trace: int) -> Callable[[dict], None]:
+    """A click on the map (the chart's trace `trace`, its cells by row and column) sets the column
+    slider `key` to the cell's column; the row slider follows the click in the browser (Scrub.click)."""
+    def pick(point: dict) -> None:
+        if point.get("curve") == trace and isinstance(point.get("x"), (int, float)):
+            st.session_state[key] = int(round(point["x"]))
+    return pick
+
+
 def position_ui(cols, keys: str, best: tuple[int, int], shape: tuple[int, int], labels: tuple[str, str]
-                ) -> tuple[int, int, str]:
+                ) -> tuple[int, int, str, str]:
     """The row and column sliders in `cols[1]` and `cols[2]` (keys: `keys` with "row" or "col" for its
-    {}), first at `best`, over a (H, W) `shape`; returns the row, the column and the row slider's key
-    (the group its charts follow)."""
+    {}), first at `best`, over a (H, W) `shape`; returns the row, the column and the two sliders' keys
+    (the row's is the group its charts follow)."""
     row_key, col_key = keys.format("row"), keys.format("col")
     st.session_state.setdefault(row_key, int(best[0]))
     st.session_state.setdefault(col_key, int(best[1]))
     with cols[1]:
-        row = scrub_slider(t(labels[0]), 0, shape[0] - 1, key=row_key)
+        row = scrub_slider(t(labels[0]), 0, shape[0] - 1, key=row_key, help=t("cnn.pick_help"))
     with cols[2]:
-        col = scrub_slider(t(labels[1]), 0, shape[1] - 1, key=col_key)
-    return row, col, row_key
+        col = scrub_slider(t(labels[1]), 0, shape[1] - 1, key=col_key, help=t("cnn.pick_help"))
+    return row, col, row_key, col_key
 
 
 def arithmetic_pictures(model, tr: conv.Trace, layer: str, channel: int, col: int, shown: int,
@@ -183,7 +194,8 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
         channel = scrub_slider(t("cnn.arith.channel"), 0, channels - 1, key=f"cnn_arith_ch_{key}")
     # Start at the channel's strongest response, where the products are not all zero.
     best = np.unravel_index(int(np.argmax(np.abs(tr.before[layer][:, :, channel]))), (h, w))
-    row, col, row_key = position_ui(cols, f"cnn_arith_{{}}_{key}", best, (h, w), ("cnn.arith.row", "cnn.arith.col"))
+    row, col, row_key, col_key = position_ui(cols, f"cnn_arith_{{}}_{key}", best, (h, w),
+                                             ("cnn.arith.row", "cnn.arith.col"))
     shown = 0
     if c_in > 1:
         with cols[3]:
@@ -197,8 +209,8 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
     # Side by side on a laptop; stacked in projector mode, where the printed numbers need the width.
     where, numbers = st.columns([0.3, 0.7]) if not projector() else (st.container(), st.container())
     with where:
-        show_chart(Scrub(row_key, row, {r: (locator, locator_boxes(s, projector())) for r, s in steps.items()}),
-                   f"{layer}-position")
+        show_chart(Scrub(row_key, row, {r: (locator, locator_boxes(s, projector())) for r, s in steps.items()},
+                         click="y", click_traces=(1,)), f"{layer}-position", on_click=column_picker(col_key, 1))
     with numbers:
         show_chart(Scrub(row_key, row, {r: (numbers_fig, ()) for r in steps}, numbers_traces), f"{layer}-arithmetic")
     last = step.kernel.shape[0] - 1
@@ -248,14 +260,15 @@ def pooling_ui(model, tr: conv.Trace, label: str) -> None:
     before = tr.maps[p.source[layer]][:, :, channel]
     # Default to the window holding the channel's strongest response: the one worth looking at.
     best = np.unravel_index(int(np.argmax(tr.maps[layer][:, :, channel])), (h, w))
-    row, col, row_key = position_ui(cols, f"cnn_pool_{{}}_{key}", best, (h, w), ("cnn.pool.row", "cnn.pool.col"))
+    row, col, row_key, col_key = position_ui(cols, f"cnn_pool_{{}}_{key}", best, (h, w),
+                                             ("cnn.pool.row", "cnn.pool.col"))
     after = tr.maps[layer][:, :, channel]
     windows, grid, traces = built_once(
         "cnn-pooling", (key, channel, col, before.tobytes(), after.tobytes(), lang(), projector()),
         lambda: pooling_pictures(model, tr, layer, channel, col, before, after))
     window = windows[row]
-    show_chart(Scrub(row_key, row, {r: (grid, pool_boxes(w, projector())) for r, w in windows.items()}, traces),
-               f"{layer}-window")
+    show_chart(Scrub(row_key, row, {r: (grid, pool_boxes(w, projector())) for r, w in windows.items()}, traces,
+                     click="y", click_traces=(1,)), f"{layer}-window", on_click=column_picker(col_key, 1))
     values = ", ".join(f"{v:.4f}" for v in window.window.ravel())
     operation = r"\max" if window.kind == "max" else r"\mathrm{mean}"
     st.latex(rf"{operation}({values}) = {window.value:.4f}")

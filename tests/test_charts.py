@@ -201,7 +201,7 @@ def test_a_scrubbed_charts_move_carries_only_the_value():
     at.run()
     (second,) = charts(at)
     assert second["traces"] == [None] and second["layout"] is None and second["scrub"] == {
-        "group": "g", "value": 2, "frames": None, "click": None}
+        "group": "g", "value": 2, "frames": None, "click": None, "clickTraces": None}
     fig = go.Figure([go.Heatmap(z=np.arange(6.0).reshape(2, 3))])
     assert json.loads(figure_json(at, second)) == _picture(fig, [dict(type="rect", x0=1.5, x1=2.5, y0=0, y1=1)])
 

@@ -208,3 +208,25 @@ def test_a_charts_fullscreen_control_fills_the_screen_and_gives_the_chart_back(p
     expect(button).to_have_attribute("aria-label", "全屏")
     page.wait_for_function(f"() => document.querySelector('.st-key-steps_chart .main-svg').getBoundingClientRect()"
                            f".width === {width}")
+
+
+def test_a_click_on_the_cnn_feature_map_takes_the_arithmetic_to_that_position(page, app_url):
+    """Click row 5, column 9 of conv1's map beside the input: the window follows row 5 in the tab at
+    once, and the server's rerun moves the column and writes that value's check."""
+    open_page(page, f"{app_url}/cnn?lang=en&sample=7")
+    page.wait_for_selector(f"{CHART} >> nth=6", timeout=60_000)
+    where = page.locator(f".st-key-chart-conv1-position {CHART}")
+    where.scroll_into_view_if_needed()
+    x, y = where.evaluate("""el => {
+      const layout = el._fullLayout, xa = layout.xaxis2, ya = layout.yaxis2, box = el.getBoundingClientRect();
+      return [box.left + xa._offset + xa.l2p(9), box.top + ya._offset + ya.l2p(5)];
+    }""")
+    page.mouse.click(x, y)
+    page.wait_for_function("() => document.querySelector('.st-key-chart-conv1-position .netlens-chart')"
+                           ".dataset.scrubbed === '5'", timeout=10_000)
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    assert page.get_by_text(re.compile(r"conv1\[row 5, column 9, channel 0\]")).count() == 1
+    cell = where.evaluate("el => el.layout.shapes.at(-1)")                      # the position on the map
+    assert (cell["x0"], cell["y0"]) == (8.5, 4.5)
+    assert page.locator(EXCEPTION).count() == 0

@@ -83,6 +83,7 @@ class Scrub:
     # took 170 ms to build, most of it validating and copying plotly's template.
     traces: Mapping[int, Sequence[dict]] = field(default_factory=dict)
     click: str | None = None  # "x" or "y": a click on the chart takes the slider to that coordinate (rounded)
+    click_traces: tuple[int, ...] | None = None  # only a click on these traces does (None: any)
 
     def __post_init__(self):
         if self.value not in self.pictures:
@@ -214,7 +215,8 @@ def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], k
     n = len(traces)
     data = {"key": key, "version": f"{sent.session}-{number + 1}", "base": f"{sent.session}-{number}",
             "traces": parts[:n], "layout": parts[n], "frames": frames, "config": config, "labels": labels,
-            "scrub": {"group": scrub.group, "value": scrub.value, "frames": parts[n + 1], "click": scrub.click}
+            "scrub": {"group": scrub.group, "value": scrub.value, "frames": parts[n + 1], "click": scrub.click,
+                      "clickTraces": scrub.click_traces}
             if scrub else None, "clicks": on_click is not None,
             "plotly": served("plotly", _PLOTLY_DIR, PLOTLY_JS), "code": code("chart")}
     def clicked() -> None:

@@ -20,7 +20,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
     return;
   }
   state.scrub = data.scrub ? { group: data.scrub.group, value: data.scrub.value, frames: message.frames,
-                                click: data.scrub.click } : null;
+                                click: data.scrub.click, clickTraces: data.scrub.clickTraces } : null;
   if (state.scrub) root.dataset.scrubGroup = state.scrub.group;
   else delete root.dataset.scrubGroup;
   if (state.figure === message.figure) return;
@@ -162,7 +162,8 @@ function scrubValue(state) {
 function clicked(state, event) {
   const point = event.points && event.points[0];
   if (!point) return;
-  const axis = state.scrub && state.scrub.click;
+  const traces = state.scrub && state.scrub.clickTraces;
+  const axis = state.scrub && (!traces || traces.includes(point.curveNumber)) && state.scrub.click;
   const value = axis && typeof point[axis] === "number" ? Math.round(point[axis]) : undefined;
   if (value !== undefined && state.scrub.frames[value]) {
     const scrubs = window.__netlensScrub || (window.__netlensScrub = {});

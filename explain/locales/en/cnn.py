@@ -26,6 +26,7 @@ STRINGS = {
     "cnn.kind.dropout": "Dropout",
     "cnn.kind.batchnorm": "Batch normalization",
     "cnn.kind.global": "Global pooling",
+    "cnn.pick_help": "Drag, use the arrow keys, or click a cell of the map on the right: the window follows at once.",
     "cnn.arith.header": "Convolution arithmetic: one value, computed by hand",
     "cnn.arith.layer": "Layer",
     "cnn.arith.channel": "Channel (kernel)",

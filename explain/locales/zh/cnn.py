@@ -26,6 +26,7 @@ STRINGS = {
     "cnn.kind.dropout": "Dropout",
     "cnn.kind.batchnorm": "批归一化",
     "cnn.kind.global": "全局池化",
+    "cnn.pick_help": "拖动、用方向键，或点击右侧图中的一格：窗口立即跟着移动。",
     "cnn.arith.header": "卷积运算：亲手算出一个值",
     "cnn.arith.layer": "层",
     "cnn.arith.channel": "通道（卷积核）",
