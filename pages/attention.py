@@ -6,9 +6,9 @@ reading; the position table and why it is needed.
 Each control reruns only the views it changes (`st.fragment`): the head and the query row the four
 sections above the position table, the layer-norm picker its section, the row order its own. The
 charts that show the query row follow its slider in the browser (`widgets.scrub`): each holds its
-picture for all 28 rows, built once per model, digit, head, language and mode (in a thread after
-the run that first needs them: the move after a visit or a new head waits for the server, as before),
-and the server's rerun brings the text and formulas after them."""
+picture for all 28 rows, built once per model, digit, head, language and mode (in a thread, while
+no script runs, after the run that first needs them, which shows its own row; a poll hands the rest
+to the tab about 1-2 s later), and the server's rerun brings the text and formulas after them."""
 import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
 
 import functools
@@ -61,15 +61,46 @@ def controls_ui(heads: int) -> tuple[int, int]:
 
 
 Picture = tuple[go.Figure, Sequence[dict]]
-# Builds every query row's pictures after the page is out (one worker: sessions queue their builds).
-_builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attention-rows")
+_builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attention-rows")   # sessions queue their builds
 _whole = threading.local()   # .run: this script thread is running `explained_ui`, not a fragment inside it alone
 PAINT_S = 1.0   # how long the builder leaves the CPU to the tab painting the page (0.3-0.8 s on 2 cores)
 
 
-def _after(seconds: float, build: Callable[[], dict]) -> dict:
-    time.sleep(seconds)
-    return build()
+def _script_running() -> bool:
+    """Whether any session's script is running (Streamlit runs each in a thread of this name)."""
+    return any(thread.name == "ScriptRunner.scriptThread" for thread in threading.enumerate())
+
+
+class RowPictures:
+    """One chart's picture (figure, shapes) for every query row, `picture(row)`, built by the
+    `_builder` thread only while no script runs (any session's run, a first visit of the next page,
+    goes first), or by the run that needs them now (`every`)."""
+
+    def __init__(self, row: int, picture: Callable[[int], Picture]):
+        self.pictures = {row: picture(row)}
+        self._picture = picture
+        self._lock = threading.Lock()
+
+    def _build(self, row: int) -> None:
+        with self._lock:
+            if row not in self.pictures:
+                self.pictures[row] = self._picture(row)
+
+    def when_idle(self) -> None:
+        for row in range(attention.ROWS):
+            while _script_running():
+                time.sleep(0.02)
+            self._build(row)
+
+    @property
+    def done(self) -> bool:
+        return len(self.pictures) == attention.ROWS
+
+    def every(self) -> dict[int, Picture]:
+        """Every row's picture, row 0 first; those not built yet are built now."""
+        for row in range(attention.ROWS):
+            self._build(row)
+        return {row: self.pictures[row] for row in range(attention.ROWS)}
 
 
 def along_rows(kind: str, model, digit, depends: tuple, row: int,
@@ -81,31 +112,41 @@ def along_rows(kind: str, model, digit, depends: tuple, row: int,
     chart's frames are made again only for new figures: `widgets.chart.Sent.scrub_frames`).
 
     Building the 28 rows of the six charts and their frames took ~1.3 s, more than the page's whole first
-    visit: the server's row is drawn at once and the other rows are built in a thread while the tab
-    paints (`build_rows`, at the end of the run); the run that finds them ready (the next move, which
-    waits for them if need be) hands the chart every row."""
+    visit: a run draws the server's row at once and the other rows are built in a thread while the tab
+    paints (`build_rows`); the run that finds them built (`rows_ready_ui`'s, or a move's, which builds
+    what it lacks itself) hands the chart every row."""
     language, mode = lang(), projector()
     shown = (id(model), digit.x28.tobytes(), *depends, language, mode)
     held = st.session_state.setdefault(PICTURES, {})
     if kind not in held or held[kind][0] != shown:
-        first = picture(row, language, mode)
-        held[kind] = (shown, {row: first}, lambda: {r: first if r == row else picture(r, language, mode)
-                                                    for r in range(attention.ROWS)})
-    _, pictures, every = held[kind]
-    if len(pictures) < attention.ROWS and (row not in pictures or not callable(every) and every.done()):
-        pictures = every() if callable(every) else every.result()
-        held[kind] = (shown, pictures, None)
-    return Scrub(ROW, row, pictures)
+        held[kind] = (shown, RowPictures(row, lambda r: picture(r, language, mode)), False)
+    rows = held[kind][1]
+    if rows.done or row not in rows.pictures:
+        return Scrub(ROW, row, rows.every())
+    return Scrub(ROW, row, {row: rows.pictures[row]})   # the same one picture until all are built
 
 
 def build_rows() -> None:
-    """Start building the other rows' pictures that this run's charts lack (`along_rows`): called last
-    in a run, so that the thread does not slow the page's own script."""
+    """Start building, in the `_builder` thread, the other rows' pictures that this run's charts lack
+    (`along_rows`), and poll for them (`rows_ready_ui`): called last in a run."""
     held = st.session_state.get(PICTURES, {})
-    pending = [kind for kind, (_, _, every) in held.items() if callable(every)]
-    for k, kind in enumerate(pending):   # the first waits for the paint, the others (one worker) after it
-        shown, pictures, every = held[kind]
-        held[kind] = (shown, pictures, _builder.submit(_after, 0 if k else PAINT_S, every))
+    first = True
+    for kind, (shown, rows, started) in held.items():
+        if not started and not rows.done:   # the first waits for the paint, the others (one worker) after it
+            _builder.submit(lambda rows=rows, wait=PAINT_S if first else 0: (time.sleep(wait), rows.when_idle()))
+            held[kind] = (shown, rows, True)
+            first = False
+    if not all(rows.done for _, rows, _ in held.values()):
+        rows_ready_ui()
+
+
+@st.fragment(run_every=0.5)
+def rows_ready_ui() -> None:
+    """Shows nothing: while this session's row pictures are being built, looks every 0.5 s, and once
+    they are, reruns the page, so that the charts hold every row before the first move (a run of the
+    whole page ends the polling: Streamlit drops a fragment's timer on a full run)."""
+    if all(rows.done for _, rows, _ in st.session_state.get(PICTURES, {}).values()):
+        st.rerun(scope="app")
 
 
 def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import time
 from pathlib import Path
 
 import keras
@@ -451,14 +452,17 @@ def test_the_charts_hold_every_query_rows_picture_with_that_rows_keras_numbers(m
     at = attention_page("en")
     at.radio(key="attention_head").set_value(2).run()
     assert not at.exception
-    for _, _, building in at.session_state["attention_pictures"].values():
-        building.result()          # the other rows, built after the run
+    building = [rows for _, rows, _ in at.session_state["attention_pictures"].values()]
+    deadline = time.monotonic() + 120
+    while not all(rows.done for rows in building) and time.monotonic() < deadline:
+        time.sleep(0.1)            # the other rows, built in a thread after the run
+    assert all(rows.done for rows in building)
     at.session_state["attention_row"] = 9
     at.run()
     x = test_digits[0][0]
     scores = numpy_scores(model, x)[2]
     norm1 = np.asarray(keras.Model(model.inputs[0], model.get_layer("norm1").output)(x[None]))[0]
-    held = {kind: pictures for kind, (_, pictures, _) in at.session_state["attention_pictures"].items()}
+    held = {kind: rows.pictures for kind, (_, rows, _) in at.session_state["attention_pictures"].items()}
     assert set(held) == {"focus", "heads", "worked", "residual", "layernorm", "recurrence"}
     assert all(sorted(pictures) == list(range(28)) for pictures in held.values())
     for r in (0, 9, 27):
@@ -609,33 +613,32 @@ SHOWS_ROW = """([names, r]) => names.map(name => {
 
 
 def test_the_row_charts_follow_the_query_row_before_the_server_hears_of_it_and_the_text_after(app_url, page):
-    """Once the server has handed every row's pictures (the run after they are built), a key press on
-    the query-row slider redraws all six charts that show the row in the tab, while the tab's messages
-    (the value for the server among them) are held; the text follows once they are released."""
+    """Once the server has handed every row's pictures (built after the first run, handed without a
+    move), a key press on the query-row slider redraws all six charts that show the row in the tab,
+    while the tab's messages (the value for the server among them) are held; the text follows once
+    they are released."""
     from tests.test_recurrent_browser import HOLD
     open_page(page, f"{app_url}/attention?lang=en&sample=0")
     page.wait_for_selector(f"{CHART} >> nth=7", timeout=60_000)
     settle(page)
     thumb = page.locator(QUERY_ROW).first
     assert thumb.evaluate("e => Number(e.value)") == 20
-    thumb.press("ArrowLeft")
-    settle(page)
     page.wait_for_function("names => names.every(name => Object.keys(document.querySelector("
                            "`.st-key-chart-${name} .netlens-chart`).__netlens.scrub?.frames || {}).length === 28)",
                            arg=list(FOLLOWING), timeout=30_000)
-    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 19]) == [True] * 6
-    assert page.get_by_text("In head 1, row 19 gives").count() == 1
+    settle(page)
+    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 20]) == [True] * 6
     page.evaluate(HOLD)
     thumb.press("ArrowLeft")
     page.wait_for_function("names => names.every(name => document.querySelector("
-                           "`.st-key-chart-${name} .netlens-chart`).dataset.scrubbed === '18')",
+                           "`.st-key-chart-${name} .netlens-chart`).dataset.scrubbed === '19')",
                            arg=list(FOLLOWING), timeout=10_000)
-    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 18]) == [True] * 6
+    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 19]) == [True] * 6
     assert page.evaluate("() => window.__held.length") >= 1            # the new value, not sent yet
-    assert page.get_by_text("In head 1, row 19 gives").count() == 1     # the server's text: the row before
+    assert page.get_by_text("In head 1, row 20 gives").count() == 1     # the server's text: the row before
     page.evaluate("() => window.__release()")
     settle(page)
-    assert page.get_by_text("In head 1, row 18 gives").count() == 1
-    assert page.get_by_text("norm1 on row 18: the 64 numbers entering").count() == 1
-    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 18]) == [True] * 6
+    assert page.get_by_text("In head 1, row 19 gives").count() == 1
+    assert page.get_by_text("norm1 on row 19: the 64 numbers entering").count() == 1
+    assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 19]) == [True] * 6
     assert page.locator(EXCEPTION).count() == 0
