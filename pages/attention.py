@@ -64,6 +64,7 @@ Picture = tuple[go.Figure, Sequence[dict]]
 _builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attention-rows")   # sessions queue their builds
 _whole = threading.local()   # .run: this script thread is running `explained_ui`, not a fragment inside it alone
 PAINT_S = 1.0   # how long the builder leaves the CPU to the tab painting the page (0.3-0.8 s on 2 cores)
+YIELD_S = 0.25  # the longest the builder waits for the scripts running to end, between two rows
 
 
 def _script_running() -> bool:
@@ -73,8 +74,8 @@ def _script_running() -> bool:
 
 class RowPictures:
     """One chart's picture (figure, shapes) for every query row, `picture(row)`, built by the
-    `_builder` thread only while no script runs (any session's run, a first visit of the next page,
-    goes first), or by the run that needs them now (`every`)."""
+    `_builder` thread while no script runs (any session's run, a first visit of the next page, goes
+    first, for up to YIELD_S a row), or by the run that needs them now (`every`)."""
 
     def __init__(self, row: int, picture: Callable[[int], Picture]):
         self.pictures = {row: picture(row)}
@@ -88,8 +89,11 @@ class RowPictures:
 
     def when_idle(self) -> None:
         for row in range(attention.ROWS):
-            while _script_running():
+            # At most YIELD_S a row: on a server that always runs someone's script, the rows still come.
+            waited = 0.0
+            while _script_running() and waited < YIELD_S:
                 time.sleep(0.02)
+                waited += 0.02
             self._build(row)
 
     @property
