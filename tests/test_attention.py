@@ -459,6 +459,11 @@ def test_the_charts_hold_every_query_rows_picture_with_that_rows_keras_numbers(m
     assert all(rows.done for rows in building)
     at.session_state["attention_row"] = 9
     at.run()
+    frames = {key: held[2] for key, held in at.session_state["_netlens_charts"].frames.items()}
+    at.session_state["attention_row"] = 10
+    at.run()
+    after = at.session_state["_netlens_charts"].frames
+    assert len(frames) == 6 and all(after[key][2] is made for key, made in frames.items())   # made once, not a move
     x = test_digits[0][0]
     scores = numpy_scores(model, x)[2]
     norm1 = np.asarray(keras.Model(model.inputs[0], model.get_layer("norm1").output)(x[None]))[0]

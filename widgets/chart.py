@@ -51,7 +51,8 @@ class Sent:
         """`scrub_frames(scrub)`, made again only when a picture's figure or its `traces` (the same
         objects) or shapes (equal) changed since the last call under `key`: 15-30 ms a chart, on
         every move otherwise."""
-        figures = [*(fig for fig, _ in scrub.pictures.values()), scrub.traces]
+        # No `traces` compares as None: each Scrub made without them holds a new empty dict.
+        figures = [*(fig for fig, _ in scrub.pictures.values()), scrub.traces or None]
         shapes = [(value, list(shapes)) for value, (_, shapes) in scrub.pictures.items()]
         before = self.frames.pop(key, None)  # put back last: the least recently shown go first
         if before and len(before[0]) == len(figures) and all(a is b for a, b in zip(before[0], figures)) \
