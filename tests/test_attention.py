@@ -622,7 +622,7 @@ def test_the_row_charts_follow_the_query_row_before_the_server_hears_of_it_and_t
     move), a key press on the query-row slider redraws all six charts that show the row in the tab,
     while the tab's messages (the value for the server among them) are held; the text follows once
     they are released."""
-    from tests.test_recurrent_browser import HOLD
+    from tests.browser import HOLD
     open_page(page, f"{app_url}/attention?lang=en&sample=0")
     page.wait_for_selector(f"{CHART} >> nth=7", timeout=60_000)
     settle(page)

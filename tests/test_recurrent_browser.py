@@ -8,7 +8,7 @@ import numpy as np
 from explain.data import load_mnist
 from explain.i18n import t
 from explain.preprocess import to_mnist
-from tests.browser import EXCEPTION, draw_and_visit, open_page, settle
+from tests.browser import EXCEPTION, HOLD, draw_and_visit, open_page, settle
 from tests.charts import CHART
 
 
@@ -102,20 +102,7 @@ def test_timestep_moves_faster_than_the_server_answers_end_on_the_last_rows_char
     assert not exceptions(page)
 
 
-# Holds every message the tab would send the server (reruns included) while window.__held is an array.
-HOLD = """() => {
-  window.__held = [];
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    if (window.__held) window.__held.push([this, data]);
-    else send.call(this, data);
-  };
-  window.__release = () => {
-    const held = window.__held;
-    window.__held = null;
-    held.forEach(([ws, d]) => send.call(ws, d));
-  };
-}"""
+
 
 
 def _outlines(page) -> list[list[float]]:
