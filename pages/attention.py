@@ -108,7 +108,7 @@ class RowPictures:
 
 
 def along_rows(kind: str, model, digit, depends: tuple, row: int,
-               picture: Callable[[int, str, bool], Picture]) -> Scrub:
+               picture: Callable[[int, str, bool], Picture], click_traces: tuple[int, ...] | None = ()) -> Scrub:
     """The chart `kind`'s pictures (figure, shapes) = `picture(r, language, projector mode)` for every
     query row r, `row` the server's, that the chart holds to follow the row slider in the browser before
     the server hears of a move; kept in the session while what they show (the model, the digit,
@@ -118,16 +118,18 @@ def along_rows(kind: str, model, digit, depends: tuple, row: int,
     Building the 28 rows of the six charts and their frames took ~1.3 s, more than the page's whole first
     visit: a run draws the server's row at once and the other rows are built in a thread while the tab
     paints (`build_rows`); the run that finds them built (`rows_ready_ui`'s, or a move's, which builds
-    what it lacks itself) hands the chart every row."""
+    what it lacks itself) hands the chart every row. A click on one of `click_traces` (None: any; the
+    default none) takes the slider to the point's row (its y)."""
     language, mode = lang(), projector()
     shown = (id(model), digit.x28.tobytes(), *depends, language, mode)
     held = st.session_state.setdefault(PICTURES, {})
     if kind not in held or held[kind][0] != shown:
         held[kind] = (shown, RowPictures(row, lambda r: picture(r, language, mode)), False)
     rows = held[kind][1]
+    click = dict(click="y", click_traces=click_traces) if click_traces != () else {}
     if rows.done or row not in rows.pictures:
-        return Scrub(ROW, row, rows.every())
-    return Scrub(ROW, row, {row: rows.pictures[row]})   # the same one picture until all are built
+        return Scrub(ROW, row, rows.every(), **click)
+    return Scrub(ROW, row, {row: rows.pictures[row]}, **click)   # the same one picture until all are built
 
 
 def build_rows() -> None:
@@ -153,6 +155,16 @@ def rows_ready_ui() -> None:
         st.rerun(scope="app")
 
 
+def head_picker(heads: int) -> Callable[[dict], None]:
+    """A click on the head grid (its query row moves the row slider in the browser) also picks the head
+    whose tile it hit (`figures.head_tile`); the mean's tile leaves the head as it is."""
+    def pick(point: dict) -> None:
+        tile = figures.head_tile(point.get("x"))
+        if tile is not None and tile < heads:
+            st.session_state["attention_head"] = tile
+    return pick
+
+
 def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]:
     st.subheader(t("attention.focus.header"))
     left, right = st.columns([5, 3])
@@ -167,11 +179,13 @@ def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]
             st.caption(t("attention.focus.how", description=digit_description(digit)))
     with left:
         show_chart(along_rows("focus", model, digit, (head,), row, lambda r, language, mode: (
-            figures.row_focus(digit.x28, tr.scores[head, r], r, head, language, mode), ())), "attention-row")
+            figures.row_focus(digit.x28, tr.scores[head, r], r, head, language, mode), ()), click_traces=(0,)),
+            "attention-row")   # a click on the digit's row queries from it
     # One grid figure for every row, under the row's outlines.
     grid = functools.cache(lambda language, mode: figures.head_grid(tr.scores, None, head, language, mode))
     show_chart(along_rows("heads", model, digit, (head,), row, lambda r, language, mode: (
-        grid(language, mode), figures.grid_outlines(r, tr.scores.shape[0]))), "attention-heads")
+        grid(language, mode), figures.grid_outlines(r, tr.scores.shape[0])), click_traces=None), "attention-heads",
+        on_click=head_picker(tr.scores.shape[0]))
     top, share, distance = attention.head_profile(tr.scores)
     heads = "\n".join(t("attention.concept.multihead.head", n=h + 1, top=int(top[h]), share=float(share[h]),
                          distance=float(distance[h])) for h in range(len(top)))

@@ -647,3 +647,40 @@ def test_the_row_charts_follow_the_query_row_before_the_server_hears_of_it_and_t
     assert page.get_by_text("norm1 on row 19: the 64 numbers entering").count() == 1
     assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 19]) == [True] * 6
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_a_click_on_the_head_grid_picks_that_head_and_query_row(app_url, page):
+    """Click head 3's tile at query row 12: every row chart follows row 12 in the tab, then the server's
+    rerun shows head 3 at row 12; a click on the digit's row 5 in the focus chart queries from row 5."""
+    open_page(page, f"{app_url}/attention?lang=en&sample=0")
+    page.wait_for_selector(f"{CHART} >> nth=7", timeout=60_000)
+    page.wait_for_function("names => names.every(name => Object.keys(document.querySelector("
+                           "`.st-key-chart-${name} .netlens-chart`).__netlens.scrub?.frames || {}).length === 28)",
+                           arg=list(FOLLOWING), timeout=30_000)
+    settle(page)
+
+    def click(chart: str, x_axis: str, y_axis: str, x: float, y: float) -> None:
+        where = page.locator(f".st-key-chart-{chart} {CHART}")
+        where.scroll_into_view_if_needed()
+        page.mouse.click(*where.evaluate(f"""el => {{
+          const l = el._fullLayout, xa = l.{x_axis}, ya = l.{y_axis}, box = el.getBoundingClientRect();
+          return [box.left + xa._offset + xa.l2p({x}), box.top + ya._offset + ya.l2p({y})];
+        }}"""))
+
+    click("attention-heads", "xaxis", "yaxis", 2 * (28 + figures.GRID_GAP) + 7, 12)   # head 3's tile, key row 7
+    page.wait_for_function("names => names.every(name => document.querySelector("
+                           "`.st-key-chart-${name} .netlens-chart`).dataset.scrubbed === '12')",
+                           arg=list(FOLLOWING), timeout=10_000)
+    settle(page)
+    assert page.get_by_text("In head 3, row 12 gives").count() == 1
+    assert page.locator(QUERY_ROW).first.evaluate("e => Number(e.value)") == 12
+    page.wait_for_function("names => names.every(name => Object.keys(document.querySelector("
+                           "`.st-key-chart-${name} .netlens-chart`).__netlens.scrub?.frames || {}).length === 28)",
+                           arg=list(FOLLOWING), timeout=30_000)   # head 3's rows, built after the change
+    settle(page)
+    click("attention-row", "xaxis2", "yaxis2", 13.5, 5)                              # the digit's row 5
+    page.wait_for_function("() => document.querySelector('.st-key-chart-attention-row .netlens-chart')"
+                           ".dataset.scrubbed === '5'", timeout=10_000)
+    settle(page)
+    assert page.get_by_text("In head 3, row 5 gives").count() == 1
+    assert page.locator(EXCEPTION).count() == 0

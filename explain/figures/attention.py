@@ -128,6 +128,15 @@ def _tile_starts(heads: int, keys: int) -> list[int]:
     return [k * (keys + GRID_GAP) for k in range(heads + 1)]
 
 
+def head_tile(x, keys: int = 28) -> int | None:
+    """Which tile of `head_grid` holds column `x` (0.. the heads', then their mean's), None in a gap."""
+    if not isinstance(x, (int, float)):
+        return None
+    column = int(round(x))
+    tile, at = divmod(column, keys + GRID_GAP)
+    return tile if column >= 0 and at < keys else None
+
+
 def grid_outlines(query: int, heads: int, keys: int = 28) -> list[dict]:
     """The query row's outline in every tile of `head_grid` (`heads` heads of `keys` key rows, and their mean)."""
     return [dict(type="rect", x0=x0 - 0.5, x1=x0 + keys - 0.5, y0=query - 0.5, y1=query + 0.5, xref="x", yref="y",

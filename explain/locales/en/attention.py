@@ -5,7 +5,7 @@ STRINGS = {
     "attention.head": "Head",
     "attention.head_n": "Head {n}",
     "attention.query_row": "Query row",
-    "attention.query_row_help": "The image row whose attention is shown: its outlined row in the matrices, its arcs and bars beside the digit, and the worked example below.",
+    "attention.query_row_help": "The image row whose attention is shown: its outlined row in the matrices, its arcs and bars beside the digit, and the worked example below. A click on a row of the digit, or on a cell of a head's matrix (which also picks that head), chooses it too.",
     "attention.prediction": "The attention model reads this digit as **{digit}** ({prob:.1f}%).",
     "attention.focus.header": "Where one row looks",
     "attention.focus.summary": "In head {head}, row {row} gives **{share:.0f}%** of its attention to rows **{rows}**.",

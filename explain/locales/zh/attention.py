@@ -5,7 +5,7 @@ STRINGS = {
     "attention.head": "注意力头",
     "attention.head_n": "头 {n}",
     "attention.query_row": "查询行",
-    "attention.query_row_help": "要查看其注意力的图像行：矩阵中框出的那一行、数字旁的弧线和条形，以及下方的逐步计算都针对这一行。",
+    "attention.query_row_help": "要查看其注意力的图像行：矩阵中框出的那一行、数字旁的弧线和条形，以及下方的逐步计算都针对这一行。点击数字的某一行，或某个头的矩阵中的一格（同时选中那个头），也能选中它。",
     "attention.prediction": "注意力模型把这个数字识别为 **{digit}**（{prob:.1f}%）。",
     "attention.focus.header": "某一行在看哪里",
     "attention.focus.summary": "在头 {head} 中，第 {row} 行把 **{share:.0f}%** 的注意力给了第 **{rows}** 行。",
