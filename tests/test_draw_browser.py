@@ -230,3 +230,14 @@ def test_a_click_on_the_cnn_feature_map_takes_the_arithmetic_to_that_position(pa
     cell = where.evaluate("el => el.layout.shapes.at(-1)")                      # the position on the map
     assert (cell["x0"], cell["y0"]) == (8.5, 4.5)
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_every_cnn_chart_finishes_drawing_after_the_sidebar_link(page, app_url):
+    """A clock waits for charts to finish drawing: the scrub sliders' announcement on mounting, seen by
+    charts already drawn on that value, once left the two arithmetic charts marked as drawing for good."""
+    from tests.browser import draw_and_visit
+    draw_and_visit(page, app_url, "cnn")
+    page.wait_for_selector(f"{CHART} >> nth=6", timeout=60_000)
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')", timeout=15_000)
+    assert page.locator(EXCEPTION).count() == 0

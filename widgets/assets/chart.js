@@ -109,7 +109,10 @@ const shown = el => el.getClientRects().length > 0;
 
 function draw(Plotly, root, state) {
   const figure = state.figure;
-  if (figure === state.drawn && state.scrubbed === scrubValue(state)) return;
+  if (figure === state.drawn && state.scrubbed === scrubValue(state)) {  // on screen already
+    delete root.dataset.drawing;
+    return;
+  }
   if (!shown(root)) {  // hidden (a tab not shown): drawn when it is shown, at its real width
     delete root.dataset.drawing;
     return;
