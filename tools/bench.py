@@ -669,15 +669,20 @@ def slider_kind(thumb) -> str:
 
 
 # Installed just before a key press on a scrub slider: from the keydown to the frame after every chart
-# that follows a scrub slider (`widgets/chart.py` Scrub: data-scrub-group) has drawn the value the press
-# gave the slider (data-scrubbed, set once plotly.js has drawn it), before any rerun. Times in ms.
+# that follows that slider (`widgets/chart.py` Scrub: its data-scrub-group is the slider's data-group)
+# has drawn the value the press gave the slider (data-scrubbed, set once plotly.js has drawn it),
+# before any rerun. Times in ms.
 FOLLOW = """() => {
-  const state = {start: null, value: null, done: null};
+  const state = {start: null, value: null, group: null, done: null};
   window.__follow = state;
   window.addEventListener("keydown", () => { state.start = performance.now(); }, {capture: true, once: true});
-  window.addEventListener("input", e => { state.value = String(e.target.value); }, {capture: true, once: true});
+  window.addEventListener("input", e => {
+    state.value = String(e.target.value);
+    state.group = e.target.closest(".netlens-scrub").dataset.group;
+  }, {capture: true, once: true});
   const tick = () => {
-    const charts = [...document.querySelectorAll(".netlens-chart[data-scrub-group]")];
+    const charts = [...document.querySelectorAll(".netlens-chart[data-scrub-group]")]
+      .filter(c => c.dataset.scrubGroup === state.group);
     if (state.value !== null && charts.every(c => c.dataset.scrubbed === state.value && !c.dataset.drawing)) {
       requestAnimationFrame(() => { state.done = performance.now(); });
     } else {
@@ -747,7 +752,8 @@ def move(tab, thumb, key: str, server) -> Moved:
     result = timed(tab, lambda: thumb.press(key), "keydown", server)
     if slider_state(thumb)[2] == value:
         raise RuntimeError(f"pressing {key} left the slider at {value} (range {low}..{high})")
-    follows = tab.evaluate("() => document.querySelector('.netlens-chart[data-scrub-group]') !== null")
+    follows = thumb.evaluate("e => document.querySelector(`.netlens-chart[data-scrub-group='${"
+                             "e.closest('.netlens-scrub')?.dataset.group}']`) !== null")
     if not follows:
         return Moved(result, None)
     tab.wait_for_function("() => window.__follow.done !== null", polling="raf", timeout=30_000)

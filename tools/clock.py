@@ -59,8 +59,10 @@ HOOK = """(() => {
 # Installed just before an action: notes the time of its event (it reaches the window first, in the
 # capture phase), then checks every animation frame until a rerun has finished after the tab's latest
 # rerun request (`finished` is when the last one did), that request was sent after the event, the
-# digit pad (if the page has one) has had its last drawing read (`window.__netlensPad`), and nothing
-# is stale (Streamlit marks the previous run's elements stale until the new run re-sends them).
+# digit pad (if the page has one) has had its last drawing read (`window.__netlensPad`), nothing
+# is stale (Streamlit marks the previous run's elements stale until the new run re-sends them) and no
+# chart of ours is still drawing (`widgets/assets/chart.js` marks it data-drawing until plotly.js has
+# drawn its figure: on a first visit its code and plotly.js may still be loading after the finish).
 # `done` is the next frame, when that state is on screen. "mouseup" is timed from the pointerup of
 # the same release, which comes first: the pad sends its drawing then, streamlit-drawable-canvas
 # 200 ms after the mouseup.
@@ -77,7 +79,8 @@ WATCH = """event => {
     const pad = window.__netlensPad;
     if (pad && pad.read < pad.sent) return null;
     const last = window.__runs[window.__runs.length - 1];
-    return last === undefined || last < sent || document.querySelector('[data-stale="true"]') ? null : last;
+    if (last === undefined || last < sent || document.querySelector('[data-stale="true"]')) return null;
+    return document.querySelector('.netlens-chart[data-drawing]') ? null : last;
   };
   const tick = () => {
     const finished = answered();

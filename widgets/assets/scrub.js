@@ -72,7 +72,7 @@ function setUp(root, setStateValue) {
 
   return {
     update(data) {
-      state.group = data.group;
+      state.group = root.dataset.group = data.group;  // the charts following it name it too (data-scrub-group)
       state.throttle = data.throttle;
       state.read = data.read;
       root.querySelector(".text").textContent = data.label;
