@@ -834,7 +834,8 @@ def control_rows(browser, url: str, app, moves: int, logs: Path, servers: list) 
                          comparison=f"**{follow.p50 / floor_stat.p50:.2f}x the bare page's rerun**; "
                                     f"{charts['charts']} Plotly charts" + gone,
                          target=f"p50 <= {CONTROL_TARGET}x the bare page",
-                         met=follow.p50 <= CONTROL_TARGET * floor_stat.p50, n=follow.n, parts=parts), rerun_row]
+                         met=follow.p50 <= CONTROL_TARGET * floor_stat.p50, n=follow.n,
+                         parts={**parts, "follow": follow.p50}), rerun_row]
         else:
             rows.append(replace(rerun_row, target=f"p50 <= {CONTROL_TARGET}x the bare page",
                                 met=stat.p50 <= CONTROL_TARGET * floor_stat.p50))
@@ -1098,8 +1099,9 @@ CHARTS = ("Plotly charts on the page: {charts}, of which {remounted} are Streaml
 MISSES = {
     "Draw page: mouse-up": SHARES % {"floor": "pad", "where": "the bare pad page"} + "; " + CHARTS + ".",
     "the charts follow the slider in the tab": (
-        "the charts drew the new value {p50} after the keydown in the tab (no server involved), against the bare "
-        "page's rerun of {bare_p50}."),
+        "the charts drew the new value {follow} after the keydown in the tab (no server involved), against the "
+        "bare page's rerun of {bare_p50}; those whose data change with the value are redrawn whole by plotly.js "
+        "(Plotly.react), those whose shapes alone move are relaid out."),
     "page: its slider": SHARES % {"floor": "bare", "where": "the bare page holding the same slider"} + "; "
                         + CHARTS + ".",
     "CNN page: sidebar click": SHARES % {"floor": "canvas", "where": "the bare drawable-canvas page"} + "; "

@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import plotly
 import plotly.graph_objects as go
 import streamlit as st
 from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
+from plotly.io._json import _safe, _swap_json
 from plotly.io.json import to_json_plotly
 
 from widgets.served import LOADER, code, served
@@ -111,9 +113,11 @@ def _differs(a, b) -> bool:
 
 
 def _json(value) -> str:
-    """`value` as JSON: plain Python by the standard library (3-5x faster), anything else (numpy) by plotly's."""
+    """`value` (`_plain`'s) as plotly writes it: plain Python by the standard library, the same text
+    (3-5x faster: plotly's encoder asks of every object whether it is a data frame), anything else
+    (numpy scalars, NaN, which plotly writes as null) by plotly's."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return _safe(json.dumps(value, separators=(",", ":"), allow_nan=False), _swap_json)  # plotly's escapes
     except (TypeError, ValueError):
         return to_json_plotly(_plain(value))
 
@@ -124,7 +128,7 @@ def scrub_frames(scrub: Scrub) -> str:
     two pictures, so that any frame drawn over any other gives its own picture. Pictures of one
     figure under moving shapes (the Recurrent page's outlines) differ in shape fields alone."""
     pictures = list(scrub.pictures.items())
-    traces = {value: [to_json_plotly(_plain(trace)) for trace in scrub.traces[value]] if value in scrub.traces
+    traces = {value: [_json(_plain(trace)) for trace in scrub.traces[value]] if value in scrub.traces
               else figure_parts(fig)[0] for value, (fig, _) in pictures}
     first_value, (first_fig, _) = pictures[0]
     sent = figure_parts(first_fig)[0]  # the message's traces, which every frame is drawn over
@@ -147,13 +151,20 @@ def scrub_frames(scrub: Scrub) -> str:
     return "{" + ",".join(frames) + "}"
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _plain(value):
     """`value` with every dict and list copied and every numpy array as plotly's typed-array spec
     (except under the keys plotly leaves as they are, such as "range")."""
+    if isinstance(value, _SCALARS):  # most leaves (a colour scale's stops): plotly's array test costs 2 µs each
+        return value
     if isinstance(value, dict):
         return {k: v if is_skipped_key(k) else _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray) and value.dtype.kind in "USO":  # text: plotly's encoder writes a list too
+        return _plain(value.tolist())
     return to_typed_array_spec(value) if is_homogeneous_array(value) else value
 
 
@@ -164,11 +175,11 @@ def figure_parts(fig: go.Figure, shapes: Sequence[dict] = ()) -> tuple[list[str]
     it, at twice the cost. The traces' JSON is kept on the figure: a page that shows one figure
     built once under changing shapes (the Recurrent page's timestep) encodes its traces once."""
     if (traces := fig.__dict__.get("_netlens_traces")) is None:
-        traces = [to_json_plotly(_plain({k: v for k, v in trace.items() if k != "uid"})) for trace in fig._data]
+        traces = [_json(_plain({k: v for k, v in trace.items() if k != "uid"})) for trace in fig._data]
         fig.__dict__["_netlens_traces"] = traces
     layout = {**fig._layout, "shapes": [*fig._layout.get("shapes", ()), *shapes]} if shapes else fig._layout
-    frames = to_json_plotly([_plain(frame._props) for frame in fig._frame_objs]) if fig.frames else None
-    return traces, to_json_plotly(_plain(layout)), frames
+    frames = _json([_plain(frame._props) for frame in fig._frame_objs]) if fig.frames else None
+    return traces, _json(_plain(layout)), frames
 
 
 def joined(traces: list[str], layout: str, frames: str | None) -> str:
