@@ -1,7 +1,8 @@
 """The browser tests' helpers live in `tools.browser`, shared with the benchmark and the load test."""
 from tools.browser import EXCEPTION, ONE, SEVEN, ZERO, canvas_box, draw, open_page, settle
 
-__all__ = ["EXCEPTION", "HOLD", "ONE", "SEVEN", "ZERO", "canvas_box", "draw", "draw_and_visit", "open_page", "settle"]
+__all__ = ["EXCEPTION", "HOLD", "ONE", "SEVEN", "ZERO", "canvas_box", "click_chart", "draw", "draw_and_visit",
+           "open_page", "settle"]
 
 # Holds every message the tab would send the server (reruns included) while window.__held is an array.
 HOLD = """() => {
@@ -27,3 +28,13 @@ def draw_and_visit(page, app_url: str, path: str, lang: str = "en", strokes=SEVE
     settle(page)
     page.locator(f"a[href*='{path}']").first.click()
     settle(page)
+
+
+def click_chart(page, plot, x_axis: str, y_axis: str, x: float, y: float) -> None:
+    """Click the drawn plotly chart `plot` (a locator of its plot) at data coordinates (x, y) of its
+    axes `x_axis` and `y_axis` (plotly's layout names: "xaxis2", "yaxis3")."""
+    plot.scroll_into_view_if_needed()
+    page.mouse.click(*plot.evaluate("""(el, [x_axis, y_axis, x, y]) => {
+      const xa = el._fullLayout[x_axis], ya = el._fullLayout[y_axis], box = el.getBoundingClientRect();
+      return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
+    }""", [x_axis, y_axis, x, y]))

@@ -16,7 +16,7 @@ from explain import attention
 from explain.architectures import attention as build_attention
 from explain.figures import attention as figures
 from explain.model_cache import forget
-from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
+from tests.browser import EXCEPTION, SEVEN, click_chart, draw, open_page, settle
 from tests.charts import CHART
 
 DIGITS = (0, 1, 7, 42, 1234)
@@ -660,12 +660,7 @@ def test_a_click_on_the_head_grid_picks_that_head_and_query_row(app_url, page):
     settle(page)
 
     def click(chart: str, x_axis: str, y_axis: str, x: float, y: float) -> None:
-        where = page.locator(f".st-key-chart-{chart} {CHART}")
-        where.scroll_into_view_if_needed()
-        page.mouse.click(*where.evaluate(f"""el => {{
-          const l = el._fullLayout, xa = l.{x_axis}, ya = l.{y_axis}, box = el.getBoundingClientRect();
-          return [box.left + xa._offset + xa.l2p({x}), box.top + ya._offset + ya.l2p({y})];
-        }}"""))
+        click_chart(page, page.locator(f".st-key-chart-{chart} {CHART}"), x_axis, y_axis, x, y)
 
     click("attention-heads", "xaxis", "yaxis", 2 * (28 + figures.GRID_GAP) + 7, 12)   # head 3's tile, key row 7
     page.wait_for_function("names => names.every(name => document.querySelector("

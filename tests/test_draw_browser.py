@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import EXCEPTION, ONE, SEVEN, ZERO, draw, open_page, settle
+from tests.browser import EXCEPTION, ONE, SEVEN, ZERO, click_chart, draw, open_page, settle
 from tests.charts import CHART
 from tests.test_draw_upload import phone_photo
 
@@ -216,12 +216,7 @@ def test_a_click_on_the_cnn_feature_map_takes_the_arithmetic_to_that_position(pa
     open_page(page, f"{app_url}/cnn?lang=en&sample=7")
     page.wait_for_selector(f"{CHART} >> nth=6", timeout=60_000)
     where = page.locator(f".st-key-chart-conv1-position {CHART}")
-    where.scroll_into_view_if_needed()
-    x, y = where.evaluate("""el => {
-      const layout = el._fullLayout, xa = layout.xaxis2, ya = layout.yaxis2, box = el.getBoundingClientRect();
-      return [box.left + xa._offset + xa.l2p(9), box.top + ya._offset + ya.l2p(5)];
-    }""")
-    page.mouse.click(x, y)
+    click_chart(page, where, "xaxis2", "yaxis2", 9, 5)
     page.wait_for_function("() => document.querySelector('.st-key-chart-conv1-position .netlens-chart')"
                            ".dataset.scrubbed === '5'", timeout=10_000)
     settle(page)

@@ -8,7 +8,7 @@ import numpy as np
 from explain.data import load_mnist
 from explain.i18n import t
 from explain.preprocess import to_mnist
-from tests.browser import EXCEPTION, HOLD, draw_and_visit, open_page, settle
+from tests.browser import EXCEPTION, HOLD, click_chart, draw_and_visit, open_page, settle
 from tests.charts import CHART
 
 
@@ -187,13 +187,8 @@ def test_a_click_on_a_gate_cell_takes_the_timestep_and_the_unit_there(page, app_
     open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
     page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
     gates = page.locator(f".st-key-chart-recurrent-{first} {CHART}")
-    gates.scroll_into_view_if_needed()
-    x, y = gates.evaluate("""el => {
-      const layout = el._fullLayout, xa = layout.xaxis3, ya = layout.yaxis3, box = el.getBoundingClientRect();
-      return [box.left + xa._offset + xa.l2p(20), box.top + ya._offset + ya.l2p(5)];
-    }""")
     page.evaluate(HOLD)
-    page.mouse.click(x, y)
+    click_chart(page, gates, "xaxis3", "yaxis3", 20, 5)
     page.wait_for_function("() => [...document.querySelectorAll('.netlens-chart')]"
                            ".every(c => c.dataset.scrubbed === '20')", timeout=10_000)
     assert int(page.locator(STEP).first.evaluate("e => Number(e.value)")) == 20   # the thumb moved, in the tab

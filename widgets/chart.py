@@ -109,7 +109,7 @@ def _differs(a, b) -> bool:
     try:
         return bool(a != b)
     except ValueError:  # numpy arrays: compared whole
-        return to_json_plotly(_plain(a)) != to_json_plotly(_plain(b))
+        return _json(_plain(a)) != _json(_plain(b))
 
 
 def _json(value) -> str:
@@ -137,8 +137,8 @@ def scrub_frames(scrub: Scrub) -> str:
         raise ValueError(f"Scrub {scrub.group!r}: every picture must have as many traces, got {sorted(counts)}")
     changing = sorted({i for t in traces.values() for i, trace in enumerate(t) if trace != sent[i]})
     same_figure = all(fig is first_fig for fig, _ in scrub.pictures.values())
-    counts = {len(fig._layout.get("shapes", ())) + len(shapes) for fig, shapes in scrub.pictures.values()}
-    whole_shapes = len(counts) > 1
+    shape_counts = {len(fig._layout.get("shapes", ())) + len(shapes) for fig, shapes in scrub.pictures.values()}
+    whole_shapes = len(shape_counts) > 1
     paths = {value: _layout_paths(fig, shapes, same_figure, whole_shapes) for value, (fig, shapes) in pictures}
     every = dict.fromkeys(path for fields in paths.values() for path in fields)
     moving = [path for path in every if any(_differs(fields.get(path), paths[first_value].get(path))
