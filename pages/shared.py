@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -319,16 +319,15 @@ def built_once(kind: str, key: tuple, build: Callable[[], object]) -> object:
     return held[kind][1]
 
 
-def show_chart(fig: go.Figure | Scrub, name: str, key: str | None = None, shapes: Sequence[dict] = (),
+def show_chart(fig: go.Figure | Scrub, name: str, key: str | None = None,
                on_click: Callable[[dict], None] | None = None) -> None:
     """A plotly chart that updates in place (`widgets.chart`), whose toolbar downloads a PNG at
     presentation resolution named `name`; its element is keyed `key` (default: by `name`), so a new
-    figure on a rerun redraws the same plot; `shapes` are drawn after the figure's own (a figure
-    built once, under shapes that move); a `Scrub` instead of a figure follows its scrub slider in the
-    browser (`widgets.scrub`); `on_click(point)` runs when a point is clicked. Shown as built, without
-    Streamlit's plotly theme, which would replace the legend and colour-bar fonts that `theme.style`
-    sets (projector mode's 20 px)."""
+    figure on a rerun redraws the same plot; a `Scrub` instead of a figure (every value's figure and
+    the shapes drawn over it) follows its scrub slider in the browser (`widgets.scrub`);
+    `on_click(point)` runs when a point is clicked. Shown as built, without Streamlit's plotly theme,
+    which would replace the legend and colour-bar fonts that `theme.style` sets (projector mode's 20 px)."""
     config = {"displaylogo": False,
               "toImageButtonOptions": {"format": "png", "filename": f"netlens-{name}", "scale": 3}}
     plotly_chart(fig, config, {"open": t("style.label.Fullscreen"), "close": t("style.label.Close fullscreen")},
-                 key=key or f"chart-{name}", shapes=shapes, on_click=on_click)
+                 key=key or f"chart-{name}", on_click=on_click)

@@ -194,11 +194,10 @@ def figure_json(fig: go.Figure) -> str:
 
 
 def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], key: str,
-                 shapes: Sequence[dict] = (), on_click: Callable[[dict], None] | None = None) -> None:
+                 on_click: Callable[[dict], None] | None = None) -> None:
     """Mount (or update in place) the chart under `key`: `fig` as it is (no Streamlit theme), the
     width of its container, the height its layout sets (Plotly's 450 px if none), with plotly.js
-    `config` and the fullscreen control's `labels` ("open", "close") in the user's language, and
-    `shapes` (plotly layout shape dicts) drawn after the figure's own.
+    `config` and the fullscreen control's `labels` ("open", "close") in the user's language.
 
     A trace (or layout) whose JSON is the one this session last sent under `key` travels as null: moving the
     Recurrent page's timestep changes an outline, not its eleven heatmaps (200 KiB a move before).
@@ -215,9 +214,9 @@ def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], k
     `on_click(point)` runs before the next rerun when a point is clicked: `point` holds the clicked
     point's "x", "y" and "curve" (its trace's index), as plotly.js gave them.
     """
-    scrub = fig if isinstance(fig, Scrub) else None
+    scrub, shapes = (fig, ()) if isinstance(fig, Scrub) else (None, ())
     if scrub:
-        fig, shapes = next(iter(scrub.pictures.values()))
+        fig, shapes = next(iter(scrub.pictures.values()))  # its first picture's shapes drawn after the figure's
     traces, layout, frames = figure_parts(fig, shapes)
     sent = st.session_state.setdefault(SENT, Sent())
     held = [*traces, layout, sent.scrub_frames(key, scrub) if scrub else None]  # each null when the tab has it
