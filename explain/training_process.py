@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -521,8 +522,25 @@ def _train(config: TrainConfig) -> None:
     # types nobody can list), the server is told what happened before the child dies of it; the
     # exception is raised again, so its traceback still goes to the output tail and the exit code is 1.
     except Exception as exc:
-        emit({"kind": "error", "type": type(exc).__name__, "message": str(exc), "errno": getattr(exc, "errno", None)})
+        emit({"kind": "error", "type": type(exc).__name__, "message": str(exc), "errno": _errno(exc)})
         raise
+
+
+_HDF5_ERRNO = re.compile(r"\berrno = (\d+)\b")
+
+
+def _errno(exc: BaseException) -> int | None:
+    """The operating system's error number behind `exc`: an OSError's own, one it was raised from, or
+    the one in the text of h5py's RuntimeError (a checkpoint's HDF5 write that hits a full disk raises
+    RuntimeError("... errno = 28, error message = 'No space left on device' ..."), no OSError)."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return exc.errno
+        found = _HDF5_ERRNO.search(str(exc)) if isinstance(exc, RuntimeError) else None
+        if found:
+            return int(found.group(1))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _evaluate(run_dir: Path) -> None:

@@ -215,6 +215,29 @@ def test_a_disk_that_fills_during_a_run_ends_it_with_that_message_and_keeps_the_
         assert t("training.oserror.ENOSPC", lang) in message and "best.weights.h5" in message
 
 
+
+# What h5py raised when that run's checkpoint was closed on the full disk (from a failed run of the
+# test above): a RuntimeError whose only trace of the disk is HDF5's text.
+H5PY_FULL_DISK = ("Disable slist on flush dest failure failed (file write failed: time = Tue Dec  1 20:24:48 2026\n, "
+                  "filename = '/tmp/filling/saving.weights.h5', file descriptor = 4, errno = 28, error message = "
+                  "'No space left on device', buf = 0x56318ec0a910, total write size = 32, bytes this sub-write = 32, "
+                  "offset = 1245184)")
+
+
+def test_a_full_disk_that_h5py_reports_as_a_runtime_error_or_behind_another_error_is_still_a_full_disk():
+    assert training_process._errno(RuntimeError(H5PY_FULL_DISK)) == errno.ENOSPC
+    try:
+        try:
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        except OSError as cause:
+            raise ValueError("saving the checkpoint failed") from cause
+    except ValueError as exc:
+        assert training_process._errno(exc) == errno.EDQUOT
+    assert training_process._errno(RuntimeError("errno of a layer: 28 units")) is None
+    failure = training_process.classify(1, {"kind": "error", "type": "RuntimeError", "message": H5PY_FULL_DISK,
+                                            "errno": training_process._errno(RuntimeError(H5PY_FULL_DISK))})
+    assert failure.how == "disk" and failure.errno == errno.ENOSPC
+
 SERVER = """
 import sys, time
 from explain import training, training_process
