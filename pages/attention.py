@@ -6,16 +6,13 @@ reading; the position table and why it is needed.
 Each control reruns only the views it changes (`st.fragment`): the head and the query row the four
 sections above the position table, the layer-norm picker its section, the row order its own. The
 charts that show the query row follow its slider in the browser (`widgets.scrub`): each holds its
-picture for all 28 rows, built once per model, digit, head, language and mode (in a thread, while
-no script runs, after the run that first needs them, which shows its own row; a poll hands the rest
-to the tab about 1-2 s later), and the server's rerun brings the text and formulas after them."""
+picture for all 28 rows, built once per model, digit, head, language and mode (`pages.rows`: the run
+that first needs them shows its own row, the rest reach the tab 1-2 s later by a rerun of the
+section's fragment), and the server's rerun brings the text and formulas after them."""
 import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
 
 import functools
-import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
@@ -26,6 +23,7 @@ from explain import attention
 from explain.activations import softmax
 from explain.architectures import sinusoidal_table
 from explain.figures import attention as figures
+from pages.rows import RowCharts
 from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
 from pages.style import secondary
 from widgets.chart import Scrub
@@ -61,98 +59,21 @@ def controls_ui(heads: int) -> tuple[int, int]:
 
 
 Picture = tuple[go.Figure, Sequence[dict]]
-_builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attention-rows")   # sessions queue their builds
-_whole = threading.local()   # .run: this script thread is running `explained_ui`, not a fragment inside it alone
-PAINT_S = 1.0   # how long the builder leaves the CPU to the tab painting the page (0.3-0.8 s on 2 cores)
-YIELD_S = 0.25  # the longest the builder waits for the scripts running to end, between two rows
-
-
-def _script_running() -> bool:
-    """Whether any session's script is running (Streamlit runs each in a thread of this name)."""
-    return any(thread.name == "ScriptRunner.scriptThread" for thread in threading.enumerate())
-
-
-class RowPictures:
-    """One chart's picture (figure, shapes) for every query row, `picture(row)`, built by the
-    `_builder` thread while no script runs (any session's run, a first visit of the next page, goes
-    first, for up to YIELD_S a row), or by the run that needs them now (`every`)."""
-
-    def __init__(self, row: int, picture: Callable[[int], Picture]):
-        self.pictures = {row: picture(row)}
-        self._picture = picture
-        self._lock = threading.Lock()
-
-    def _build(self, row: int) -> None:
-        with self._lock:
-            if row not in self.pictures:
-                self.pictures[row] = self._picture(row)
-
-    def when_idle(self) -> None:
-        for row in range(attention.ROWS):
-            # At most YIELD_S a row: on a server that always runs someone's script, the rows still come.
-            waited = 0.0
-            while _script_running() and waited < YIELD_S:
-                time.sleep(0.02)
-                waited += 0.02
-            self._build(row)
-
-    @property
-    def done(self) -> bool:
-        return len(self.pictures) == attention.ROWS
-
-    def every(self) -> dict[int, Picture]:
-        """Every row's picture, row 0 first; those not built yet are built now."""
-        for row in range(attention.ROWS):
-            self._build(row)
-        return {row: self.pictures[row] for row in range(attention.ROWS)}
+ROW_CHARTS = RowCharts(PICTURES)
 
 
 def along_rows(kind: str, model, digit, depends: tuple, row: int,
                picture: Callable[[int, str, bool], Picture], click_traces: tuple[int, ...] | None = ()) -> Scrub:
     """The chart `kind`'s pictures (figure, shapes) = `picture(r, language, projector mode)` for every
-    query row r, `row` the server's, that the chart holds to follow the row slider in the browser before
-    the server hears of a move; kept in the session while what they show (the model, the digit,
-    `depends`, language, mode) stays the same, so that a row move costs the server a lookup (and the
-    chart's frames are made again only for new figures: `widgets.chart.Sent.scrub_frames`).
-
-    Building the 28 rows of the six charts and their frames took ~1.3 s, more than the page's whole first
-    visit: a run draws the server's row at once and the other rows are built in a thread while the tab
-    paints (`build_rows`); the run that finds them built (`rows_ready_ui`'s, or a move's, which builds
-    what it lacks itself) hands the chart every row. A click on one of `click_traces` (None: any; the
-    default none) takes the slider to the point's row (its y)."""
+    query row r, `row` the server's, that the chart holds to follow the row slider in the browser,
+    kept while the model, the digit, `depends`, language and mode stay the same (`pages.rows`: the
+    server's row at once, the others after the run). A click on one of `click_traces` (None: any;
+    the default none) takes the slider to the point's row (its y)."""
     language, mode = lang(), projector()
     shown = (id(model), digit.x28.tobytes(), *depends, language, mode)
-    held = st.session_state.setdefault(PICTURES, {})
-    if kind not in held or held[kind][0] != shown:
-        held[kind] = (shown, RowPictures(row, lambda r: picture(r, language, mode)), False)
-    rows = held[kind][1]
+    pictures = ROW_CHARTS.along(kind, shown, range(attention.ROWS), row, lambda r: picture(r, language, mode))
     click = dict(click="y", click_traces=click_traces) if click_traces != () else {}
-    if rows.done or row not in rows.pictures:
-        return Scrub(ROW, row, rows.every(), **click)
-    return Scrub(ROW, row, {row: rows.pictures[row]}, **click)   # the same one picture until all are built
-
-
-def build_rows() -> None:
-    """Start building, in the `_builder` thread, the other rows' pictures that this run's charts lack
-    (`along_rows`), and poll for them (`rows_ready_ui`): called last in a run."""
-    held = st.session_state.get(PICTURES, {})
-    first = True
-    for kind, (shown, rows, started) in held.items():
-        if not started and not rows.done:   # the first waits for the paint, the others (one worker) after it
-            _builder.submit(lambda rows=rows, wait=PAINT_S if first else 0: (time.sleep(wait), rows.when_idle()))
-            held[kind] = (shown, rows, True)
-            first = False
-    if not all(rows.done for _, rows, _ in held.values()):
-        rows_ready_ui()
-
-
-@st.fragment(run_every=0.5)
-def rows_ready_ui() -> None:
-    """Shows nothing: while this session's row pictures are being built, looks every 0.5 s, and once
-    they are, reruns the page, so that the charts hold every row before the first move (a run of the
-    whole page ends the polling: Streamlit drops a fragment's timer on a full run)."""
-    if all(rows.done for _, rows, _ in st.session_state.get(PICTURES, {}).values()):
-        st.rerun(scope="app")
+    return Scrub(ROW, row, pictures, **click)
 
 
 def head_picker(heads: int) -> Callable[[dict], None]:
@@ -262,8 +183,7 @@ def block_section(model, digit, row: int) -> None:
                   eps=step.eps, nmean=float(step.normalised.mean()), nvar=float(step.normalised.var()),
                   amean=float(out.mean()), avar=float(out.var()), diff=float(np.abs(step.after - out).max())))
     concept("block", depth=depth, params=2 * depth, hidden=model.get_layer("ffn1").units)
-    if not getattr(_whole, "run", False):
-        build_rows()   # a run of this fragment alone (the layer-norm picker) ends here
+    ROW_CHARTS.hand_over()
 
 
 @st.cache_data(show_spinner=False)
@@ -333,15 +253,11 @@ def recurrence_section(model, digit, tr: attention.AttentionTrace, head: int, ro
 def explained_ui(model, digit) -> None:
     """The views the head and query-row controls change: a moved control reruns only these."""
     tr = attention.trace(model, digit.x28)
-    _whole.run = True
-    try:
-        head, row = focus_section(model, digit, tr)
-        worked_section(model, digit, tr, head, row)
-        block_section(model, digit, row)
-        recurrence_section(model, digit, tr, head, row)
-    finally:
-        _whole.run = False
-    build_rows()
+    head, row = focus_section(model, digit, tr)
+    worked_section(model, digit, tr, head, row)
+    block_section(model, digit, row)
+    recurrence_section(model, digit, tr, head, row)
+    ROW_CHARTS.hand_over()
 
 
 st.title(t("attention.title"))

@@ -7,11 +7,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.commands.execution_control import _force_yield_point
 from streamlit.runtime.scriptrunner import get_script_run_ctx, script_runner
+from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 STOCK_CLEANUP = script_runner._clean_problem_modules  # kept for the test that checks it still clears Keras
 
@@ -89,3 +93,32 @@ def compile_pages(pages: Sequence[st.Page]) -> None:
     for page in pages:
         if isinstance(page._page, Path):
             Runtime.instance()._script_cache.get_bytecode(str(page._page))
+
+
+def current_fragment() -> str | None:
+    """The id of the innermost `st.fragment` running now (`ThreadState.fragment_id`: during a full
+    run too), None outside every fragment."""
+    return ThreadState.get().fragment_id
+
+
+def running_on_its_own() -> bool:
+    """Whether the fragment running now runs as its own rerun (its `run_every` timer's, a widget's in
+    it), not inside the app's full run or its enclosing fragment's (`ctx.fragment_ids_this_run`)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run and current_fragment() in ctx.fragment_ids_this_run)
+
+
+def rerun_fragment(fragment_id: str) -> NoReturn:
+    """Stop this run and rerun the fragment `fragment_id` alone, as `st.rerun(scope="fragment")` does
+    for the fragment that calls it: the request `st.rerun` makes, naming another fragment. Streamlit
+    1.67 names one only from a widget callback (`st.rerun(key)`), and a fragment-scoped rerun from a
+    nested fragment (the rows' poll, `pages.rows`) reruns that nested one alone. Call it only from a
+    fragment's own rerun (`running_on_its_own`): a fragment-scoped request preempts a full run, whose
+    rest (the sidebar) would not be drawn."""
+    ctx = get_script_run_ctx()
+    ctx.script_requests.request_rerun(RerunData(
+        query_string=ctx.query_string, page_script_hash=ctx.page_script_hash, fragment_id_queue=[fragment_id],
+        is_fragment_scoped_rerun=True, cached_message_hashes=ctx.cached_message_hashes,
+        context_info=ctx.context_info))
+    _force_yield_point()
+    raise RuntimeError(f"Streamlit did not stop the run for the rerun of fragment {fragment_id!r}")  # never reached

@@ -263,3 +263,58 @@ def test_a_page_still_reads_its_bytecode_from_the_runtimes_script_cache_the_warm
     assert "isinstance(self._page, Path)" in run and "get_page_script_byte_code(str(self._page))" in run
     assert "self._script_cache.get_bytecode(script_path)" in inspect.getsource(PagesManager.get_page_script_byte_code)
     assert list(inspect.signature(ScriptCache.get_bytecode).parameters) == ["self", "script_path"]
+
+
+# ---- rerunning an enclosing fragment (pages.streamlit_internals.rerun_fragment, for pages.rows) ----
+
+NESTED_POLL = '''
+import streamlit as st
+from pages.streamlit_internals import current_fragment, rerun_fragment, running_on_its_own
+
+runs = st.session_state.setdefault("runs", {"app": 0, "parent": 0, "poll": 0})
+runs["app"] += 1
+
+@st.fragment(run_every=0.3)
+def poll(parent):
+    runs["poll"] += 1
+    st.caption("polling")
+    if running_on_its_own() and runs["poll"] >= 3:
+        RERUN
+
+@st.fragment
+def parent():
+    runs["parent"] += 1
+    st.write(f"parent ran {runs['parent']} times")
+    if runs["parent"] == 1:
+        poll(current_fragment())
+
+parent()
+st.write(f"app ran {runs['app']} times")
+'''
+
+
+@pytest.mark.parametrize("rerun, parent_runs, polling", [('st.rerun(scope="fragment")', 1, 1),
+                                                          ("rerun_fragment(parent)", 2, 0)])
+def test_a_nested_polls_rerun_reaches_its_enclosing_fragment_only_through_rerun_fragment(
+        browser, tmp_path, rerun, parent_runs, polling):
+    """Streamlit's fragment-scoped rerun from a nested `run_every` fragment reruns that nested one alone
+    (why `pages.rows` needs `rerun_fragment`); `rerun_fragment(parent)` reruns the enclosing fragment,
+    not the app, and that rerun, which does not call the poll, stops its timer."""
+    script = ROOT / "tests" / f"_nested_poll_{tmp_path.name}.py"   # in the project: it imports `pages`
+    script.write_text(NESTED_POLL.replace("RERUN", rerun), encoding="utf-8")
+    port = free_port()
+    server = start_app(port, tmp_path / "server.log", script=str(script))
+    tab = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    try:
+        tab.goto(f"http://127.0.0.1:{port}/")
+        expect(tab.get_by_text("app ran 1 times")).to_be_visible(timeout=30_000)
+        tab.wait_for_timeout(3000)   # ten ticks of the poll's timer
+        expect(tab.get_by_text(f"parent ran {parent_runs} times")).to_be_visible()
+        expect(tab.get_by_text("app ran 1 times")).to_be_visible()
+        expect(tab.get_by_text("polling")).to_have_count(polling)
+        assert tab.locator(EXCEPTION).count() == 0
+    finally:
+        tab.context.close()
+        server.terminate()
+        server.wait(timeout=30)
+        script.unlink()
