@@ -36,7 +36,8 @@ def rerun_until(tab, where, text: str, timeout: float = 120) -> None:
     the tab has reconnected to the restarted server."""
     deadline = time.monotonic() + timeout
     while text not in where.first.inner_text():
-        assert time.monotonic() < deadline, f"no {text!r} after {timeout:.0f} s"
+        assert time.monotonic() < deadline, (f"no {text!r} after {timeout:.0f} s; it shows: "
+                                             f"{where.first.inner_text()[:400]!r}")
         tab.locator("[data-testid='stMain']").first.press("r")
         try:  # up to 5 s for this press to show it, then press again
             where.filter(has_text=text).first.wait_for(timeout=5000)
