@@ -49,6 +49,12 @@ MAX_UNZIPPED = 20 * 1024 * 1024    # the declared sizes of all zip entries toget
 MAX_ENTRIES = 8
 MAX_PARAMS = 3_000_000             # 12 MB of float32; the course models have 16k to 102k
 MAX_LAYERS = 100                   # layers a config may declare (the course models have 5 to 13)
+# What one digit may cost: every stroke runs the student's model (the CNN page every layer of it), on a
+# classroom's shared 2-core server. The course models need 0.10-0.65 million multiply-adds and their
+# largest layer output holds 4,704 numbers; a Conv2D(1_000_000, 1) has only 2M weights but would put
+# 784M numbers (3 GB) in one output.
+MAX_MACS = 250_000_000
+MAX_OUTPUT = 2_000_000             # numbers in one layer's output (8 MB of float32)
 UPLOADED = "upload"                # a session's own model's key beside the course models' names
 MAX_SESSIONS = 24                  # uploaded models a server holds at once (one per session), the oldest dropped first
 INPUT_SHAPES = ((28, 28), (28, 28, 1), (784,))
@@ -414,6 +420,13 @@ def check_model(model: keras.Model) -> None:
     if model.count_params() > MAX_PARAMS:
         raise ModelUploadError("too_many_params", f"{model.count_params():,} weights; the limit is {MAX_PARAMS:,}",
                                count=f"{model.count_params():,}", limit=f"{MAX_PARAMS:,}")
+    macs, (largest, layer) = digit_cost(model)
+    if largest > MAX_OUTPUT:
+        raise ModelUploadError("output_too_big", f"layer {layer!r} outputs {largest:,} numbers per digit; the limit "
+                               f"is {MAX_OUTPUT:,}", layer=layer, count=f"{largest:,}", limit=f"{MAX_OUTPUT:,}")
+    if macs > MAX_MACS:
+        raise ModelUploadError("too_costly", f"a digit costs up to {macs:,} multiply-adds; the limit is {MAX_MACS:,}",
+                               count=f"{macs:,}", limit=f"{MAX_MACS:,}")
     for layer in model.layers:  # a run that diverged saves NaN: every page would show NaN probabilities
         for weight in layer.weights:
             values = keras.ops.convert_to_numpy(weight)
@@ -421,6 +434,29 @@ def check_model(model: keras.Model) -> None:
                 name = f"{layer.name}/{weight.name}"
                 raise ModelUploadError("weights_not_finite", f"{bad:,} of {name}'s numbers are NaN or infinite",
                                        count=f"{bad:,}", weight=name)
+
+
+def _positions(shape) -> int:
+    """The positions a layer's kernel is applied at, for an input of `shape` (batch first, channels
+    last): 1 for a flat vector, the timesteps of a sequence, the pixels of an image."""
+    return math.prod(shape[1:-1])
+
+
+def digit_cost(model: keras.Model) -> tuple[int, tuple[int, str]]:
+    """An upper bound of the multiply-adds one digit costs `model`, and its largest layer output
+    (numbers per digit, the layer's name), from the built model's shapes, before any call. Of the
+    allowed layers, each weight is used at most once per position of the layer's input (a Dense or
+    Conv2D kernel per pixel or row, an RNN's weights per timestep), and a pooling window once per
+    output number. Elementwise work besides (activations, an LSTM's gates) adds a few percent."""
+    macs, largest = 0, (0, "")
+    for layer in model.layers:
+        inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+        macs += layer.count_params() * max((_positions(i.shape) for i in inputs), default=1)
+        out = math.prod(layer.output.shape[1:])
+        if isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
+            macs += out * math.prod(layer.pool_size)
+        largest = max(largest, (out, layer.name))
+    return macs, largest
 
 
 # ---- per-session models, bounded per server ----------------------------------------------------

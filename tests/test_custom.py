@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import pytest
 
-from explain import architectures, custom, i18n, model_cache
+from explain import architectures, custom, i18n, model_cache, models
 from explain.custom import ModelUploadError, load_uploaded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -352,6 +352,50 @@ def test_a_config_declaring_more_weights_than_allowed_is_refused_before_keras_al
     assert custom.declared_params(parts(saved(notebook_cnn(), tmp_path, "n.keras"))[0]) \
         == notebook_cnn().count_params()
 
+
+
+def tensorflow_macs(model: keras.Model) -> float:
+    """Half of TensorFlow's own count of the float operations in `model`'s graph for one digit (its
+    profiler's registry: a multiply-add is two); a while loop's body is not counted."""
+    import tensorflow as tf
+    spec = tf.TensorSpec((1, *model.inputs[0].shape[1:]), tf.float32)
+    graph = tf.function(lambda x: model(x, training=False), autograph=False).get_concrete_function(spec).graph
+    builder = tf.compat.v1.profiler.ProfileOptionBuilder
+    options = builder(builder.float_operation()).with_empty_output().build()
+    return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops / 2
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "notebook_cnn", "unrolled_lstm"])
+def test_a_digits_cost_bounds_tensorflows_own_count_of_its_multiply_adds(name):
+    """The bound an upload is held to, against TensorFlow's count (an LSTM unrolled, so that its
+    timesteps are in the graph): at least what the weights cost (TensorFlow also counts elementwise
+    work: an LSTM's gate products), at most twice the whole count; for a plain MLP, that count."""
+    keras.utils.set_random_seed(1)
+    model = {"notebook_cnn": notebook_cnn,
+             "unrolled_lstm": lambda: keras.Sequential([L.Input((28, 28)), L.LSTM(16, unroll=True),
+                                                        L.Dense(10, activation="softmax")]),
+             }.get(name, lambda: models.load_model(name))()
+    bound, (largest, _) = custom.digit_cost(model)
+    assert 0.97 * tensorflow_macs(model) <= bound <= 2 * tensorflow_macs(model)
+    assert largest == max(np.prod(layer.output.shape[1:]) for layer in model.layers)
+    if name == "mlp":
+        assert bound == pytest.approx(tensorflow_macs(model), rel=1e-3)
+
+
+@pytest.mark.parametrize("layers,reason", [
+    ([L.Conv2D(3000, 1)], "output_too_big"),          # 6,000 weights, 784 x 3,000 numbers out
+    ([L.Conv2D(64, 3, padding="same"), L.Conv2D(500, 3, padding="same"), L.Conv2D(16, 3, padding="same")],
+     "too_costly"),                                    # 0.36M weights, applied at 784 pixels each
+])
+def test_a_model_too_costly_for_a_shared_server_is_refused_before_it_runs(tmp_path, layers, reason):
+    model = keras.Sequential([L.Input((28, 28, 1)), *layers, L.GlobalAveragePooling2D(),
+                              L.Dense(10, activation="softmax")])
+    assert model.count_params() < custom.MAX_PARAMS
+    error = refused(saved(model, tmp_path, "m.keras"), "m.keras", reason)
+    if reason == "output_too_big":
+        assert error.values["layer"] == model.layers[0].name and error.values["count"] == f"{784 * 3000:,}"
+    else:
+        assert tensorflow_macs(model) > custom.MAX_MACS
 
 def test_a_config_with_too_many_layers_is_refused_before_keras_builds_it(tmp_path):
     config, weights = parts(saved(notebook_cnn(), tmp_path, "m.keras"))

@@ -18,6 +18,8 @@ STRINGS = {
     "error.model.too_many_layers": "This model has {count} layers; the limit is {limit}.",
     "error.model.weights_not_finite": "{count} of the numbers in {weight} are NaN or infinite: the training that saved this model diverged (try a smaller learning rate, or the checkpoint of an earlier epoch).",
     "error.model.too_many_params": "This model has {count} weights; the limit is {limit}.",
+    "error.model.too_costly": "This model would cost up to {count} multiply-adds for every digit; the limit is {limit} (the course models need under a million). Every stroke runs it on the class's shared server: use fewer filters or units, or pool earlier.",
+    "error.model.output_too_big": "Layer {layer} of this model outputs {count} numbers for every digit; the limit is {limit}. Use fewer filters or units in it.",
     "error.model.architecture": "Unknown architecture {name}; valid: {valid}.",
     "error.model.weights_architecture": "These weights (layers {layers}) do not fit any of the course networks ({valid}). A weights file can only be read for a network built exactly as in the course; for any other network, save the whole model with model.save(\"my_model.keras\") and upload that.",
     "error.model.weights_shape": "These look like {architecture} weights, but layer {layer} (the course's {ours}) does not fit: the course network expects {expected} at {path}, the file has {found}. Check the number of units and the input size; or save the whole model with model.save(\"my_model.keras\") and upload that.",

@@ -18,6 +18,8 @@ STRINGS = {
     "error.model.too_many_layers": "这个模型有 {count} 层，上限为 {limit} 层。",
     "error.model.weights_not_finite": "{weight} 中有 {count} 个数是 NaN 或无穷大：保存这个模型的训练发散了（试试更小的学习率，或更早轮次的检查点）。",
     "error.model.too_many_params": "这个模型有 {count} 个参数，上限为 {limit}。",
+    "error.model.too_costly": "这个模型处理每个数字最多需要 {count} 次乘加运算，上限为 {limit}（课程模型都不到一百万次）。每画一笔都要在全班共用的服务器上运行它：请减少卷积核或单元数，或更早地做池化。",
+    "error.model.output_too_big": "这个模型的 {layer} 层对每个数字输出 {count} 个数，上限为 {limit}。请减少这一层的卷积核或单元数。",
     "error.model.architecture": "未知的网络结构 {name}；可选：{valid}。",
     "error.model.weights_architecture": "这些权重（层：{layers}）与课程中的任何网络（{valid}）都对不上。只有与课程网络结构完全相同的网络才能只上传权重；其他网络请用 model.save(\"my_model.keras\") 保存整个模型后上传。",
     "error.model.weights_shape": "这看起来是 {architecture} 的权重，但层 {layer}（对应课程网络的 {ours}）对不上：课程网络在 {path} 处需要形状 {expected}，文件中是 {found}。请检查单元数和输入大小；或者用 model.save(\"my_model.keras\") 保存整个模型后上传。",
