@@ -100,7 +100,7 @@ def focus_section(model, digit, tr: attention.AttentionTrace) -> tuple[int, int]
             st.caption(t("attention.focus.how", description=digit_description(digit)))
     with left:
         show_chart(along_rows("focus", model, digit, (head,), row, lambda r, language, mode: (
-            figures.row_focus(digit.x28, tr.scores[head, r], r, head, language, mode), ()), click_traces=(0,)),
+            figures.row_focus(digit.x28, tr.scores[head], r, head, language, mode), ()), click_traces=(0,)),
             "attention-row")   # a click on the digit's row queries from it
     # One grid figure for every row, under the row's outlines.
     grid = functools.cache(lambda language, mode: figures.head_grid(tr.scores, None, head, language, mode))
@@ -127,9 +127,10 @@ def worked_section(model, digit, tr: attention.AttentionTrace, head: int, row: i
              rf"s_{{{j}}}=\frac{{{ex.dots[j]:.3f}}}{{{np.sqrt(ex.d_k):g}}}={ex.scaled[j]:.3f}\\"
              rf"w_{{{j}}}=\frac{{e^{{s_{{{j}}}}}}}{{\sum_{{j'=0}}^{{27}} e^{{s_{{j'}}}}}}={ex.weights[j]:.4f}"
              r"\end{gathered}")
+    # Every query row's example, in each row's picture (its scales, the hover's numbers): made once, by the first.
+    examples = functools.cache(lambda: [attention.worked_example(model, tr.tokens, head, r) for r in range(attention.ROWS)])
     show_chart(along_rows("worked", model, digit, (head,), row, lambda r, language, mode: (
-        figures.worked_figure(attention.worked_example(model, tr.tokens, head, r), language, mode), ())),
-        "attention-worked")
+        figures.worked_figure(examples(), r, language, mode), ())), "attention-worked")
     st.markdown(t("attention.worked.check", total=float(ex.weights.sum()), head=head + 1, row=row,
                   diff=float(np.abs(ex.weights - tr.scores[head, row]).max())))
     with secondary("attention_numbers"), st.expander(t("attention.worked.table")):
@@ -176,9 +177,10 @@ def block_section(model, digit, row: int) -> None:
     entering = block.residual1 if layer == "norm1" else block.residual2
     step = attention.layer_norm_step(model, layer, entering[row])
     out = getattr(block, layer)[row]
+    # Every row's step, in each row's picture (the panels' ranges, the hover's numbers): made once, by the first.
+    steps = functools.cache(lambda: [attention.layer_norm_step(model, layer, x) for x in entering])
     show_chart(along_rows("layernorm", model, digit, (layer,), row, lambda r, language, mode: (
-        figures.layer_norm_figure(attention.layer_norm_step(model, layer, entering[r]), layer, r, language, mode), ())),
-        "attention-layernorm")
+        figures.layer_norm_figure(steps(), layer, r, language, mode), ())), "attention-layernorm")
     st.markdown(t("attention.block.ln", layer=layer, row=row, depth=depth, mean=step.mean, var=step.variance,
                   eps=step.eps, nmean=float(step.normalised.mean()), nvar=float(step.normalised.var()),
                   amean=float(out.mean()), avar=float(out.var()), diff=float(np.abs(step.after - out).max())))

@@ -62,6 +62,8 @@ def figure_json(at, chart: dict) -> str:
         frame = frames[str(chart["scrub"]["value"])]
         for i, trace in frame["traces"].items():
             traces[int(i)] = trace
+        for i, attributes in frame["restyle"].items():
+            traces[int(i)] = json.dumps({**json.loads(traces[int(i)]), **attributes})
         parsed = json.loads(layout)
         for path, value in frame["relayout"].items():
             _set_path(parsed, path, value)

@@ -274,16 +274,44 @@ def sample(model, test_digits):
     return x, tr, attention.worked_example(model, tr.tokens, 1, 20)
 
 
+def drawn_bars(fig, panel: int) -> dict[int, float]:
+    """Key row -> length of the bars a figure draws as rectangles in panel `panel` ("x3": its x axis)."""
+    return {round((s.y0 + s.y1) / 2): s.x1 for s in fig.layout.shapes if s.type == "rect" and s.xref == panel}
+
+
+def path_bars(shape) -> np.ndarray:
+    """The lengths of the bars one path shape draws, "M0,aH<length>V..Z" (horizontal) or
+    "Ma,0V<length>H..Z" (vertical), in order."""
+    return np.array([float(re.match(r"M[^HV]*[HV](-?[\d.e+-]+)", "M" + bar).group(1))
+                     for bar in shape.path.split("M")[1:]])
+
+
+def assert_every_bar(drawn: dict[int, float], weights: np.ndarray, span) -> None:
+    """Each key row's bar is its weight; a row without a bar has a weight under a third of a pixel."""
+    for j, w in enumerate(weights):
+        assert drawn[j] == w if j in drawn else w < (span[1] - span[0]) / 500, (j, w)
+
+
 def test_row_focus_bars_are_the_query_rows_weights_and_digit_is_the_input(sample):
     x, tr, _ = sample
-    fig = figures.row_focus(x, tr.scores[1, 20], 20, 1, "en")
-    bar = next(d for d in fig.data if d.type == "bar")
-    np.testing.assert_array_equal(bar.x, tr.scores[1, 20])
-    digit, tint = [d for d in fig.data if d.type == "heatmap"]
+    w = tr.scores[1, 20]
+    fig = figures.row_focus(x, tr.scores[1], 20, 1, "en")
+    assert_every_bar(drawn_bars(fig, "x3"), w, fig.layout.xaxis3.range)
+    assert fig.layout.xaxis3.range[1] >= tr.scores[1].max()                     # one scale for every row
+    (label,) = [s.label.text for s in fig.layout.shapes if s.label.text]
+    assert label == f"{w.max():.2f}"                                             # the strongest bar's weight
+    hover = next(d for d in fig.data if d.type == "bar")                         # every row's weights, told on hover
+    np.testing.assert_allclose(np.asarray(hover.customdata), tr.scores[1].T, rtol=1e-6)
+    assert "customdata[20]" in hover.hovertemplate
+    (digit,) = [d for d in fig.data if d.type == "heatmap"]
     np.testing.assert_array_equal(digit.z, x)
-    np.testing.assert_array_equal(tint.z[:, 0], tr.scores[1, 20])
-    assert tint.x0 - tint.dx / 2 == -0.5 and tint.x0 + tint.dx / 2 == 27.5   # the tint spans the digit's 28 columns
-    (box,) = [s for s in fig.layout.shapes if s.type == "rect"]   # the query row outlined across the digit
+    tint = {round((s.y0 + s.y1) / 2): float(s.fillcolor.split(",")[-1][:-1])
+            for s in fig.layout.shapes if s.xref == "x2"}
+    assert {(s.x0, s.x1) for s in fig.layout.shapes if s.xref == "x2"} == {(-0.5, 27.5)}   # across the digit
+    for j, alpha in tint.items():
+        assert alpha == pytest.approx(0.7 * w[j] / w.max(), abs=5e-4)
+    assert set(tint) == set(np.flatnonzero(w >= 0.01 * w.max()).tolist())
+    box = fig.layout.shapes[0]   # the query row outlined across the digit, first
     assert (box.y0, box.y1, box.x0, box.x1, box.xref, box.yref) == (19.5, 20.5, 0, 1, "x2 domain", "y2")
     assert "row 20" in fig.layout.title.text and "head 2" in fig.layout.title.text
 
@@ -310,19 +338,35 @@ def test_head_grid_shows_every_head_and_their_mean_with_the_query_row_outlined(s
     assert "头" in fig.layout.title.text
 
 
-def test_worked_figure_draws_q_keys_dots_scaled_weights_values_and_output(sample):
-    _, _, ex = sample
-    fig = figures.worked_figure(ex, "en")
-    maps = [np.asarray(d.z) for d in fig.data if d.type == "heatmap"]
-    bars = [np.asarray(d.x) for d in fig.data if d.type == "bar"]
-    for drawn, expected in zip(maps, (ex.q[None], ex.keys, ex.values, ex.output[None])):
-        np.testing.assert_array_equal(drawn, expected)
-    for drawn, expected in zip(bars, (ex.dots, ex.scaled, ex.weights)):
-        np.testing.assert_array_equal(drawn, expected)
+def test_worked_figure_draws_q_keys_dots_scaled_weights_values_and_output(model, sample):
+    from plotly.colors import sample_colorscale
+
+    from explain.figures.theme import DIVERGING
+    _, tr, ex = sample
+    examples = [attention.worked_example(model, tr.tokens, 1, r) for r in range(28)]
+    fig = figures.worked_figure(examples, 20, "en")
+    keys, values = [np.asarray(d.z) for d in fig.data if d.type == "heatmap"]
+    np.testing.assert_array_equal(keys, ex.keys)
+    np.testing.assert_array_equal(values, ex.values)
+    dots, scaled = [path_bars(s) for s in fig.layout.shapes if s.type == "path"]
+    np.testing.assert_allclose(dots, ex.dots, rtol=1e-6)
+    np.testing.assert_allclose(scaled, ex.scaled, rtol=1e-6)
+    assert_every_bar(drawn_bars(fig, "x5"), ex.weights, fig.layout.xaxis5.range)
+    span = max(np.abs(ex.keys).max(), np.abs(ex.values).max(), np.abs(ex.queries).max())
+    for panel, vector in (("x", ex.q), ("x7", ex.output)):   # each cell in its number's colour on the keys' scale
+        cells = sorted((s.x0, s.fillcolor) for s in fig.layout.shapes if s.type == "rect" and s.xref == panel)
+        assert [x0 for x0, _ in cells] == [d - 0.5 for d in range(len(vector))]
+        assert [c for _, c in cells] == sample_colorscale(DIVERGING, ((vector + span) / (2 * span)).tolist())
+    # Told on hover, every row's numbers: q, q·k, the scaled dots, the weights, the output.
+    told = [np.asarray(d.customdata) for d in fig.data if d.customdata is not None]
+    for drawn, name in zip(told, ("q", "dots", "scaled", "weights", "output")):
+        np.testing.assert_allclose(drawn, np.stack([getattr(e, name) for e in examples]).T, rtol=1e-6, atol=1e-7)
+    assert all("customdata[20]" in d.hovertemplate for d in fig.data if d.customdata is not None)
     assert "÷ 4" in [a.text for a in fig.layout.annotations]
+    assert [s.label.text for s in fig.layout.shapes if s.label.text] == ["q (row 20)"]
     strongest = int(np.argmax(ex.weights))   # the key row written out, outlined in the five key-row panels
-    assert [(b.y0, b.y1, b.yref) for b in fig.layout.shapes] == [(strongest - 0.5, strongest + 0.5, f"y{k}")
-                                                                 for k in range(2, 7)]
+    outlines = [s for s in fig.layout.shapes if s.type == "rect" and s.xref.endswith("domain")]
+    assert [(b.y0, b.y1, b.yref) for b in outlines] == [(strongest - 0.5, strongest + 0.5, f"y{k}") for k in range(2, 7)]
 
 
 def test_position_and_order_figures_draw_the_table_and_the_reordered_digit(model, sample):
@@ -349,11 +393,20 @@ def test_residual_figure_draws_each_stages_row_lengths_and_marks_the_row(model, 
 def test_layer_norm_figure_draws_before_normalised_and_after(model, sample):
     x, _, _ = sample
     block = attention.encoder_trace(model, x)
-    step = attention.layer_norm_step(model, "norm2", block.residual2[5])
-    bars = [np.asarray(d.y) for d in figures.layer_norm_figure(step, "norm2", 5, "zh").data if d.type == "bar"]
-    for drawn, expected in zip(bars, (block.residual2[5], step.normalised, block.norm2[5])):
-        np.testing.assert_allclose(drawn, expected, atol=1e-5)
+    steps = [attention.layer_norm_step(model, "norm2", row) for row in block.residual2]
+    fig = figures.layer_norm_figure(steps, "norm2", 5, "zh")
+    bars = [path_bars(s) for s in fig.layout.shapes if s.type == "path"]
+    every = (block.residual2, np.stack([s.normalised for s in steps]), block.norm2)
+    for drawn, expected in zip(bars, every):
+        np.testing.assert_allclose(drawn, expected[5], atol=1e-5)
     assert len(bars) == 3
+    for trace, expected in zip(fig.data, every):   # every row's numbers, told on hover
+        np.testing.assert_allclose(np.asarray(trace.customdata), expected.T, atol=1e-5)
+        assert "customdata[5]" in trace.hovertemplate
+    for k, expected in enumerate(every, start=1):   # one range for every row
+        low, high = fig.layout[f"yaxis{k if k > 1 else ''}"].range
+        assert low <= min(0, expected.min()) and high >= expected.max()
+    assert f"μ = {steps[5].mean:.2f}" in next(s.label.text for s in fig.layout.shapes if s.label.text)
 
 
 def points(shape) -> np.ndarray:
@@ -376,7 +429,7 @@ def test_recurrence_figure_joins_the_query_row_to_every_weighted_key_row(sample)
 def test_row_focus_arcs_leave_the_query_row_for_every_weighted_key_row(sample):
     x, tr, _ = sample
     w = tr.scores[1, 20]
-    arcs = [s for s in figures.row_focus(x, w, 20, 1, "en").layout.shapes if s.type == "path"]
+    arcs = [s for s in figures.row_focus(x, tr.scores[1], 20, 1, "en").layout.shapes if s.type == "path"]
     ends = {int(round(points(s)[-1][1])): s.line.width for s in arcs}
     assert all(points(s)[0][1] == 20 for s in arcs)
     assert sorted(ends) == np.flatnonzero(w >= 0.01).tolist()
@@ -386,7 +439,7 @@ def test_row_focus_arcs_leave_the_query_row_for_every_weighted_key_row(sample):
 def test_projector_style_keeps_weight_coded_line_widths(sample):
     x, tr, _ = sample
     w = tr.scores[1, 20]
-    for fig in (figures.recurrence_figure(w, 20, "en", projector=True), figures.row_focus(x, w, 20, 1, "en", True)):
+    for fig in (figures.recurrence_figure(w, 20, "en", projector=True), figures.row_focus(x, tr.scores[1], 20, 1, "en", True)):
         assert len({s.line.width for s in fig.layout.shapes if s.type == "path"}) > 1
 
 
@@ -472,13 +525,18 @@ def test_the_charts_hold_every_query_rows_picture_with_that_rows_keras_numbers(m
     assert all(sorted(pictures) == list(range(28)) for pictures in held.values())
     for r in (0, 9, 27):
         focus = held["focus"][r][0]
-        np.testing.assert_allclose(next(d for d in focus.data if d.type == "bar").x, scores[r], atol=1e-5)
+        drawn = drawn_bars(focus, "x3")
+        assert drawn and all(abs(length - scores[r, j]) < 1e-5 for j, length in drawn.items())
+        low, high = focus.layout.xaxis3.range
+        assert all(scores[r, j] < (high - low) / 500 for j in set(range(28)) - set(drawn))   # under a third of a pixel
         assert "row %d " % r in focus.layout.title.text
         worked = held["worked"][r][0]
-        np.testing.assert_allclose([d for d in worked.data if d.type == "bar"][2].x, scores[r], atol=1e-5)
+        drawn = drawn_bars(worked, "x5")
+        assert drawn and all(abs(length - scores[r, j]) < 1e-5 for j, length in drawn.items())
         fan = held["recurrence"][r][0]
         np.testing.assert_allclose(fan.data[1].customdata, scores[r], atol=1e-5)
-        np.testing.assert_allclose(held["layernorm"][r][0].data[2].y, norm1[r], atol=1e-4)
+        (_, _, after) = [s for s in held["layernorm"][r][0].layout.shapes if s.type == "path"]
+        np.testing.assert_allclose(path_bars(after), norm1[r], atol=1e-4)
         assert held["residual"][r][0].layout.shapes[0].x0 == r
         grid, outlines = held["heads"][r]
         assert grid is held["heads"][0][0] and not grid.layout.shapes   # one figure under the row's outlines

@@ -143,6 +143,8 @@ def _drawn_over(base: dict, *frames: dict) -> dict:
     for frame in frames:
         for i, trace in frame["traces"].items():
             figure["data"][int(i)] = json.loads(trace)
+        for i, attributes in frame["restyle"].items():
+            figure["data"][int(i)].update(attributes)
         for path, value in frame["relayout"].items():
             _set_path(figure["layout"], path, value)
     return figure
@@ -160,7 +162,9 @@ def test_any_scrub_frame_drawn_over_any_other_gives_its_own_picture():
     outline = [dict(type="rect", x0=s - 0.5, x1=s + 0.5, y0=0, y1=1, line=dict(color="red")) for s in range(4)]
     moving = {s: (heat, [outline[s]]) for s in range(4)}                     # one figure, its outline moving
     changing = {s: (_line(1.0 + s, f"row {s}"), outline[:s]) for s in range(4)}   # traces, title, shape count
-    for pictures in (moving, changing):
+    hovering = {s: (_line(1.0, "t").update_traces(hovertemplate=f"row {s}: %{{customdata[{s}]}}", selector=1), [])
+                for s in range(4)}                                                 # a hover template alone
+    for pictures in (moving, changing, hovering):
         frames = json.loads(scrub_frames(Scrub("g", 0, pictures)))
         assert sorted(frames) == ["0", "1", "2", "3"]
         base = _picture(*pictures[0])
@@ -170,6 +174,9 @@ def test_any_scrub_frame_drawn_over_any_other_gives_its_own_picture():
     frames = json.loads(scrub_frames(Scrub("g", 0, moving)))
     assert all(frame["traces"] == {} for frame in frames.values())                 # the heatmap never travels
     assert set(frames["2"]["relayout"]) == {"shapes[1].x0", "shapes[1].x1"}        # nor what stays put
+    frames = json.loads(scrub_frames(Scrub("g", 0, hovering)))
+    assert all(frame["traces"] == {} and frame["relayout"] == {} for frame in frames.values())   # no data travel
+    assert frames["2"]["restyle"] == {"1": {"hovertemplate": "row 2: %{customdata[2]}"}}
     with pytest.raises(ValueError, match="no picture for its value 7"):
         Scrub("g", 7, moving)
 

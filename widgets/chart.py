@@ -10,6 +10,7 @@ from Streamlit's component file route: inline, it would travel in every element'
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,11 +123,34 @@ def _json(value) -> str:
         return to_json_plotly(_plain(value))
 
 
+# A trace's hover template, in a trace's JSON (plotly writes it at the top level, once).
+_HOVER = re.compile(r'"hovertemplate":("(?:[^"\\]|\\.)*")')
+# More moving shape fields than this, and a frame relays out the shapes as one list: plotly.js draws each
+# field's shape again (28 bars' two fields: 20-30 ms; the list of them at once: 4-9 ms).
+FIELD_PATHS = 12
+
+
+def _restyled(traces: list[str], sent: str) -> list[str] | None:
+    """Each picture's hover template of one trace (`traces`, as JSON) when the pictures differ from the
+    message's (`sent`) in it alone, else None: such a trace is restyled, which plotly.js draws nothing
+    again for (a chart drawing a row's numbers as shapes tells them on hover through it)."""
+    base = _HOVER.sub('"hovertemplate":null', sent)
+    templates = []
+    for trace in traces:
+        found = _HOVER.findall(trace)
+        if len(found) != 1 or _HOVER.sub('"hovertemplate":null', trace) != base:
+            return None
+        templates.append(json.loads(found[0]))
+    return templates
+
+
 def scrub_frames(scrub: Scrub) -> str:
     """`scrub`'s pictures as what the browser swaps in for each value: JSON {value: {"traces": {index:
-    trace JSON as a string}, "relayout": {path: value}}} holding every trace and layout path that differs between any
-    two pictures, so that any frame drawn over any other gives its own picture. Pictures of one
-    figure under moving shapes (the Recurrent page's outlines) differ in shape fields alone."""
+    trace JSON as a string}, "restyle": {index: {"hovertemplate": template}}, "relayout": {path: value}}}
+    holding every trace, hover template and layout path that differs between any two pictures, so that
+    any frame drawn over any other gives its own picture. Pictures of one figure under moving shapes
+    (the Recurrent page's outlines) differ in shape fields alone; a trace whose hover template alone
+    differs (`_restyled`) travels as that template."""
     pictures = list(scrub.pictures.items())
     traces = {value: [_json(_plain(trace)) for trace in scrub.traces[value]] if value in scrub.traces
               else figure_parts(fig)[0] for value, (fig, _) in pictures}
@@ -136,19 +160,29 @@ def scrub_frames(scrub: Scrub) -> str:
     if len(counts) > 1:
         raise ValueError(f"Scrub {scrub.group!r}: every picture must have as many traces, got {sorted(counts)}")
     changing = sorted({i for t in traces.values() for i, trace in enumerate(t) if trace != sent[i]})
+    templates = {i: found for i in changing if (found := _restyled([t[i] for t in traces.values()], sent[i]))}
+    swapping = [i for i in changing if i not in templates]
     same_figure = all(fig is first_fig for fig, _ in scrub.pictures.values())
     shape_counts = {len(fig._layout.get("shapes", ())) + len(shapes) for fig, shapes in scrub.pictures.values()}
-    whole_shapes = len(shape_counts) > 1
-    paths = {value: _layout_paths(fig, shapes, same_figure, whole_shapes) for value, (fig, shapes) in pictures}
-    every = dict.fromkeys(path for fields in paths.values() for path in fields)
-    moving = [path for path in every if any(_differs(fields.get(path), paths[first_value].get(path))
-                                            for fields in paths.values())]
+    moving = _moving(pictures, same_figure, whole_shapes := len(shape_counts) > 1)
+    if not whole_shapes and sum(path.startswith("shapes[") for path in moving[1]) > FIELD_PATHS:
+        moving = _moving(pictures, same_figure, True)
+    paths, moved = moving
     frames = []
-    for value, _ in pictures:
-        swapped = ",".join(f'"{i}":{json.dumps(traces[value][i])}' for i in changing)  # as strings: compared
-        relayout = _json({path: paths[value].get(path) for path in moving})
-        frames.append(f'"{value}":{{"traces":{{{swapped}}},"relayout":{relayout}}}')
+    for k, (value, _) in enumerate(pictures):
+        swapped = ",".join(f'"{i}":{json.dumps(traces[value][i])}' for i in swapping)  # as strings: compared
+        restyle = _json({str(i): {"hovertemplate": found[k]} for i, found in templates.items()})
+        relayout = _json({path: paths[value].get(path) for path in moved})
+        frames.append(f'"{value}":{{"traces":{{{swapped}}},"restyle":{restyle},"relayout":{relayout}}}')
     return "{" + ",".join(frames) + "}"
+
+
+def _moving(pictures: list, same_figure: bool, whole_shapes: bool) -> tuple[dict, list[str]]:
+    """Each picture's layout paths (`_layout_paths`) and those whose value differs between any two."""
+    paths = {value: _layout_paths(fig, shapes, same_figure, whole_shapes) for value, (fig, shapes) in pictures}
+    first = paths[pictures[0][0]]
+    every = dict.fromkeys(path for fields in paths.values() for path in fields)
+    return paths, [path for path in every if any(_differs(fields.get(path), first.get(path)) for fields in paths.values())]
 
 
 _SCALARS = (str, int, float, bool, type(None))

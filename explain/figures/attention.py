@@ -80,42 +80,104 @@ def _shades(weights: np.ndarray, projector: bool) -> list[str]:
     return sample_colorscale(sequential(projector), np.clip(weights, 0, 1).tolist())
 
 
-def row_focus(x28: np.ndarray, weights: np.ndarray, query: int, head: int, lang: str,
+def _bars(at: np.ndarray, lengths: np.ndarray, horizontal: bool = False, width: float = 0.8) -> str:
+    """Bars from 0 to each of `lengths` at the positions `at` (x, or y if `horizontal`), `width` wide, as
+    one SVG path in data coordinates: one shape instead of a bar trace, which plotly.js would draw
+    again, with every other trace of the figure, on every query-row move."""
+    half = width / 2
+    if horizontal:
+        return "".join(f"M0,{a - half:g}H{v:.7g}V{a + half:g}H0Z" for a, v in zip(at, lengths))
+    return "".join(f"M{a - half:g},0V{v:.7g}H{a + half:g}V0Z" for a, v in zip(at, lengths))
+
+
+def _span(values: np.ndarray, pad: float = 0.05) -> list[float]:
+    """An axis range holding 0 and every one of `values`, `pad` of its length to spare either side."""
+    low, high = min(0.0, float(values.min())), max(0.0, float(values.max()))
+    return [low - pad * (high - low), high + pad * (high - low)]
+
+
+def _panel_title(text: str, k: int, projector: bool) -> dict:
+    """Panel k's title, as make_subplots places and sizes it, as the label of an invisible line along
+    the panel's top: a title that changes with the query row, as an annotation, would be a "calc" edit
+    in plotly.js (the whole plot drawn again, 20-40 ms a move); a shape's label is drawn with the shapes."""
+    x, y = panels.axes(k)
+    return dict(type="line", x0=0, x1=1, xref=f"{x} domain", y0=1, y1=1, yref=f"{y} domain", line=dict(width=0),
+                label=dict(text=text, textposition="middle", yanchor="bottom", padding=0,
+                           font=dict(size=20 if projector else 16)))
+
+
+def _at_row(template: str, letter: str, row: int) -> str:
+    """A hover template telling the value of `row` from each point's customdata (every row's value,
+    (points, rows)) where `template` tells the point's own coordinate `letter` ("%{y:.3f}")."""
+    return template.replace("%{" + letter, f"%{{customdata[{row}]")
+
+
+def _cells(values: np.ndarray, colours: Sequence[str], k: int) -> list[dict]:
+    """A row of cells (x 0..n-1, y 0) in panel k, each filled with its colour: a vector that changes with
+    the query row, drawn with the shapes instead of as a heatmap plotly.js would draw again."""
+    x, y = panels.axes(k)
+    return [dict(type="rect", x0=d - 0.5, x1=d + 0.5, y0=-0.5, y1=0.5, xref=x, yref=y, fillcolor=colour,
+                 line=dict(width=0)) for d, colour in zip(range(len(values)), colours)]
+
+
+def _hover_bars(every: np.ndarray, span: list[float], template: str, k: int) -> dict:
+    """Invisible horizontal bars across panel k's `span`, one a key row, whose hover tells `template`
+    with each key row's value for every query row, `every` (query, key): bars drawn as shapes still
+    tell their numbers on hover, and a row move changes the template alone (`widgets.chart`)."""
+    x, y = panels.axes(k)
+    rows = every.shape[1]
+    return dict(type="bar", x=np.full(rows, span[1] - span[0]), base=span[0], y=np.arange(rows), orientation="h",
+                customdata=every.T.astype(np.float32), marker=dict(opacity=0), hovertemplate=template,
+                showlegend=False, xaxis=x, yaxis=y)
+
+
+def _weight_bars(weights: np.ndarray, span: list[float], projector: bool, k: int, width: float = 0.85) -> list[dict]:
+    """One rectangle a key row in panel k, from 0 to its weight, in its colour on the sequential scale;
+    none for a weight under 1/500 of the axis `span` (under a third of a pixel: a shape costs plotly.js
+    0.1-0.2 ms a move; the hover still tells it)."""
+    x, y = panels.axes(k)
+    least = (span[1] - span[0]) / 500
+    return [dict(type="rect", x0=0, x1=float(w), y0=j - width / 2, y1=j + width / 2, xref=x, yref=y,
+                 fillcolor=colour, line=dict(width=0))
+            for j, (w, colour) in enumerate(zip(weights, _shades(weights, projector))) if w >= least]
+
+
+def row_focus(x28: np.ndarray, scores: np.ndarray, query: int, head: int, lang: str,
               projector: bool = False) -> go.Figure:
     """Where query row `query` looks: arcs from it to every key row (width = weight), the digit with
-    the query row outlined and the key rows tinted by weight, and one bar per key row. `weights` (key,)
-    is one row of the head's matrix."""
+    the query row outlined and the key rows tinted by weight, and one bar per key row. `scores`
+    (query, key) is the head's matrix: the bars keep one scale for every query row, and what changes
+    with the row is drawn as shapes (the hover tells the row's weights from every row's)."""
+    weights = scores[query]
     layout = grid(rows=1, cols=3, shared_yaxes=True, column_widths=[0.14, 0.56, 0.30], horizontal_spacing=0.02)
     strongest = float(weights.max())
+    span = [0.0, float(scores.max()) * 1.45]
     rows = np.arange(28)
-    data = [_digit(x28, "digit", 2),
-            # The key rows tinted on the drawing itself, strongest row most opaque: one column
-            # stretched over the digit's 28 (x0, dx), so each weight travels once.
-            dict(type="heatmap", z=weights[:, None], x0=13.5, dx=28, zmin=0, zmax=strongest, showscale=False,
-                 colorscale=[[0, "rgba(86,180,233,0)"], [1, "rgba(86,180,233,0.7)"]], hoverinfo="skip",
-                 xaxis="x2", yaxis="y2"),
-            dict(type="bar", x=weights, y=rows, orientation="h", showlegend=False,
-                 marker=dict(color=_shades(weights, projector)),
-                 text=[f"{w:.2f}" if w == strongest else "" for w in weights],
-                 textposition="outside", cliponaxis=False, constraintext="none",
-                 textfont=dict(size=20 if projector else 12),
-                 hovertemplate=t("attention.fig.hover_bar", lang) + "<extra></extra>", xaxis="x3", yaxis="y3")]
-    layout["shapes"] = [_outline(query, 2)]
+    hover_bar = _at_row(t("attention.fig.hover_bar", lang), "x", query) + "<extra></extra>"
+    data = [_digit(x28, "digit", 2), _hover_bars(scores, span, hover_bar, 3)]
+    bars = _weight_bars(weights, span, projector, 3)
+    top = max(range(len(bars)), key=lambda b: bars[b]["x1"])
+    bars[top]["label"] = dict(text=f"{strongest:.2f}", textposition="middle right", xanchor="left", padding=4,
+                              font=dict(size=20 if projector else 12))
+    # The key rows tinted on the drawing itself, strongest row most opaque (rows under 1% of it unseen).
+    tint = [dict(type="rect", x0=-0.5, x1=27.5, y0=j - 0.5, y1=j + 0.5, xref="x2", yref="y2", line=dict(width=0),
+                 fillcolor=f"rgba(86,180,233,{0.7 * w / strongest:.3f})")
+            for j, w in enumerate(weights) if w >= 0.01 * strongest]
+    layout["shapes"] = [_outline(query, 2), *tint, *bars]
     _axis(layout, "x", 1, visible=False, range=[-1.05, 0.1])
     _axis(layout, "x", 2, visible=False, scaleanchor="y2", constrain="domain")
-    _axis(layout, "x", 3, title=t("attention.fig.weight", lang), range=[0, strongest * 1.45],
-          nticks=3 if projector else 5)
+    _axis(layout, "x", 3, title=t("attention.fig.weight", lang), range=span, nticks=3 if projector else 5)
     _row_axes(layout, 3)
     _axis(layout, "y", 1, title=t("attention.fig.key_row", lang))
-    layout.update(title=dict(text=t("attention.fig.focus_title", lang, query=query, head=head + 1)), bargap=0.15)
+    layout.update(title=dict(text=t("attention.fig.focus_title", lang, query=query, head=head + 1)))
     arcs = []
     for key in np.flatnonzero(weights >= 0.01):
         bend = 0.15 + 0.85 * abs(key - query) / 27   # the control point: the arc's bulge grows with the distance
         arcs.append(((0, -bend, 0), (query, (query + key) / 2, key), float(weights[key])))
     layout["shapes"] += _weighted_lines(arcs, strongest, projector, 1, curve=True)
     keys = dict(type="scatter", x=np.zeros(28), y=rows, mode="markers", showlegend=False,
-                marker=dict(size=(3 + 9 * weights / strongest) * (1.5 if projector else 1), color=ACCENT),
-                customdata=weights, hovertemplate=t("attention.fig.hover_key", lang) + "<extra></extra>",
+                marker=dict(size=6 if projector else 4, color=ACCENT), customdata=scores.T.astype(np.float32),
+                hovertemplate=_at_row(t("attention.fig.hover_key", lang), "customdata", query) + "<extra></extra>",
                 xaxis="x", yaxis="y")
     return figure(data, layout, projector, 350, coded=[keys])
 
@@ -181,10 +243,13 @@ def head_grid(scores: np.ndarray, query: int | None, head: int, lang: str, proje
     return figure(data, layout, projector, 280, margin)
 
 
-def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.Figure:
-    """softmax(q·k_j / sqrt(d_k)) then Σ_j w_j v_j, left to right, one line per key row j: the query
-    (1, d_k) above the keys (key, d_k), the three per-key columns, the values (key, d_v) with the
-    weighted sum (1, d_v) below them."""
+def worked_figure(examples: Sequence[WorkedExample], row: int, lang: str, projector: bool = False) -> go.Figure:
+    """softmax(q·k_j / sqrt(d_k)) then Σ_j w_j v_j for query row `row`, left to right, one line per key
+    row j: the query (1, d_k) above the keys (key, d_k), the three per-key columns, the values (key, d_v)
+    with the weighted sum (1, d_v) below them. `examples` (query,) holds every query row's of the head:
+    one scale for every row, and what changes with the row (q, the columns, the sum) drawn as shapes
+    over hover targets that hold every row's numbers."""
+    ex = examples[row]
     root = float(np.sqrt(ex.d_k))
     titles = [t("attention.fig.col_keys", lang), t("attention.fig.col_dots", lang),
               t("attention.fig.col_scaled", lang, root=f"{root:g}"), t("attention.fig.col_softmax", lang),
@@ -193,42 +258,55 @@ def worked_figure(ex: WorkedExample, lang: str, projector: bool = False) -> go.F
     layout = grid(rows=3, cols=5, row_heights=[0.07, 0.84, 0.09], vertical_spacing=0.045,
                   column_widths=[0.27, 0.13, 0.13, 0.15, 0.27], horizontal_spacing=0.025,
                   specs=[[{}, None, None, None, None], [{}, {}, {}, {}, {}], [None] * 4 + [{}]],
-                  subplot_titles=[t("attention.fig.q", lang, row=ex.row)] + titles + [t("attention.fig.out", lang)])
+                  subplot_titles=[""] + titles + [t("attention.fig.out", lang)])
     # One colour scale for every query row of the head (the output, a weighted mean of values, lies within
     # it): the keys and values then draw the same on every row, and a row move sends only what changed.
     span = float(max(np.abs(ex.keys).max(), np.abs(ex.values).max(), np.abs(ex.queries).max()))
     hover_vec = t("attention.fig.hover_vec", lang) + "<extra></extra>"
-    hover_bar = t("attention.fig.hover_bar", lang) + "<extra></extra>"
+    hover_row = _at_row(hover_vec.replace("%{y}", str(row)), "z", row)   # q's and the sum's: the query row's
+    hover_bar = _at_row(t("attention.fig.hover_bar", lang), "x", row) + "<extra></extra>"
 
-    def vec(z: np.ndarray, k: int) -> dict:
+    def colours(v: np.ndarray) -> list[str]:
+        return sample_colorscale(DIVERGING, np.clip((v + span) / (2 * span), 0, 1).tolist())
+
+    def heat(z: np.ndarray, k: int) -> dict:
         x, y = panels.axes(k)
         return dict(type="heatmap", z=z, hovertemplate=hover_vec, colorscale=DIVERGING, zmid=0, zmin=-span,
                     zmax=span, showscale=False, xaxis=x, yaxis=y)
 
-    def bars(values: np.ndarray, k: int, **style_) -> dict:
+    def cells_hover(every: np.ndarray, k: int) -> dict:   # every (query, d): each row's vector
         x, y = panels.axes(k)
-        return dict(type="bar", x=values, y=np.arange(len(ex.weights)), orientation="h", hovertemplate=hover_bar,
-                    xaxis=x, yaxis=y, **style_)
+        return dict(type="scatter", x=np.arange(every.shape[1]), y=np.zeros(every.shape[1]), mode="markers",
+                    marker=dict(symbol="square", size=14, opacity=0), customdata=every.T.astype(np.float32),
+                    hovertemplate=hover_row, xaxis=x, yaxis=y)
 
-    data = [vec(ex.q[None], 1), vec(ex.keys, 2), bars(ex.dots, 3, marker=dict(color=CATEGORICAL[0])),
-            bars(ex.scaled, 4, marker=dict(color=CATEGORICAL[0])),
-            bars(ex.weights, 5, marker=dict(color=_shades(ex.weights, projector))),
-            vec(ex.values, 6), vec(ex.output[None], 7)]
+    every = {name: np.stack([getattr(e, name) for e in examples]) for name in ("q", "dots", "scaled", "weights", "output")}
+    spans = {name: _span(every[name]) for name in ("dots", "scaled")}
+    spans["weights"] = [0.0, float(every["weights"].max()) * 1.15]
+    data = [cells_hover(every["q"], 1), heat(ex.keys, 2),
+            *(_hover_bars(every[name], spans[name], hover_bar, k) for k, name in ((3, "dots"), (4, "scaled"), (5, "weights"))),
+            heat(ex.values, 6), cells_hover(every["output"], 7)]
     strongest = int(np.argmax(ex.weights))
     layout["shapes"] = [_outline(strongest, k) for k in range(2, 7)]
+    for k, name in ((3, "dots"), (4, "scaled")):
+        x, y = panels.axes(k)
+        layout["shapes"].append(dict(type="path", path=_bars(np.arange(len(ex.weights)), getattr(ex, name), True, 0.85),
+                                     xref=x, yref=y, fillcolor=CATEGORICAL[0], line=dict(width=0)))
+    layout["shapes"] += [*_weight_bars(ex.weights, spans["weights"], projector, 5), *_cells(ex.q, colours(ex.q), 1),
+                         *_cells(ex.output, colours(ex.output), 7),
+                         _panel_title(t("attention.fig.q", lang, row=row), 1, projector)]
     for k in range(2, 7):
         _axis(layout, "y", k, **ROWS_DOWN, showticklabels=k == 2)
     _axis(layout, "y", 2, title=t("attention.fig.key_row", lang))
     for k in (1, 7):
-        _axis(layout, "y", k, visible=False)
-        _axis(layout, "x", k, visible=False)
+        _axis(layout, "y", k, visible=False, range=[-0.5, 0.5])
+        _axis(layout, "x", k, visible=False, range=[-0.5, len(ex.q) - 0.5])
     for k in (2, 6):
         _axis(layout, "x", k, showticklabels=False)
-    _axis(layout, "x", 5, range=[0, float(ex.weights.max()) * 1.15])
-    for k in (3, 4, 5):
-        _axis(layout, "x", k, nticks=3 if projector else 5)
+    for k, name in ((3, "dots"), (4, "scaled"), (5, "weights")):   # three ticks: one range for every row is wide
+        _axis(layout, "x", k, range=spans[name], nticks=3 if projector or k < 5 else 5)
     layout.update(showlegend=False, bargap=0.15,
-                  title=dict(text=t("attention.fig.worked_title", lang, head=ex.head + 1, row=ex.row)))
+                  title=dict(text=t("attention.fig.worked_title", lang, head=ex.head + 1, row=row)))
     return figure(data, layout, projector, 560, {"t": 110 if projector else 85})  # room for the title above q's own
 
 
@@ -317,29 +395,39 @@ def residual_figure(norms: dict[str, np.ndarray], row: int, lang: str, projector
     return figure(data, layout, projector, 420 if projector else 360)
 
 
-def layer_norm_figure(step: LayerNormStep, layer: str, row: int, lang: str, projector: bool = False) -> go.Figure:
-    """One row's `depth` numbers entering layer normalisation (its mean as a line, one standard
+def layer_norm_figure(steps: Sequence[LayerNormStep], layer: str, row: int, lang: str,
+                      projector: bool = False) -> go.Figure:
+    """Row `row`'s `depth` numbers entering layer normalisation (its mean as a line, one standard
     deviation either side shaded), after (x - mean) / sqrt(var + eps), and after gamma, beta: the
-    layer's output row."""
-    titles = [t("attention.fig.ln_before", lang, mean=step.mean, var=step.variance),
-              t("attention.fig.ln_normalised", lang), t("attention.fig.ln_after", lang, layer=layer)]
+    layer's output row. `steps` (rows,) holds every row's step: the panels keep one range for every
+    row, and the bars are shapes over hover points that hold every row's numbers, so that a row move
+    redraws shapes and a hover template alone."""
+    step = steps[row]
+    titles = ["", t("attention.fig.ln_normalised", lang), t("attention.fig.ln_after", lang, layer=layer)]
     layout = grid(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
-    dims = np.arange(len(step.before))
-    hover = t("attention.fig.hover_dim", lang) + "<extra></extra>"
-    data = []
-    for k, values in enumerate((step.before, step.normalised, step.after), start=1):
+    depth = len(step.before)
+    dims = np.arange(depth)
+    hover = _at_row(t("attention.fig.hover_dim", lang), "y", row)
+    data, bars = [], []
+    for k, name in enumerate(("before", "normalised", "after"), start=1):
         x, y = panels.axes(k)
-        data.append(dict(type="bar", x=dims, y=values, marker=dict(color=CATEGORICAL[0]), hovertemplate=hover,
-                         showlegend=False, xaxis=x, yaxis=y))
-        _axis(layout, "x", k, title=t("attention.fig.dimension", lang),
-              tickvals=[0, 16, 32, 48, len(dims) - 1] if not projector else [0, 32, len(dims) - 1])
+        every = np.stack([getattr(s, name) for s in steps])   # (rows, depth)
+        data.append(dict(type="scatter", x=dims, y=np.zeros(depth), customdata=every.T.astype(np.float32),
+                         mode="markers", marker=dict(opacity=0), hovertemplate=hover, showlegend=False,
+                         xaxis=x, yaxis=y))
+        bars.append(dict(type="path", path=_bars(dims, every[row]), xref=x, yref=y, fillcolor=CATEGORICAL[0],
+                         line=dict(width=0)))
+        _axis(layout, "x", k, title=t("attention.fig.dimension", lang), range=[-0.5, depth - 0.5],
+              tickvals=[0, 16, 32, 48, depth - 1] if not projector else [0, 32, depth - 1])
+        _axis(layout, "y", k, range=_span(every))
     sd = float(np.sqrt(step.variance))
-    layout["shapes"] = []
+    layout["shapes"] = [*bars, _panel_title(t("attention.fig.ln_before", lang, mean=step.mean, var=step.variance),
+                                            1, projector)]
     for k, (centre, spread) in ((1, (step.mean, sd)), (2, (0.0, 1.0))):
         x, y = panels.axes(k)
         layout["shapes"] += [dict(type="rect", x0=0, x1=1, xref=f"{x} domain", y0=centre - spread, y1=centre + spread,
                                   yref=y, fillcolor=CATEGORICAL[1], opacity=0.15, line=dict(width=0)),
                              dict(type="line", x0=0, x1=1, xref=f"{x} domain", y0=centre, y1=centre, yref=y,
                                   line=dict(color=ACCENT, width=2))]
-    layout.update(title=dict(text=t("attention.fig.ln_title", lang, layer=layer, row=row)), bargap=0.1)
+    layout.update(title=dict(text=t("attention.fig.ln_title", lang, layer=layer, row=row)), hovermode="x")
     return figure(data, layout, projector, 340 if projector else 300, {"t": 95 if projector else 75})

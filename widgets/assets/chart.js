@@ -119,6 +119,7 @@ function draw(Plotly, root, state) {
   }
   const picture = JSON.parse(figure);
   const traces = [...state.traces];
+  const styles = {};  // trace index -> its restyled attributes' JSON, where a frame restyles them
   const value = scrubValue(state);
   const frame = value === undefined ? undefined : state.scrub.frames[value];
   if (frame) {  // the picture for the thumb's value, which may be ahead of the server's
@@ -126,12 +127,18 @@ function draw(Plotly, root, state) {
       traces[i] = trace;
       picture.data[i] = JSON.parse(trace);
     }
+    for (const [i, attributes] of Object.entries(frame.restyle || {})) {
+      styles[i] = JSON.stringify(attributes);
+      Object.assign(picture.data[i], attributes);
+    }
     for (const [path, v] of Object.entries(frame.relayout)) setPath(picture.layout || (picture.layout = {}), path, v);
   }
   const { data, layout = {}, frames } = picture;
   const plot = root.querySelector(".plot");
   const previous = state.drawnTraces;
+  const previousStyles = state.drawnStyles || {};
   const update = layoutUpdate(state, traces, layout, frames);
+  state.drawnStyles = styles;
   state.height = layout.height || 450;
   state.drawn = figure;
   state.scrubbed = frame ? value : undefined;
@@ -144,12 +151,16 @@ function draw(Plotly, root, state) {
     delete root.dataset.drawing;
     if (frame) root.dataset.scrubbed = String(value);  // for a clock: this value's picture is drawn
   };
-  if (update) return Plotly.relayout(plot, update).then(done);
+  if (update) {
+    const restyle = restyleUpdate(previousStyles, styles, data);
+    return (restyle ? Plotly.update(plot, restyle.update, update, restyle.indices) : Plotly.relayout(plot, update)).then(done);
+  }
   if (document.fullscreenElement === root) layout.height = window.innerHeight;
   layout.autosize = true;
   delete layout.width;
   // The trace objects plotly.js holds where a trace is unchanged: it redraws only what changed.
-  const kept = plot.data ? data.map((trace, i) => (previous?.[i] === traces[i] ? plot.data[i] : trace)) : data;
+  const kept = plot.data ? data.map((trace, i) => (previous?.[i] === traces[i] && previousStyles[i] === styles[i]
+    ? plot.data[i] : trace)) : data;
   // Plotly.react keeps the plot's div (and whatever the page put on it) and redraws what changed.
   return Plotly.react(plot, { data: kept, layout, frames, config: state.config }).then(done);
 }
@@ -197,6 +208,19 @@ function setPath(object, path, value) {
   const last = keys[keys.length - 1];
   if (value === null) delete at[last];
   else at[last] = value;
+}
+
+// The restyled attributes (a frame's "restyle": hover templates, which plotly.js draws nothing again for)
+// that differ between the styles drawn (`before`) and `after`, each trace index -> their JSON, as
+// Plotly.update's trace update with the indices it applies to (values from `data`, the picture's traces);
+// null if none differs.
+function restyleUpdate(before, after, data) {
+  const indices = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(i => before[i] !== after[i]);
+  if (!indices.length) return null;
+  const names = new Set(indices.flatMap(i => [before[i], after[i]].filter(Boolean).flatMap(s => Object.keys(JSON.parse(s)))));
+  const update = {};
+  for (const name of names) update[name] = indices.map(i => data[i][name] ?? null);
+  return { update, indices: indices.map(Number) };
 }
 
 // When only the layout changed (the Recurrent page's timestep moves an outline over eleven heatmaps),
