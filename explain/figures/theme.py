@@ -37,23 +37,41 @@ def sequential(projector: bool) -> list[list]:
     return SEQUENTIAL_PROJECTOR if projector else SEQUENTIAL
 
 
-def style(fig: go.Figure, projector: bool = False, height: int | None = None) -> go.Figure:
-    """Apply the app's look; in projector mode text is at least 20 px and lines are thick."""
+def _look(projector: bool, height: int | None, titled: bool) -> tuple[dict, dict, dict]:
+    """The app's look as what it sets: (the layout's properties, an annotation's, an axis's); in
+    projector mode text is at least 20 px (lines and markers: `_trace_look`)."""
     base = 20 if projector else 13
-    fig.update_layout(
-        font=dict(size=base, family=FONT),
-        title_font=dict(size=base + 4),
-        margin=dict(l=10, r=10, t=50 if fig.layout.title.text else 20, b=10),
-        colorway=CATEGORICAL,
-    )
+    layout = dict(font=dict(size=base, family=FONT), title=dict(font=dict(size=base + 4)), colorway=CATEGORICAL,
+                  margin=dict(l=10, r=10, t=50 if titled else 20, b=10))
     if height:
-        fig.update_layout(height=int(height * (1.25 if projector else 1)))
+        layout["height"] = int(height * (1.25 if projector else 1))
+    if not projector:
+        return layout, {}, {}
+    return layout, dict(font=dict(size=base)), dict(tickfont=dict(size=base), title=dict(font=dict(size=base)))
+
+
+def _trace_look(projector: bool, kind: str, mode: str | None) -> dict:
+    """A trace's part of the look: in projector mode, thick lines and large markers."""
+    look = {}
+    if projector and kind == "scatter":
+        look["line"] = dict(width=4)
+    if projector and mode == "markers":
+        look["marker"] = dict(size=12)
+    return look
+
+
+def style(fig: go.Figure, projector: bool = False, height: int | None = None) -> go.Figure:
+    """Apply the app's look (`_look`) to a figure built otherwise (subplots filled by `add_trace`), in
+    place, with plotly's own update calls; `figure` merges the same look into the dicts instead."""
+    layout, note, axis = _look(projector, height, bool(fig.layout.title.text))
+    fig.update_layout(layout)
+    for trace in fig.data:
+        if look := _trace_look(projector, trace.type, getattr(trace, "mode", None)):
+            trace.update(look)
     if projector:
-        fig.update_traces(line=dict(width=4), selector=dict(type="scatter"))
-        fig.update_traces(marker=dict(size=12), selector=dict(mode="markers"))
-        fig.update_annotations(font=dict(size=base))
-        fig.update_xaxes(tickfont=dict(size=base), title_font=dict(size=base))
-        fig.update_yaxes(tickfont=dict(size=base), title_font=dict(size=base))
+        fig.update_annotations(note)
+        fig.update_xaxes(axis)
+        fig.update_yaxes(axis)
     return fig
 
 
@@ -72,34 +90,31 @@ def _merged(d: dict, key: str, value: dict) -> None:
 def figure(data: list[dict], layout: dict, projector: bool = False, height: int | None = None,
            margin: dict | None = None, coded: list[dict] = ()) -> go.Figure:
     """`style(go.Figure(data=data, layout=layout), projector, height)`, its margins then updated with
-    `margin` (e.g. {"t": 40}), the same figure, with the look
-    merged into the dicts first: plotly then validates every property once, in one construction,
-    instead of again in each `update_*` call (half a chart's build time on every rerun). `data` are
-    trace dicts with their "type"; `layout` may use only nested dicts (no "magic underscore" keys).
-    `coded` traces come after `data`, untouched by the look: their line widths or marker sizes show a
-    value (an attention weight), which the projector's uniform widths would erase."""
-    base = 20 if projector else 13
+    `margin` (e.g. {"t": 40}), the same figure, with the look merged into the dicts first: plotly then
+    validates every property once, in one construction, instead of again in each `update_*` call (half
+    a chart's build time on every rerun). `data` are trace dicts with their "type"; `layout` may use
+    only nested dicts (no "magic underscore" keys). `coded` traces come after `data`, untouched by the
+    look: their line widths or marker sizes show a value (an attention weight), which the projector's
+    uniform widths would erase."""
     layout = dict(layout)
     title = layout.get("title")
-    titled = bool(title.get("text") if isinstance(title, dict) else title)
-    _merged(layout, "font", dict(size=base, family=FONT))
-    _merged(layout, "title", dict(font=dict(size=base + 4)))
-    layout.update(margin={"l": 10, "r": 10, "t": 50 if titled else 20, "b": 10, **(margin or {})}, colorway=CATEGORICAL)
-    if height:
-        layout["height"] = int(height * (1.25 if projector else 1))
+    look, note, axis = _look(projector, height, bool(title.get("text") if isinstance(title, dict) else title))
+    look["margin"].update(margin or {})
+    for key, value in look.items():
+        if isinstance(value, dict) and key != "margin":
+            _merged(layout, key, value)
+        else:
+            layout[key] = value
+    data = [dict(trace) for trace in data]
+    for trace in data:
+        for key, value in _trace_look(projector, trace.get("type", "scatter"), trace.get("mode")).items():
+            _merged(trace, key, value)
     if projector:
-        data = [dict(trace) for trace in data]
-        for trace in data:
-            if trace.get("type", "scatter") == "scatter":
-                _merged(trace, "line", dict(width=4))
-            if trace.get("mode") == "markers":
-                _merged(trace, "marker", dict(size=12))
-        layout["annotations"] = [dict(note) for note in layout.get("annotations", [])]
-        for note in layout["annotations"]:
-            _merged(note, "font", dict(size=base))
-        axes = [k for k in layout if k.rstrip("0123456789") in ("xaxis", "yaxis")]
-        for axis in sorted({"xaxis", "yaxis", *axes}):
-            _merged(layout, axis, dict(tickfont=dict(size=base), title=dict(font=dict(size=base))))
+        layout["annotations"] = [dict(a) for a in layout.get("annotations", [])]
+        for annotation in layout["annotations"]:
+            _merged(annotation, "font", note["font"])
+        for name in sorted({"xaxis", "yaxis", *(k for k in layout if k.rstrip("0123456789") in ("xaxis", "yaxis"))}):
+            _merged(layout, name, axis)
     return go.Figure(data=[*data, *coded], layout=layout)
 
 
