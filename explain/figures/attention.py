@@ -346,29 +346,32 @@ def order_figure(x28: np.ndarray, test: OrderTest, lang: str, projector: bool = 
     return figure(data, layout, projector, 300, {"t": 80 if projector else 60})  # two-line titles
 
 
+CHAIN_X = -1.2   # where `recurrence_figure` draws the LSTM's chain, left of attention's fan (0: queries, 1: keys)
+
+
 def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: bool = False) -> go.Figure:
     """Left: the LSTM's chain, row t reaches the state only after rows 0..t-1 (27 steps from row 0 to
-    row 27). Right: attention, the query row joined to every key row at once, line width = weight."""
-    layout = grid(rows=1, cols=2, horizontal_spacing=0.08,
-                  subplot_titles=[t("attention.fig.chain", lang), t("attention.fig.fan", lang, query=query)])
+    row 27). Right: attention, the query row joined to every key row at once, line width = weight.
+    One pair of axes for both: the query dot moves with the row, which plotly.js draws by drawing the
+    whole plot again, and two subplots cost it a third more than one."""
     rows = np.arange(28)
     hover_key = t("attention.fig.hover_key", lang) + "<extra></extra>"
-    data = [dict(type="scatter", x=np.zeros(28), y=rows, mode="lines+markers", line=dict(color=CATEGORICAL[0], width=2),
-                 marker=dict(size=9, symbol="triangle-down", color=CATEGORICAL[0]),
-                 hovertemplate=t("attention.fig.hover_step", lang) + "<extra></extra>", xaxis="x", yaxis="y")]
+    data = [dict(type="scatter", x=np.full(28, CHAIN_X), y=rows, mode="lines+markers",
+                 line=dict(color=CATEGORICAL[0], width=2), marker=dict(size=9, symbol="triangle-down", color=CATEGORICAL[0]),
+                 hovertemplate=t("attention.fig.hover_step", lang) + "<extra></extra>")]
     data += [dict(type="scatter", x=np.full(28, x), y=rows, mode="markers", customdata=weights,
-                  marker=dict(size=7, color="#555555"), hovertemplate=hover_key, xaxis="x2", yaxis="y2")
-             for x in (0, 1)]
-    _axis(layout, "x", 1, visible=False, range=[-1, 1])
-    _axis(layout, "x", 2, range=[-0.3, 1.3], showgrid=False, zeroline=False, tickvals=[0, 1],
-          ticktext=[t("attention.fig.queries", lang), t("attention.fig.keys", lang)])
-    _row_axes(layout, 2)
-    _axis(layout, "y", 1, title=t("attention.fig.image_row", lang))
-    layout["showlegend"] = False
+                  marker=dict(size=7, color="#555555"), hovertemplate=hover_key) for x in (0, 1)]
+    titles = [dict(text=text, x=x, y=1.0, xref="x", yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
+                   font=dict(size=16))
+              for text, x in ((t("attention.fig.chain", lang), CHAIN_X), (t("attention.fig.fan", lang, query=query), 0.5))]
+    layout = dict(xaxis=dict(range=[CHAIN_X - 0.75, 1.3], showgrid=False, zeroline=False, tickvals=[0, 1],
+                             ticktext=[t("attention.fig.queries", lang), t("attention.fig.keys", lang)]),
+                  yaxis=dict(ROWS_DOWN, title=dict(text=t("attention.fig.image_row", lang))), annotations=titles,
+                  showlegend=False)
     lines = [((0, 1), (query, key), float(weights[key])) for key in np.flatnonzero(weights >= 0.005)]
-    layout["shapes"] = _weighted_lines(lines, float(weights.max()), projector, 2)
+    layout["shapes"] = _weighted_lines(lines, float(weights.max()), projector, 1)
     query_dot = dict(type="scatter", x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT),
-                     hoverinfo="skip", showlegend=False, xaxis="x2", yaxis="y2")
+                     hoverinfo="skip", showlegend=False)
     return figure(data, layout, projector, 430, {"t": 80 if projector else 60},   # two-line titles
                   coded=[query_dot])
 
