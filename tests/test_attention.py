@@ -409,6 +409,23 @@ def test_layer_norm_figure_draws_before_normalised_and_after(model, sample):
     assert f"μ = {steps[5].mean:.2f}" in next(s.label.text for s in fig.layout.shapes if s.label.text)
 
 
+@pytest.mark.parametrize("projector", [False, True])
+def test_the_row_charts_built_without_plotlys_checks_pass_them_and_write_the_same_json(model, sample, projector):
+    """Built 28 times a head, without plotly's property checks: validated, each gives the same JSON
+    (plotly raises on any property it does not know)."""
+    import json
+
+    import plotly.graph_objects as go
+    x, tr, _ = sample
+    block = attention.encoder_trace(model, x)
+    examples = [attention.worked_example(model, tr.tokens, 1, r) for r in range(28)]
+    steps = [attention.layer_norm_step(model, "norm1", row) for row in block.residual1]
+    for fig in (figures.row_focus(x, tr.scores[1], 20, 1, "zh", projector), figures.worked_figure(examples, 20, "en", projector),
+                figures.layer_norm_figure(steps, "norm1", 20, "en", projector), figures.recurrence_figure(tr.scores[1, 20], 20, "zh", projector),
+                figures.residual_figure(attention.row_norms(block), 20, "en", projector)):
+        assert json.loads(go.Figure(fig.to_plotly_json()).to_json()) == json.loads(fig.to_json())
+
+
 def points(shape) -> np.ndarray:
     """(n, 2): the (x, y) points of an SVG path shape "Mx,yLx,y..." or "Mx,yQx,y x,y" (a quadratic
     Bézier: start, control point, end)."""

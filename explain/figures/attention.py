@@ -4,7 +4,9 @@ drawn top to bottom (row 0 at the top) to line up with the digit itself.
 Every figure is written as plain trace and layout dicts and turned into a Figure once
 (`theme.figure`): plotly's `add_trace(row=, col=)`, `update_*axes` and `add_shape` calls validate
 every property one by one, about 100 ms of every move of the query-row slider. Panel k of a grid
-draws on the axes `panels.axes(k)`; layout entries are set with `_axis`."""
+draws on the axes `panels.axes(k)`; layout entries are set with `_axis`. The charts that follow the
+query row are built once for each of the 28 rows, unvalidated (`theme.figure(validate=False)`: 1 s of
+plotly's checks for a head's rows); a test builds each validated and compares."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -179,7 +181,7 @@ def row_focus(x28: np.ndarray, scores: np.ndarray, query: int, head: int, lang: 
                 marker=dict(size=6 if projector else 4, color=ACCENT), customdata=scores.T.astype(np.float32),
                 hovertemplate=_at_row(t("attention.fig.hover_key", lang), "customdata", query) + "<extra></extra>",
                 xaxis="x", yaxis="y")
-    return figure(data, layout, projector, 350, coded=[keys])
+    return figure(data, layout, projector, 350, coded=[keys], validate=False)
 
 
 GRID_GAP = 3   # empty columns between the head grid's tiles
@@ -307,7 +309,7 @@ def worked_figure(examples: Sequence[WorkedExample], row: int, lang: str, projec
         _axis(layout, "x", k, range=spans[name], nticks=3 if projector or k < 5 else 5)
     layout.update(showlegend=False, bargap=0.15,
                   title=dict(text=t("attention.fig.worked_title", lang, head=ex.head + 1, row=row)))
-    return figure(data, layout, projector, 560, {"t": 110 if projector else 85})  # room for the title above q's own
+    return figure(data, layout, projector, 560, {"t": 110 if projector else 85}, validate=False)  # room for the title
 
 
 def positional_figure(table: np.ndarray, dims: tuple[int, ...], lang: str, projector: bool = False) -> go.Figure:
@@ -373,7 +375,7 @@ def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: boo
     query_dot = dict(type="scatter", x=[0], y=[query], mode="markers", marker=dict(size=14, color=ACCENT),
                      hoverinfo="skip", showlegend=False)
     return figure(data, layout, projector, 430, {"t": 80 if projector else 60},   # two-line titles
-                  coded=[query_dot])
+                  coded=[query_dot], validate=False)
 
 
 STAGES = ("tokens", "attended", "norm1", "ffn", "norm2")   # the lines of `residual_figure`
@@ -395,7 +397,7 @@ def residual_figure(norms: dict[str, np.ndarray], row: int, lang: str, projector
                   yaxis=dict(title=dict(text=t("attention.fig.length", lang)), rangemode="tozero"),
                   title=dict(text=t("attention.fig.residual_title", lang, row=row)),
                   legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"))
-    return figure(data, layout, projector, 420 if projector else 360)
+    return figure(data, layout, projector, 420 if projector else 360, validate=False)
 
 
 def layer_norm_figure(steps: Sequence[LayerNormStep], layer: str, row: int, lang: str,
@@ -433,4 +435,4 @@ def layer_norm_figure(steps: Sequence[LayerNormStep], layer: str, row: int, lang
                              dict(type="line", x0=0, x1=1, xref=f"{x} domain", y0=centre, y1=centre, yref=y,
                                   line=dict(color=ACCENT, width=2))]
     layout.update(title=dict(text=t("attention.fig.ln_title", lang, layer=layer, row=row)), hovermode="x")
-    return figure(data, layout, projector, 340 if projector else 300, {"t": 95 if projector else 75})
+    return figure(data, layout, projector, 340 if projector else 300, {"t": 95 if projector else 75}, validate=False)

@@ -88,14 +88,16 @@ def _merged(d: dict, key: str, value: dict) -> None:
 
 
 def figure(data: list[dict], layout: dict, projector: bool = False, height: int | None = None,
-           margin: dict | None = None, coded: list[dict] = ()) -> go.Figure:
+           margin: dict | None = None, coded: list[dict] = (), validate: bool = True) -> go.Figure:
     """`style(go.Figure(data=data, layout=layout), projector, height)`, its margins then updated with
     `margin` (e.g. {"t": 40}), the same figure, with the look merged into the dicts first: plotly then
     validates every property once, in one construction, instead of again in each `update_*` call (half
     a chart's build time on every rerun). `data` are trace dicts with their "type"; `layout` may use
     only nested dicts (no "magic underscore" keys). `coded` traces come after `data`, untouched by the
     look: their line widths or marker sizes show a value (an attention weight), which the projector's
-    uniform widths would erase."""
+    uniform widths would erase. `validate=False` skips plotly's checks of every property (plotly's own
+    `_validate`), for a figure built once for each value of a slider (28 of them: 250-450 ms validated,
+    80-160 ms not), whose builder a test runs validated: plotly writes the same JSON either way."""
     layout = dict(layout)
     title = layout.get("title")
     look, note, axis = _look(projector, height, bool(title.get("text") if isinstance(title, dict) else title))
@@ -109,13 +111,14 @@ def figure(data: list[dict], layout: dict, projector: bool = False, height: int 
     for trace in data:
         for key, value in _trace_look(projector, trace.get("type", "scatter"), trace.get("mode")).items():
             _merged(trace, key, value)
-    if projector:
-        layout["annotations"] = [dict(a) for a in layout.get("annotations", [])]
+    if projector and "annotations" in layout:   # (an empty list would stay in an unvalidated figure)
+        layout["annotations"] = [dict(a) for a in layout["annotations"]]
         for annotation in layout["annotations"]:
             _merged(annotation, "font", note["font"])
+    if projector:
         for name in sorted({"xaxis", "yaxis", *(k for k in layout if k.rstrip("0123456789") in ("xaxis", "yaxis"))}):
             _merged(layout, name, axis)
-    return go.Figure(data=[*data, *coded], layout=layout)
+    return go.Figure(data=[*data, *coded], layout=layout, _validate=validate)
 
 
 @lru_cache(maxsize=128)
