@@ -242,7 +242,9 @@ def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], k
     then holds the first value's picture, the frames that make every other (`scrub_frames`) and the
     server's value, all of which stay the same while only the value moves: a move's message carries
     nothing but that value, and the browser, which drew that picture when the thumb moved, draws
-    nothing again. A `Scrub` chart's `click` axis ("x" or "y") moves its slider to the value of the
+    nothing again. A value's picture that differs from the one drawn in shapes, other layout entries
+    and hover templates alone is drawn by Plotly.relayout (or Plotly.update), in a few ms; one whose
+    trace data differ, by Plotly.react, which draws the whole plot again (10-70 ms). A `Scrub` chart's `click` axis ("x" or "y") moves its slider to the value of the
     point clicked, in the tab, before the server hears of it.
 
     `on_click(point)` runs before the next rerun when a point is clicked: `point` holds the clicked

@@ -1,6 +1,6 @@
 // A Plotly chart kept across reruns: Streamlit calls this function again with the new figure, and
-// Plotly.react (or, when only the layout changed, Plotly.relayout) updates the same plot
-// (st.plotly_chart would unmount it and draw it from scratch).
+// Plotly.react (or, when only the layout and hover templates changed, Plotly.relayout or Plotly.update)
+// updates the same plot (st.plotly_chart would unmount it and draw it from scratch).
 // plotly.js is loaded once per tab, from the URL the server gives (the plotly package's own file).
 // The element's stylesheet, added to the page once per tab (this module is imported once: widgets/served.py).
 const sheet = Object.assign(document.createElement("link"), { rel: "stylesheet", href: new URL("chart.css", import.meta.url).href });
