@@ -128,7 +128,8 @@ def worked_section(model, digit, tr: attention.AttentionTrace, head: int, row: i
              rf"w_{{{j}}}=\frac{{e^{{s_{{{j}}}}}}}{{\sum_{{j'=0}}^{{27}} e^{{s_{{j'}}}}}}={ex.weights[j]:.4f}"
              r"\end{gathered}")
     # Every query row's example, in each row's picture (its scales, the hover's numbers): made once, by the first.
-    examples = functools.cache(lambda: [attention.worked_example(model, tr.tokens, head, r) for r in range(attention.ROWS)])
+    examples = functools.cache(lambda: [attention.worked_example(model, tr.tokens, head, r)
+                                        for r in range(attention.ROWS)])
     show_chart(along_rows("worked", model, digit, (head,), row, lambda r, language, mode: (
         figures.worked_figure(examples(), r, language, mode), ())), "attention-worked")
     st.markdown(t("attention.worked.check", total=float(ex.weights.sum()), head=head + 1, row=row,

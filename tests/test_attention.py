@@ -366,7 +366,8 @@ def test_worked_figure_draws_q_keys_dots_scaled_weights_values_and_output(model,
     assert [s.label.text for s in fig.layout.shapes if s.label.text] == ["q (row 20)"]
     strongest = int(np.argmax(ex.weights))   # the key row written out, outlined in the five key-row panels
     outlines = [s for s in fig.layout.shapes if s.type == "rect" and s.xref.endswith("domain")]
-    assert [(b.y0, b.y1, b.yref) for b in outlines] == [(strongest - 0.5, strongest + 0.5, f"y{k}") for k in range(2, 7)]
+    assert [(b.y0, b.y1, b.yref) for b in outlines] == [(strongest - 0.5, strongest + 0.5, f"y{k}")
+                                                        for k in range(2, 7)]
 
 
 def test_position_and_order_figures_draw_the_table_and_the_reordered_digit(model, sample):
@@ -420,8 +421,10 @@ def test_the_row_charts_built_without_plotlys_checks_pass_them_and_write_the_sam
     block = attention.encoder_trace(model, x)
     examples = [attention.worked_example(model, tr.tokens, 1, r) for r in range(28)]
     steps = [attention.layer_norm_step(model, "norm1", row) for row in block.residual1]
-    for fig in (figures.row_focus(x, tr.scores[1], 20, 1, "zh", projector), figures.worked_figure(examples, 20, "en", projector),
-                figures.layer_norm_figure(steps, "norm1", 20, "en", projector), figures.recurrence_figure(tr.scores[1, 20], 20, "zh", projector),
+    for fig in (figures.row_focus(x, tr.scores[1], 20, 1, "zh", projector),
+                figures.worked_figure(examples, 20, "en", projector),
+                figures.layer_norm_figure(steps, "norm1", 20, "en", projector),
+                figures.recurrence_figure(tr.scores[1, 20], 20, "zh", projector),
                 figures.residual_figure(attention.row_norms(block), 20, "en", projector)):
         assert json.loads(go.Figure(fig.to_plotly_json()).to_json()) == json.loads(fig.to_json())
 
@@ -456,7 +459,8 @@ def test_row_focus_arcs_leave_the_query_row_for_every_weighted_key_row(sample):
 def test_projector_style_keeps_weight_coded_line_widths(sample):
     x, tr, _ = sample
     w = tr.scores[1, 20]
-    for fig in (figures.recurrence_figure(w, 20, "en", projector=True), figures.row_focus(x, tr.scores[1], 20, 1, "en", True)):
+    for fig in (figures.recurrence_figure(w, 20, "en", projector=True),
+                figures.row_focus(x, tr.scores[1], 20, 1, "en", True)):
         assert len({s.line.width for s in fig.layout.shapes if s.type == "path"}) > 1
 
 

@@ -182,7 +182,8 @@ def _moving(pictures: list, same_figure: bool, whole_shapes: bool) -> tuple[dict
     paths = {value: _layout_paths(fig, shapes, same_figure, whole_shapes) for value, (fig, shapes) in pictures}
     first = paths[pictures[0][0]]
     every = dict.fromkeys(path for fields in paths.values() for path in fields)
-    return paths, [path for path in every if any(_differs(fields.get(path), first.get(path)) for fields in paths.values())]
+    return paths, [path for path in every
+                   if any(_differs(fields.get(path), first.get(path)) for fields in paths.values())]
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -244,8 +245,9 @@ def plotly_chart(fig: go.Figure | Scrub, config: dict, labels: dict[str, str], k
     nothing but that value, and the browser, which drew that picture when the thumb moved, draws
     nothing again. A value's picture that differs from the one drawn in shapes, other layout entries
     and hover templates alone is drawn by Plotly.relayout (or Plotly.update), in a few ms; one whose
-    trace data differ, by Plotly.react, which draws the whole plot again (10-70 ms). A `Scrub` chart's `click` axis ("x" or "y") moves its slider to the value of the
-    point clicked, in the tab, before the server hears of it.
+    trace data differ, by Plotly.react, which draws the whole plot again (10-70 ms). A `Scrub`
+    chart's `click` axis ("x" or "y") moves its slider to the value of the point clicked, in the tab,
+    before the server hears of it.
 
     `on_click(point)` runs before the next rerun when a point is clicked: `point` holds the clicked
     point's "x", "y" and "curve" (its trace's index), as plotly.js gave them.

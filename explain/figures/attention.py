@@ -76,9 +76,8 @@ def _weighted_lines(lines: list[tuple[Sequence[float], Sequence[float], float]],
 
 
 def _shades(weights: np.ndarray, projector: bool) -> list[str]:
-    """Each weight (0..1) as its colour on the sequential scale, for bars: given the numbers and a
-    colour scale, plotly.js 4 first reads every number as a colour name and logs a warning for each
-    bar (with a stack trace) on every redraw, before it maps them to the same colours."""
+    """Each weight (0..1) as its colour on the sequential scale (the head grid's), for the bars drawn
+    as shapes, which take a colour each."""
     return sample_colorscale(sequential(projector), np.clip(weights, 0, 1).tolist())
 
 
@@ -114,12 +113,12 @@ def _at_row(template: str, letter: str, row: int) -> str:
     return template.replace("%{" + letter, f"%{{customdata[{row}]")
 
 
-def _cells(values: np.ndarray, colours: Sequence[str], k: int) -> list[dict]:
+def _cells(colours: Sequence[str], k: int) -> list[dict]:
     """A row of cells (x 0..n-1, y 0) in panel k, each filled with its colour: a vector that changes with
     the query row, drawn with the shapes instead of as a heatmap plotly.js would draw again."""
     x, y = panels.axes(k)
     return [dict(type="rect", x0=d - 0.5, x1=d + 0.5, y0=-0.5, y1=0.5, xref=x, yref=y, fillcolor=colour,
-                 line=dict(width=0)) for d, colour in zip(range(len(values)), colours)]
+                 line=dict(width=0)) for d, colour in enumerate(colours)]
 
 
 def _hover_bars(every: np.ndarray, span: list[float], template: str, k: int) -> dict:
@@ -282,11 +281,13 @@ def worked_figure(examples: Sequence[WorkedExample], row: int, lang: str, projec
                     marker=dict(symbol="square", size=14, opacity=0), customdata=every.T.astype(np.float32),
                     hovertemplate=hover_row, xaxis=x, yaxis=y)
 
-    every = {name: np.stack([getattr(e, name) for e in examples]) for name in ("q", "dots", "scaled", "weights", "output")}
+    every = {name: np.stack([getattr(e, name) for e in examples])   # (query, key) or (query, d)
+             for name in ("q", "dots", "scaled", "weights", "output")}
     spans = {name: _span(every[name]) for name in ("dots", "scaled")}
     spans["weights"] = [0.0, float(every["weights"].max()) * 1.15]
     data = [cells_hover(every["q"], 1), heat(ex.keys, 2),
-            *(_hover_bars(every[name], spans[name], hover_bar, k) for k, name in ((3, "dots"), (4, "scaled"), (5, "weights"))),
+            *(_hover_bars(every[name], spans[name], hover_bar, k)
+              for k, name in ((3, "dots"), (4, "scaled"), (5, "weights"))),
             heat(ex.values, 6), cells_hover(every["output"], 7)]
     strongest = int(np.argmax(ex.weights))
     layout["shapes"] = [_outline(strongest, k) for k in range(2, 7)]
@@ -294,8 +295,8 @@ def worked_figure(examples: Sequence[WorkedExample], row: int, lang: str, projec
         x, y = panels.axes(k)
         layout["shapes"].append(dict(type="path", path=_bars(np.arange(len(ex.weights)), getattr(ex, name), True, 0.85),
                                      xref=x, yref=y, fillcolor=CATEGORICAL[0], line=dict(width=0)))
-    layout["shapes"] += [*_weight_bars(ex.weights, spans["weights"], projector, 5), *_cells(ex.q, colours(ex.q), 1),
-                         *_cells(ex.output, colours(ex.output), 7),
+    layout["shapes"] += [*_weight_bars(ex.weights, spans["weights"], projector, 5),
+                         *_cells(colours(ex.q), 1), *_cells(colours(ex.output), 7),
                          _panel_title(t("attention.fig.q", lang, row=row), 1, projector)]
     for k in range(2, 7):
         _axis(layout, "y", k, **ROWS_DOWN, showticklabels=k == 2)
@@ -359,13 +360,15 @@ def recurrence_figure(weights: np.ndarray, query: int, lang: str, projector: boo
     rows = np.arange(28)
     hover_key = t("attention.fig.hover_key", lang) + "<extra></extra>"
     data = [dict(type="scatter", x=np.full(28, CHAIN_X), y=rows, mode="lines+markers",
-                 line=dict(color=CATEGORICAL[0], width=2), marker=dict(size=9, symbol="triangle-down", color=CATEGORICAL[0]),
+                 line=dict(color=CATEGORICAL[0], width=2),
+                 marker=dict(size=9, symbol="triangle-down", color=CATEGORICAL[0]),
                  hovertemplate=t("attention.fig.hover_step", lang) + "<extra></extra>")]
     data += [dict(type="scatter", x=np.full(28, x), y=rows, mode="markers", customdata=weights,
                   marker=dict(size=7, color="#555555"), hovertemplate=hover_key) for x in (0, 1)]
     titles = [dict(text=text, x=x, y=1.0, xref="x", yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
                    font=dict(size=16))
-              for text, x in ((t("attention.fig.chain", lang), CHAIN_X), (t("attention.fig.fan", lang, query=query), 0.5))]
+              for text, x in ((t("attention.fig.chain", lang), CHAIN_X),
+                              (t("attention.fig.fan", lang, query=query), 0.5))]
     layout = dict(xaxis=dict(range=[CHAIN_X - 0.75, 1.3], showgrid=False, zeroline=False, tickvals=[0, 1],
                              ticktext=[t("attention.fig.queries", lang), t("attention.fig.keys", lang)]),
                   yaxis=dict(ROWS_DOWN, title=dict(text=t("attention.fig.image_row", lang))), annotations=titles,
