@@ -128,8 +128,7 @@ def worked_section(model, digit, tr: attention.AttentionTrace, head: int, row: i
              rf"w_{{{j}}}=\frac{{e^{{s_{{{j}}}}}}}{{\sum_{{j'=0}}^{{27}} e^{{s_{{j'}}}}}}={ex.weights[j]:.4f}"
              r"\end{gathered}")
     # Every query row's example, in each row's picture (its scales, the hover's numbers): made once, by the first.
-    examples = functools.cache(lambda: [attention.worked_example(model, tr.tokens, head, r)
-                                        for r in range(attention.ROWS)])
+    examples = functools.cache(lambda: attention.worked_examples(model, tr.tokens, head))
     show_chart(along_rows("worked", model, digit, (head,), row, lambda r, language, mode: (
         figures.worked_figure(examples(), r, language, mode), ())), "attention-worked")
     st.markdown(t("attention.worked.check", total=float(ex.weights.sum()), head=head + 1, row=row,
@@ -179,7 +178,7 @@ def block_section(model, digit, row: int) -> None:
     step = attention.layer_norm_step(model, layer, entering[row])
     out = getattr(block, layer)[row]
     # Every row's step, in each row's picture (the panels' ranges, the hover's numbers): made once, by the first.
-    steps = functools.cache(lambda: [attention.layer_norm_step(model, layer, x) for x in entering])
+    steps = functools.cache(lambda: attention.layer_norm_steps(model, layer, entering))
     show_chart(along_rows("layernorm", model, digit, (layer,), row, lambda r, language, mode: (
         figures.layer_norm_figure(steps(), layer, r, language, mode), ())), "attention-layernorm")
     st.markdown(t("attention.block.ln", layer=layer, row=row, depth=depth, mean=step.mean, var=step.variance,

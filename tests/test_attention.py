@@ -118,6 +118,15 @@ def test_worked_example_equals_the_row_of_the_layers_matrix(model, test_digits, 
     np.testing.assert_allclose(ex.output, ex.weights @ ex.values, atol=1e-6)
 
 
+def test_every_rows_worked_example_is_the_row_of_softmax_of_kerass_query_and_key_layers(model, test_digits):
+    x = test_digits[0][0]
+    examples = attention.worked_examples(model, attention.trace(model, x).tokens, 2)
+    assert [(e.head, e.row) for e in examples] == [(2, r) for r in range(28)]
+    np.testing.assert_allclose(np.stack([e.weights for e in examples]), numpy_scores(model, x)[2], atol=1e-5)
+    for e in examples:
+        np.testing.assert_allclose(e.output, e.weights @ e.values, atol=1e-6)
+
+
 def test_weighted_values_equal_keras_per_head_output_and_projected_output(model, test_digits):
     """Keras's own _compute_attention gives the per-head outputs before the output projection;
     projecting the worked example's sums with the layer's output kernel gives the layer's output."""
@@ -169,6 +178,15 @@ def test_encoder_block_stages_are_the_layers_own_outputs(model, seeded_model, te
     kernel, bias = net.get_layer("output").get_weights()
     z = block.pooled @ kernel + bias
     np.testing.assert_allclose(np.exp(z) / np.exp(z).sum(), np.asarray(net(x[None], training=False))[0], atol=1e-5)
+
+
+def test_every_rows_layer_norm_step_gives_the_keras_layers_output_row(model, test_digits):
+    x = test_digits[0][0]
+    block = attention.encoder_trace(model, x)
+    norm1 = np.asarray(keras.Model(model.inputs[0], model.get_layer("norm1").output)(x[None]))[0]
+    steps = attention.layer_norm_steps(model, "norm1", block.residual1)
+    np.testing.assert_allclose(np.stack([s.after for s in steps]), norm1, atol=1e-4)
+    np.testing.assert_allclose(np.stack([s.before for s in steps]), block.residual1, atol=1e-6)
 
 
 @pytest.mark.parametrize("layer,row", [("norm1", 20), ("norm2", 3)])
@@ -343,7 +361,7 @@ def test_worked_figure_draws_q_keys_dots_scaled_weights_values_and_output(model,
 
     from explain.figures.theme import DIVERGING
     _, tr, ex = sample
-    examples = [attention.worked_example(model, tr.tokens, 1, r) for r in range(28)]
+    examples = attention.worked_examples(model, tr.tokens, 1)
     fig = figures.worked_figure(examples, 20, "en")
     keys, values = [np.asarray(d.z) for d in fig.data if d.type == "heatmap"]
     np.testing.assert_array_equal(keys, ex.keys)
@@ -394,7 +412,7 @@ def test_residual_figure_draws_each_stages_row_lengths_and_marks_the_row(model, 
 def test_layer_norm_figure_draws_before_normalised_and_after(model, sample):
     x, _, _ = sample
     block = attention.encoder_trace(model, x)
-    steps = [attention.layer_norm_step(model, "norm2", row) for row in block.residual2]
+    steps = attention.layer_norm_steps(model, "norm2", block.residual2)
     fig = figures.layer_norm_figure(steps, "norm2", 5, "zh")
     bars = [path_bars(s) for s in fig.layout.shapes if s.type == "path"]
     every = (block.residual2, np.stack([s.normalised for s in steps]), block.norm2)
@@ -420,7 +438,7 @@ def test_the_row_charts_built_without_plotlys_checks_pass_them_and_write_the_sam
     x, tr, _ = sample
     block = attention.encoder_trace(model, x)
     examples = [attention.worked_example(model, tr.tokens, 1, r) for r in range(28)]
-    steps = [attention.layer_norm_step(model, "norm1", row) for row in block.residual1]
+    steps = attention.layer_norm_steps(model, "norm1", block.residual1)
     for fig in (figures.row_focus(x, tr.scores[1], 20, 1, "zh", projector),
                 figures.worked_figure(examples, 20, "en", projector),
                 figures.layer_norm_figure(steps, "norm1", 20, "en", projector),
