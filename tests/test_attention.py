@@ -421,7 +421,7 @@ def test_layer_norm_figure_draws_before_normalised_and_after(model, sample):
     assert len(bars) == 3
     for trace, expected in zip(fig.data, every):   # every row's numbers, told on hover
         np.testing.assert_allclose(np.asarray(trace.customdata), expected.T, atol=1e-5)
-        assert "customdata[5]" in trace.hovertemplate
+        assert "customdata[5]" in trace.hovertemplate and trace.hovertemplate.endswith("<extra></extra>")
     for k, expected in enumerate(every, start=1):   # one range for every row
         low, high = fig.layout[f"yaxis{k if k > 1 else ''}"].range
         assert low <= min(0, expected.min()) and high >= expected.max()

@@ -415,7 +415,7 @@ def layer_norm_figure(steps: Sequence[LayerNormStep], layer: str, row: int, lang
     layout = grid(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.06)
     depth = len(step.before)
     dims = np.arange(depth)
-    hover = _at_row(t("attention.fig.hover_dim", lang), "y", row)
+    hover = _at_row(t("attention.fig.hover_dim", lang), "y", row) + "<extra></extra>"
     data, bars = [], []
     for k, name in enumerate(("before", "normalised", "after"), start=1):
         x, y = panels.axes(k)
