@@ -1075,11 +1075,13 @@ FINDINGS = """\
   element id from a hash of its figure, so a chart whose data changed is unmounted and drawn from scratch.
   The app's charts are therefore elements of its own on components v2 (`widgets/chart.py`; `widgets/bars.py`:
   the probabilities), which keep their key and update in place: Plotly.react in the same plot when a trace
-  changed, Plotly.relayout of the changed layout paths alone when only the layout did (plotly.js 4.1 redraws
-  the whole plot on any react, 50-70 ms for the Recurrent page's gate heatmaps; moving their outline by
-  relayout takes 1-5 ms). A trace the tab already holds travels as null, and the element's code is loaded
-  once per tab, not sent in every message. The rows of the Draw, CNN, Recurrent and Attention pages count,
-  in this run, the page's Plotly graphs and how many of them are still Streamlit's element.
+  changed, Plotly.relayout of the changed layout paths alone when only the layout did, Plotly.update
+  when besides a trace's hover text alone changed (plotly.js 4.1 redraws the whole plot on any react, 50-70 ms
+  for the Recurrent page's gate heatmaps; moving their outline by relayout takes 1-5 ms, which is why the
+  Attention page draws what changes with the query row as shapes). A trace the tab already holds travels as
+  null, and the element's code is loaded once per tab, not sent in every message. The rows of the Draw, CNN,
+  Recurrent and Attention pages count, in this run, the page's Plotly graphs and how many of them are still
+  Streamlit's element.
 - **The drawable canvas waits**: streamlit-drawable-canvas 0.13 sends a stroke 200 ms after the mouse is
   released and never while it moves. The Draw page's own pad (`widgets/pad.py`) sends while the pen moves,
   one drawing in flight at a time, and at once on release: the two bare pages' rows measure the difference.
@@ -1101,7 +1103,8 @@ MISSES = {
     "the charts follow the slider in the tab": (
         "the charts drew the new value {follow} after the keydown in the tab (no server involved), against the "
         "bare page's rerun of {bare_p50}; those whose data change with the value are redrawn whole by plotly.js "
-        "(Plotly.react), those whose shapes alone move are relaid out."),
+        "(Plotly.react), those whose shapes (and hover texts) alone move are relaid out (Plotly.relayout, "
+        "Plotly.update)."),
     "page: its slider": SHARES % {"floor": "bare", "where": "the bare page holding the same slider"} + "; "
                         + CHARTS + ".",
     "CNN page: sidebar click": SHARES % {"floor": "canvas", "where": "the bare drawable-canvas page"} + "; "
