@@ -117,22 +117,21 @@ def plan(model: keras.Model) -> Plan:
                 layers[-1].name)
 
 
-def fits(model) -> bool:
-    """Whether this module can trace `model` (see `plan`)."""
-    try:
-        plan(model)
-    except ValueError:
-        return False
-    return True
-
-
+@per_model(maxsize=32)
 def why_not(model) -> str | None:
-    """None if `model` fits, else the reason `plan` gives."""
+    """None if `model` fits, else the reason `plan` gives. Cached per model, as `plan` is: the CNN page
+    asks it of every loaded model on every run, and read each model that does not fit again (its
+    Keras config, 13 ms a run)."""
     try:
         plan(model)
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def fits(model) -> bool:
+    """Whether this module can trace `model` (see `plan`)."""
+    return why_not(model) is None
 
 
 def _linear_copy(layer, x):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -15,6 +16,7 @@ from explain import conv
 from explain.activations import softmax
 from explain.figures.cnn import (conv_locator_figure, conv_numbers_figure, conv_numbers_traces, feature_grid,
                                  kernel_grid, locator_boxes, pool_boxes, pool_figure, pool_traces, softmax_figure)
+from pages.rows import RowCharts
 from pages.shared import (UPLOADED, built_once, current_digit, digit_description, lang, model_label, model_or_error,
                           models_of, projector, show_chart, t, uploaded_model)
 from widgets.chart import Scrub
@@ -24,6 +26,7 @@ KINDS = {"Reshape": "reshape", "Conv2D": "conv", "MaxPooling2D": "pool", "Averag
          "Flatten": "flatten", "Dense": "dense", "Dropout": "dropout", "BatchNormalization": "batchnorm",
          "GlobalAveragePooling2D": "global", "GlobalMaxPooling2D": "global"}
 ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid", "custom": "f"}
+ROW_CHARTS = RowCharts("cnn_pictures")  # the arithmetic's and the pooling's charts that follow their Row slider
 
 
 def _num(x: float, digits: int = 4) -> str:
@@ -169,18 +172,6 @@ def position_ui(cols, keys: str, best: tuple[int, int], shape: tuple[int, int], 
     return row, col, row_key, col_key
 
 
-def arithmetic_pictures(model, tr: conv.Trace, layer: str, channel: int, col: int, shown: int,
-                        input_map: np.ndarray, output_map: np.ndarray) -> tuple:
-    """The convolution arithmetic at every row of column `col`, for the charts that follow the Row
-    slider in the browser: each row's step, the two maps (without the window), the numbers' figure
-    (at the first row) and each row's numbers as trace dicts."""
-    steps = {r: conv.conv_step(model, tr, layer, channel, r, col) for r in range(output_map.shape[0])}
-    locator = conv_locator_figure(steps[0], input_map, output_map, lang(), projector(), boxes=False)
-    numbers = conv_numbers_figure(steps[0], input_map, shown, lang(), projector())
-    return steps, locator, numbers, {r: conv_numbers_traces(s, input_map, shown, lang(), projector())
-                                     for r, s in steps.items()}
-
-
 @st.fragment
 def arithmetic_ui(model, tr: conv.Trace) -> None:
     """One convolution value's arithmetic; a fragment: moving its sliders reruns only this section."""
@@ -202,17 +193,26 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
             shown = scrub_slider(t("cnn.arith.in_channel"), 0, c_in - 1, key=f"cnn_arith_in_{key}")
     input_map = tr.maps[p.source[layer]][:, :, shown]
     output_map = tr.before[layer][:, :, channel]
-    steps, locator, numbers_fig, numbers_traces = built_once(
-        "cnn-arithmetic", (key, channel, col, shown, input_map.tobytes(), output_map.tobytes(), lang(), projector()),
-        lambda: arithmetic_pictures(model, tr, layer, channel, col, shown, input_map, output_map))
-    step = steps[row]
+    # Every row of column `col` for the two charts that follow the Row slider in the browser: the server's
+    # row now, the others after the run (`pages.rows`); the two maps and the numbers' grids drawn once.
+    shown_key = (key, channel, col, shown, input_map.tobytes(), output_map.tobytes(), lang(), projector())
+    step_at = functools.cache(lambda r: conv.conv_step(model, tr, layer, channel, r, col))
+    step = step_at(row)
+    locator, numbers_fig = built_once("cnn-arithmetic", shown_key, lambda: (
+        conv_locator_figure(step, input_map, output_map, lang(), projector(), boxes=False),
+        conv_numbers_figure(step, input_map, shown, lang(), projector())))
+    language, mode = lang(), projector()
+    rows = range(h)
+    boxes = ROW_CHARTS.along("position", shown_key, rows, row, lambda r: (locator, locator_boxes(step_at(r), mode)))
+    traces = ROW_CHARTS.along("numbers", shown_key, rows, row, lambda r: conv_numbers_traces(
+        step_at(r), input_map, shown, language, mode))
     # Side by side on a laptop; stacked in projector mode, where the printed numbers need the width.
     where, numbers = st.columns([0.3, 0.7]) if not projector() else (st.container(), st.container())
     with where:
-        show_chart(Scrub(row_key, row, {r: (locator, locator_boxes(s, projector())) for r, s in steps.items()},
-                         click="y", click_traces=(1,)), f"{layer}-position", on_click=column_picker(col_key, 1))
+        show_chart(Scrub(row_key, row, boxes, click="y", click_traces=(1,)), f"{layer}-position",
+                   on_click=column_picker(col_key, 1))
     with numbers:
-        show_chart(Scrub(row_key, row, {r: (numbers_fig, ()) for r in steps}, numbers_traces), f"{layer}-arithmetic")
+        show_chart(Scrub(row_key, row, {r: (numbers_fig, ()) for r in traces}, traces), f"{layer}-arithmetic")
     last = step.kernel.shape[0] - 1
     if c_in == 1:
         st.latex(rf"z = \sum_{{i=0}}^{{{last}}}\sum_{{j=0}}^{{{last}}} x_{{{step.top}+i,\;{step.left}+j}}\, w_{{ij}}"
@@ -233,15 +233,7 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
                  rf" = {step.activated:.4f}")
     st.success(t("cnn.arith.check", layer=layer, row=row, col=col, channel=channel, value=step.map_value,
                  diff=abs(step.total - step.map_value)))
-
-
-def pooling_pictures(model, tr: conv.Trace, layer: str, channel: int, col: int, before: np.ndarray,
-                     after: np.ndarray) -> tuple:
-    """The pooling window at every row of column `col`, for the chart that follows the Row slider in
-    the browser: each row's window, the grid drawn without the boxes, and each row's traces."""
-    windows = {r: conv.pool_window(model, tr, layer, channel, r, col) for r in range(after.shape[0])}
-    grid = pool_figure(before, after, windows[0], lang(), projector(), boxes=False)
-    return windows, grid, {r: pool_traces(before, after, w, projector()) for r, w in windows.items()}
+    ROW_CHARTS.hand_over()
 
 
 @st.fragment
@@ -263,12 +255,18 @@ def pooling_ui(model, tr: conv.Trace, label: str) -> None:
     row, col, row_key, col_key = position_ui(cols, f"cnn_pool_{{}}_{key}", best, (h, w),
                                              ("cnn.pool.row", "cnn.pool.col"))
     after = tr.maps[layer][:, :, channel]
-    windows, grid, traces = built_once(
-        "cnn-pooling", (key, channel, col, before.tobytes(), after.tobytes(), lang(), projector()),
-        lambda: pooling_pictures(model, tr, layer, channel, col, before, after))
-    window = windows[row]
-    show_chart(Scrub(row_key, row, {r: (grid, pool_boxes(w, projector())) for r, w in windows.items()}, traces,
-                     click="y", click_traces=(1,)), f"{layer}-window", on_click=column_picker(col_key, 1))
+    # Every row's window of column `col` for the chart that follows the Row slider (as the arithmetic's).
+    shown_key = (key, channel, col, before.tobytes(), after.tobytes(), lang(), projector())
+    window_at = functools.cache(lambda r: conv.pool_window(model, tr, layer, channel, r, col))
+    window = window_at(row)
+    grid = built_once("cnn-pooling", shown_key, lambda: pool_figure(before, after, window, lang(), projector(),
+                                                                     boxes=False))
+    mode, rows = projector(), range(h)
+    boxes = ROW_CHARTS.along("pool-boxes", shown_key, rows, row, lambda r: (grid, pool_boxes(window_at(r), mode)))
+    traces = ROW_CHARTS.along("pool-traces", shown_key, rows, row, lambda r: pool_traces(before, after,
+                                                                                          window_at(r), mode))
+    show_chart(Scrub(row_key, row, boxes, traces, click="y", click_traces=(1,)), f"{layer}-window",
+               on_click=column_picker(col_key, 1))
     values = ", ".join(f"{v:.4f}" for v in window.window.ravel())
     operation = r"\max" if window.kind == "max" else r"\mathrm{mean}"
     st.latex(rf"{operation}({values}) = {window.value:.4f}")
@@ -276,6 +274,7 @@ def pooling_ui(model, tr: conv.Trace, label: str) -> None:
     st.caption(t(f"cnn.pool.caption.{window.kind}", source=p.source[layer], layer=layer, row=row, col=col,
                  channel=channel, f=size, count=window.window.size, top=window.top, top_end=window.top + size - 1,
                  left=window.left, left_end=window.left + size - 1))
+    ROW_CHARTS.hand_over()
 
 
 def softmax_ui(model, tr: conv.Trace) -> None:

@@ -38,6 +38,7 @@ class RowPictures(Generic[Picture]):
         self.pictures = {value: picture(value)}
         self._picture = picture
         self._lock = threading.Lock()
+        self._every: dict[int, Picture] | None = None
 
     def _build(self, value: int) -> None:
         with self._lock:
@@ -60,10 +61,14 @@ class RowPictures(Generic[Picture]):
         return len(self.pictures) == len(self.values)
 
     def every(self) -> dict[int, Picture]:
-        """Every value's picture, in the slider's order; those not built yet are built now."""
-        for value in self.values:
-            self._build(value)
-        return {value: self.pictures[value] for value in self.values}
+        """Every value's picture, in the slider's order (those not built yet are built now), the same
+        dict on every call: a chart's frames are made again only for new objects
+        (`widgets.chart.Sent.scrub_frames`)."""
+        if self._every is None:
+            for value in self.values:
+                self._build(value)
+            self._every = {value: self.pictures[value] for value in self.values}
+        return self._every
 
 
 class RowCharts:
