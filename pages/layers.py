@@ -5,19 +5,17 @@ digit in a mini-batch of test digits in training mode against alone in inference
 step runs on a copy of the model, and batch norm's training mode never touches the moving averages."""
 import pages  # noqa: F401  first: its import leaves Streamlit's legacy pages mode before the slow imports
 
-import json
-
 import keras
 import numpy as np
 import streamlit as st
 
 from explain import batchnorm, dropout, inference
-from explain.data import load_mnist
 from explain.figures import batchnorm as bn_figures
 from explain.figures import dropout as figures
-from explain.models import MODELS_DIR
-from explain.preprocess import PreparedDigits, to_mnist_batch
-from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t, test_split
+from pages import layers_data
+from pages.fitting_data import training_split
+from pages.layers_data import SEED, SGD_RATE, SGD_STEPS, card_batch_size, sgd
+from pages.shared import current_digit, digit_description, lang, model_or_error, projector, show_chart, t
 from pages.style import secondary
 
 LEARNING_RATES = (0.01, 0.05, 0.1, 0.5)
@@ -41,26 +39,6 @@ def pair(ratio: list[int]) -> tuple:
 @st.cache_data(show_spinner=False, max_entries=32)
 def thinned(_model, model_name: str, x28: np.ndarray, n: int, seed: int, layer: str | None) -> dropout.ThinnedNetworks:
     return dropout.thinned_networks(_model, x28, n, seed, layer)
-
-
-@st.cache_resource(show_spinner=False)
-def training_split():
-    return load_mnist().train
-
-
-@st.cache_data(show_spinner=False)
-def card_batch_size(model_name: str) -> int:
-    """The mini-batch size the shipped model was trained with, from its card."""
-    return int(json.loads((MODELS_DIR / f"{model_name}.json").read_text())["recipe"]["batch_size"])
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def sgd(_model, model_name: str, batch_size: int, steps: int, seed: int, learning_rate: float):
-    """The mini-batches (x (batch, 28, 28), y (batch,)) in order, and the SGD steps through them."""
-    split = training_split()
-    batches = [(to_mnist_batch(split.x[i]), split.y[i])
-               for i in dropout.minibatches(len(split.y), batch_size, steps, seed)]
-    return batches, dropout.sgd_steps(_model, batches, seed, learning_rate)
 
 
 # ---- dropout --------------------------------------------------------------------------------------
@@ -88,7 +66,7 @@ def _superscript(text: str) -> str:
 
 def seed_ui(key: str, column) -> int:
     with column, secondary(key):
-        return int(st.number_input(t("layers.seed"), 0, 9999, 0, key=key, help=t("layers.seed_help")))
+        return int(st.number_input(t("layers.seed"), 0, 9999, SEED, key=key, help=t("layers.seed_help")))
 
 
 def thinned_ui(model, x28: np.ndarray) -> dropout.ThinnedNetworks:
@@ -136,8 +114,8 @@ def sgd_ui(model) -> None:
     default_batch = card_batch_size("mlp")
     batch_size = cols[0].select_slider(t("layers.sgd.batch"), (16, 32, 64, 128), default_batch, key="layers_batch",
                                        help=t("layers.sgd.batch_help", batch=default_batch))
-    n_steps = cols[1].slider(t("layers.sgd.steps"), 1, 6, 3, key="layers_steps")
-    learning_rate = cols[2].select_slider(t("layers.sgd.lr"), LEARNING_RATES, 0.1, key="layers_lr")
+    n_steps = cols[1].slider(t("layers.sgd.steps"), 1, 6, SGD_STEPS, key="layers_steps")
+    learning_rate = cols[2].select_slider(t("layers.sgd.lr"), LEARNING_RATES, SGD_RATE, key="layers_lr")
     seed = seed_ui("layers_sgd_seed", cols[3])
     batches, steps = sgd(model, "mlp", batch_size, n_steps, seed, learning_rate)
     where = dropout.dropout_layers(model)[-1]
@@ -202,21 +180,12 @@ def dropout_section(x28: np.ndarray) -> None:
 
 # ---- batch normalisation -------------------------------------------------------------------------
 
-@st.cache_resource(show_spinner=False)
-def prepared_test() -> tuple[PreparedDigits, np.ndarray]:
-    """The test digits as the models read them, (10000, 28, 28), each prepared when first picked as
-    a batch mate, and their labels."""
-    split = test_split()
-    return PreparedDigits(split.x), split.y
-
-
 def mini_batch(x28: np.ndarray, kind: str, label: int, size: int, seed: int) -> np.ndarray:
     """(size, 28, 28): the digit first, then random test digits, test digits of class `label`, or copies."""
-    x, y = prepared_test()
     if kind == "copies":
         mates = np.repeat(np.asarray(x28, np.float32)[None], size - 1, axis=0)
     else:
-        mates = x[batchnorm.choose_mates(y, size - 1, seed, label if kind == "class" else None)]
+        mates = layers_data.mates(kind, label, size, seed)
     return batchnorm.mini_batch(x28, mates, size)
 
 
@@ -228,7 +197,7 @@ def bn_runs(_model, x28: np.ndarray, kind: str, label: int, size: int, seed: int
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def sweep(_model, x28: np.ndarray, seed: int) -> np.ndarray:
-    x, y = prepared_test()
+    x, y = layers_data.prepared_test()
     return batchnorm.batch_size_sweep(_model, x28, x, y, BATCH_SIZES, SWEEP_REPEATS, seed)
 
 

@@ -2,7 +2,8 @@
 once its first page is on screen, what the first visits of the other pages would otherwise wait for:
 the 60,000 training digits, the Gradients page's deep networks, the models the Draw page does not
 compare, every page's compiled script, the Fitting page's default mini-batches, the LSTM's and the
-GRU's traced input gradients (the Gradients page's through-time view); then it freezes the
+GRU's traced input gradients (the Gradients page's through-time view), the Dropout & BatchNorm page's
+digit-independent defaults (its SGD steps, batch mates, traced batch-norm runs); then it freezes the
 heap again (`gc.freeze`), so Streamlit's collection after every rerun skips all of it. The Draw page's
 first run prepares only what it shows (`python -m tools.bench`, the cold-start row).
 
@@ -28,7 +29,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from explain import gradients, inference, vanishing
 from explain.data import load_mnist
-from pages import fitting_data, shared
+from pages import fitting_data, layers_data, shared
 from pages.streamlit_internals import compile_pages, serving
 
 ROW_GRADIENTS = ("lstm", "gru")  # the Gradients page's through-time models that TensorFlow differentiates
@@ -79,6 +80,7 @@ def tasks(pages: Sequence[st.Page]) -> Tasks:
         ("fitting batches", fitting_data.prepare_first_run),
         *((f"{name} row-gradient {half}", partial(_row_gradients, name, built=half == "kernels"))
           for name in ROW_GRADIENTS for half in ("graph", "kernels")),
+        ("layers defaults", layers_data.prepare_first_run),   # Dropout & BatchNorm (after them in the sidebar)
         ("frozen heap", _freeze),                         # what the tasks loaded, out of every rerun's collection
     )
 
