@@ -78,7 +78,11 @@ def test_the_pooling_figure_stars_the_winner_and_boxes_both_ends(cnn, trace):
     boxes = [s for s in fig.layout.shapes if s.type == "rect"]
     assert (boxes[0].x0, boxes[0].y0) == (window.left - 0.5, window.top - 0.5)
     assert (boxes[1].x0, boxes[1].y0, boxes[1].xref) == (window.col - 0.5, window.row - 0.5, "x2")
-    assert len(fig.layout.shapes) == 2 * 6 + 2  # the 2x2 grid lines of a 10x10 map, then the two boxes
+    assert len(fig.layout.shapes) == 2
+    lines = fig.data[3]  # every 2x2 window's edges over the 10x10 map: 6 lines across, 6 down
+    segments = [(lines.x[i], lines.y[i], lines.x[i + 1], lines.y[i + 1]) for i in range(0, len(lines.x), 3)]
+    assert segments == [(-0.5, k - 0.5, 9.5, k - 0.5) for k in range(0, 11, 2)] + \
+        [(k - 0.5, -0.5, k - 0.5, 9.5) for k in range(0, 11, 2)]
 
 
 def test_the_softmax_figure_shows_the_logits_and_probabilities(trace):

@@ -174,23 +174,31 @@ def pool_figure(before: np.ndarray, after: np.ndarray, window: PoolWindow, lang:
     chosen window boxed (and, for max pooling, its winner starred), beside the pooled map `after`
     (H/F, W/F) with the resulting cell boxed. Values are printed where they stay legible. Without
     `boxes`, the grid alone (for a page that draws `pool_boxes` over it)."""
-    size = window.window.shape[0]
     layout = panels.row([before.shape[1], after.shape[1] * 1.6],
                         [t("cnn.fig.pool_before", lang, h=before.shape[0], w=before.shape[1]),
                          t("cnn.fig.pool_after", lang, h=after.shape[0], w=after.shape[1])], 0.08, image=True)
-    grid = dict(color="rgba(255,255,255,0.55)", width=1)
-    edge = before.shape[0] - 0.5
-    lines = [dict(type="line", x0=-0.5, x1=edge, y0=k - 0.5, y1=k - 0.5, line=grid, **panels.refs(1))
-             for k in range(0, before.shape[0] + 1, size)]
-    lines += [dict(type="line", y0=-0.5, y1=edge, x0=k - 0.5, x1=k - 0.5, line=grid, **panels.refs(1))
-              for k in range(0, before.shape[1] + 1, size)]
-    layout["shapes"] = lines + (pool_boxes(window, projector) if boxes else [])
+    layout["shapes"] = pool_boxes(window, projector) if boxes else []
     return _figure(pool_traces(before, after, window, projector), layout, projector, 330, top=36)
 
 
+def _window_lines(shape: tuple[int, int], size: int) -> dict:
+    """The edges of every `size` x `size` window over a (H, W) map, as one line trace: as shapes, its
+    30 lines (28 x 28 in 2 x 2 windows) took plotly.py and plotly.js longer to build and draw."""
+    h, w = shape
+    x, y = [], []
+    for k in range(0, h + 1, size):
+        x += [-0.5, w - 0.5, None]
+        y += [k - 0.5, k - 0.5, None]
+    for k in range(0, w + 1, size):
+        x += [k - 0.5, k - 0.5, None]
+        y += [-0.5, h - 0.5, None]
+    return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color="rgba(255,255,255,0.55)", width=1),
+                hoverinfo="skip", showlegend=False)
+
+
 def pool_traces(before: np.ndarray, after: np.ndarray, window: PoolWindow, projector: bool) -> list[dict]:
-    """`pool_figure`'s traces as plotly dicts (the two maps, and the max's winner as a star), for a
-    page whose chart follows the window's row in the browser."""
+    """`pool_figure`'s traces as plotly dicts (the two maps, the max's winner as a star, the window
+    edges over the input), for a page whose chart follows the window's row in the browser."""
     scale = _scale(bool((before < 0).any()), before, projector)
     legible = after.shape[0] <= 7  # 5x5 pooled maps (and their 10x10 inputs) can carry every number
 
@@ -207,6 +215,7 @@ def pool_traces(before: np.ndarray, after: np.ndarray, window: PoolWindow, proje
         data.append(dict(type="scatter", x=[c], y=[r], mode="markers", hoverinfo="skip", showlegend=False,
                          marker=dict(symbol="star", size=16 if projector else 12, color=ACCENT,
                                      line=dict(color="white", width=1))))
+    data.append(_window_lines(before.shape, window.window.shape[0]))
     return data
 
 
