@@ -624,8 +624,8 @@ def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page)
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Attention").first.click()
     settle(page)
     page.wait_for_selector(CHART, timeout=60_000)
-    # The rows' pictures are handed over by a whole-app rerun 1-2 s after the visit, during which the
-    # sidebar's digit panel is not drawn yet: the page is checked once that rerun is over.
+    # The rows' pictures are handed over 1-2 s after the visit (a rerun of the sections that show
+    # them, pages.rows): the page is checked once every chart holds all 28 rows.
     page.wait_for_function("names => names.every(name => Object.keys(document.querySelector("
                            "`.st-key-chart-${name} .netlens-chart`)?.__netlens?.scrub?.frames || {}).length === 28)",
                            arg=list(FOLLOWING), timeout=30_000)

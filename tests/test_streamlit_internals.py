@@ -300,7 +300,7 @@ def test_a_nested_polls_rerun_reaches_its_enclosing_fragment_only_through_rerun_
     """Streamlit's fragment-scoped rerun from a nested `run_every` fragment reruns that nested one alone
     (why `pages.rows` needs `rerun_fragment`); `rerun_fragment(parent)` reruns the enclosing fragment,
     not the app, and that rerun, which does not call the poll, stops its timer."""
-    script = ROOT / "tests" / f"_nested_poll_{tmp_path.name}.py"   # in the project: it imports `pages`
+    script = tmp_path / "nested_poll.py"   # it imports `pages`: the server runs from the project (start_app)
     script.write_text(NESTED_POLL.replace("RERUN", rerun), encoding="utf-8")
     port = free_port()
     server = start_app(port, tmp_path / "server.log", script=str(script))
@@ -317,4 +317,3 @@ def test_a_nested_polls_rerun_reaches_its_enclosing_fragment_only_through_rerun_
         tab.context.close()
         server.terminate()
         server.wait(timeout=30)
-        script.unlink()
