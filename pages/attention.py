@@ -160,10 +160,8 @@ def block_section(model, digit, row: int) -> None:
     norm_formulas = [r"\mu=\frac{1}{d}\sum_{i=1}^{d}x_i,\quad \sigma^2=\frac{1}{d}\sum_{i=1}^{d}(x_i-\mu)^2",
                      rf"\mathrm{{LayerNorm}}(x)_i=\gamma_i\,\frac{{x_i-\mu}}{{\sqrt{{\sigma^2+\varepsilon}}}}+\beta_i,"
                      rf"\quad d={depth}"]
-    # Two lines on a wide screen; in projector mode's large type, one formula a line so none is cut off.
-    lines = block_formulas + norm_formulas if projector() else [r",\qquad ".join(block_formulas),
-                                                                 r",\quad ".join(norm_formulas)]
-    st.latex(r"\begin{gathered}" + r"\\".join(lines) + r"\end{gathered}")
+    # One formula a line: two on one line were cut off at 1280 px beside the sidebar.
+    st.latex(r"\begin{gathered}" + r"\\".join(block_formulas + norm_formulas) + r"\end{gathered}")
     st.markdown(t("attention.block.intro", depth=depth))
     norms = attention.row_norms(block)
     show_chart(along_rows("residual", model, digit, (), row,
