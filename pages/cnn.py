@@ -195,13 +195,13 @@ def arithmetic_ui(model, tr: conv.Trace) -> None:
     output_map = tr.before[layer][:, :, channel]
     # Every row of column `col` for the two charts that follow the Row slider in the browser: the server's
     # row now, the others after the run (`pages.rows`); the two maps and the numbers' grids drawn once.
-    shown_key = (key, channel, col, shown, input_map.tobytes(), output_map.tobytes(), lang(), projector())
+    language, mode = lang(), projector()
+    shown_key = (key, channel, col, shown, input_map.tobytes(), output_map.tobytes(), language, mode)
     step_at = functools.cache(lambda r: conv.conv_step(model, tr, layer, channel, r, col))
     step = step_at(row)
     locator, numbers_fig = built_once("cnn-arithmetic", shown_key, lambda: (
-        conv_locator_figure(step, input_map, output_map, lang(), projector(), boxes=False),
-        conv_numbers_figure(step, input_map, shown, lang(), projector())))
-    language, mode = lang(), projector()
+        conv_locator_figure(step, input_map, output_map, language, mode, boxes=False),
+        conv_numbers_figure(step, input_map, shown, language, mode)))
     rows = range(h)
     boxes = ROW_CHARTS.along("position", shown_key, rows, row, lambda r: (locator, locator_boxes(step_at(r), mode)))
     traces = ROW_CHARTS.along("numbers", shown_key, rows, row, lambda r: conv_numbers_traces(
@@ -256,12 +256,12 @@ def pooling_ui(model, tr: conv.Trace, label: str) -> None:
                                              ("cnn.pool.row", "cnn.pool.col"))
     after = tr.maps[layer][:, :, channel]
     # Every row's window of column `col` for the chart that follows the Row slider (as the arithmetic's).
-    shown_key = (key, channel, col, before.tobytes(), after.tobytes(), lang(), projector())
+    language, mode, rows = lang(), projector(), range(h)
+    shown_key = (key, channel, col, before.tobytes(), after.tobytes(), language, mode)
     window_at = functools.cache(lambda r: conv.pool_window(model, tr, layer, channel, r, col))
     window = window_at(row)
-    grid = built_once("cnn-pooling", shown_key, lambda: pool_figure(before, after, window, lang(), projector(),
+    grid = built_once("cnn-pooling", shown_key, lambda: pool_figure(before, after, window, language, mode,
                                                                      boxes=False))
-    mode, rows = projector(), range(h)
     boxes = ROW_CHARTS.along("pool-boxes", shown_key, rows, row, lambda r: (grid, pool_boxes(window_at(r), mode)))
     traces = ROW_CHARTS.along("pool-traces", shown_key, rows, row, lambda r: pool_traces(before, after,
                                                                                           window_at(r), mode))

@@ -64,7 +64,7 @@ def prepare_first_run() -> None:
     batch = mates("random", 0, size, SEED)
     if isinstance(cnn_bn, keras.Model):
         blank = np.zeros((28, 28), np.float32)
-        batchnorm.bn_run(cnn_bn, blank)
+        alone = batchnorm.bn_run(cnn_bn, blank)
         batchnorm.bn_run(cnn_bn, blank, batchnorm.mini_batch(blank, batch, size))
-        first = batchnorm.bn_run(cnn_bn, blank).layers[0].layer_name    # the formula's check, the layer shown first
+        first = alone.layers[0].layer_name    # the formula's check, the layer shown first
         inference.outputs([inference.submodel(cnn_bn, [first])], blank)
