@@ -1,8 +1,10 @@
-"""The browser tests' helpers live in `tools.browser`, shared with the benchmark and the load test."""
+"""The browser tests' helpers: those shared with the benchmark and the load test live in `tools.browser`."""
+import time
+
 from tools.browser import EXCEPTION, ONE, SEVEN, ZERO, canvas_box, draw, open_page, settle
 
 __all__ = ["EXCEPTION", "HOLD", "ONE", "SEVEN", "ZERO", "canvas_box", "click_chart", "draw", "draw_and_visit",
-           "open_page", "settle"]
+           "draw_every_chart", "open_page", "settle", "wait_drawn"]
 
 # Holds every message the tab would send the server (reruns included) while window.__held is an array.
 HOLD = """() => {
@@ -38,3 +40,30 @@ def click_chart(page, plot, x_axis: str, y_axis: str, x: float, y: float) -> Non
       const xa = el._fullLayout[x_axis], ya = el._fullLayout[y_axis], box = el.getBoundingClientRect();
       return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
     }""", [x_axis, y_axis, x, y]))
+
+
+def draw_every_chart(page, timeout: float = 20_000) -> int:
+    """Scroll each of the page's charts into sight in turn and wait until plotly.js has drawn its
+    latest figure (a chart far from sight is drawn only when it comes near: widgets/assets/chart.js),
+    then scroll back to the top. Charts in a hidden tab stay undrawn. Returns the number drawn."""
+    charts = page.locator(".netlens-chart")
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        if not chart.evaluate("el => el.getClientRects().length > 0"):
+            continue
+        chart.scroll_into_view_if_needed()
+        page.wait_for_function("el => !el.dataset.offscreen && !el.dataset.drawing", arg=chart.element_handle(),
+                               timeout=timeout)
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0)")
+    return page.locator(".netlens-chart .js-plotly-plot").count()
+
+
+def wait_drawn(page, count: int, timeout: float = 60_000) -> None:
+    """Wait until at least `count` of the page's charts are drawn, scrolling each into sight
+    (`draw_every_chart`) as the page brings them."""
+    deadline = time.monotonic() + timeout / 1e3
+    while draw_every_chart(page, timeout) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} charts drawn expected within {timeout / 1e3:.0f} s; "
+                               f"{page.locator('.netlens-chart .js-plotly-plot').count()} drawn")
+        page.wait_for_timeout(250)

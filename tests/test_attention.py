@@ -16,7 +16,7 @@ from explain import attention
 from explain.architectures import attention as build_attention
 from explain.figures import attention as figures
 from explain.model_cache import forget
-from tests.browser import EXCEPTION, SEVEN, click_chart, draw, open_page, settle
+from tests.browser import EXCEPTION, SEVEN, click_chart, draw, draw_every_chart, open_page, settle, wait_drawn
 from tests.charts import CHART
 
 DIGITS = (0, 1, 7, 42, 1234)
@@ -631,7 +631,7 @@ def test_page_renders_every_view_for_a_drawn_digit_in_the_browser(app_url, page)
                            arg=list(FOLLOWING), timeout=30_000)
     settle(page)
     assert page.locator(EXCEPTION).count() == 0
-    assert page.locator(CHART).count() == 8   # focus, heads, worked, residuals, layer norm, PE, order, LSTM
+    assert draw_every_chart(page) == 8   # focus, heads, worked, residuals, layer norm, PE, order, LSTM
     assert "drawn" in page.locator("[data-testid='stSidebarUserContent']").inner_text()
     assert page.get_by_text("In head 1, row 20 gives").count() == 1
     assert page.get_by_text("norm1 on row 20: the 64 numbers entering").count() == 1
@@ -726,7 +726,7 @@ def test_the_row_charts_follow_the_query_row_before_the_server_hears_of_it_and_t
     they are released."""
     from tests.browser import HOLD
     open_page(page, f"{app_url}/attention?lang=en&sample=0")
-    page.wait_for_selector(f"{CHART} >> nth=7", timeout=60_000)
+    wait_drawn(page, 8, timeout=60_000)
     settle(page)
     thumb = page.locator(QUERY_ROW).first
     assert thumb.evaluate("e => Number(e.value)") == 20
@@ -737,9 +737,11 @@ def test_the_row_charts_follow_the_query_row_before_the_server_hears_of_it_and_t
     assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 20]) == [True] * 6
     page.evaluate(HOLD)
     thumb.press("ArrowLeft")
-    page.wait_for_function("names => names.every(name => document.querySelector("
-                           "`.st-key-chart-${name} .netlens-chart`).dataset.scrubbed === '19')",
+    page.wait_for_function("names => names.map(name => document.querySelector("
+                           "`.st-key-chart-${name} .netlens-chart`))"
+                           ".every(c => c.dataset.offscreen || c.dataset.scrubbed === '19')",
                            arg=list(FOLLOWING), timeout=10_000)
+    draw_every_chart(page)   # the charts far from sight, drawn as they come near
     assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 19]) == [True] * 6
     assert page.evaluate("() => window.__held.length") >= 1            # the new value, not sent yet
     assert page.get_by_text("In head 1, row 20 gives").count() == 1     # the server's text: the row before
@@ -755,7 +757,7 @@ def test_a_click_on_the_head_grid_picks_that_head_and_query_row(app_url, page):
     """Click head 3's tile at query row 12: every row chart follows row 12 in the tab, then the server's
     rerun shows head 3 at row 12; a click on the digit's row 5 in the focus chart queries from row 5."""
     open_page(page, f"{app_url}/attention?lang=en&sample=0")
-    page.wait_for_selector(f"{CHART} >> nth=7", timeout=60_000)
+    wait_drawn(page, 8, timeout=60_000)
     page.wait_for_function("names => names.every(name => Object.keys(document.querySelector("
                            "`.st-key-chart-${name} .netlens-chart`).__netlens.scrub?.frames || {}).length === 28)",
                            arg=list(FOLLOWING), timeout=30_000)
@@ -765,9 +767,11 @@ def test_a_click_on_the_head_grid_picks_that_head_and_query_row(app_url, page):
         click_chart(page, page.locator(f".st-key-chart-{chart} {CHART}"), x_axis, y_axis, x, y)
 
     click("attention-heads", "xaxis", "yaxis", 2 * (28 + figures.GRID_GAP) + 7, 12)   # head 3's tile, key row 7
-    page.wait_for_function("names => names.every(name => document.querySelector("
-                           "`.st-key-chart-${name} .netlens-chart`).dataset.scrubbed === '12')",
+    page.wait_for_function("names => names.map(name => document.querySelector("
+                           "`.st-key-chart-${name} .netlens-chart`))"
+                           ".every(c => c.dataset.offscreen || c.dataset.scrubbed === '12')",
                            arg=list(FOLLOWING), timeout=10_000)
+    draw_every_chart(page)   # the charts far from sight, drawn as they come near
     settle(page)
     assert page.get_by_text("In head 3, row 12 gives").count() == 1
     assert page.locator(QUERY_ROW).first.evaluate("e => Number(e.value)") == 12

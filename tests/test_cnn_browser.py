@@ -8,7 +8,6 @@ import numpy as np
 
 from explain import conv
 from tests.browser import EXCEPTION, HOLD, draw_and_visit, settle
-from tests.charts import CHART
 
 ROW = ".netlens-scrub input[type='range'][aria-label='Row']"
 COLUMN = ".netlens-scrub input[type='range'][aria-label='Column']"
@@ -35,7 +34,6 @@ def test_after_a_new_drawing_the_rows_arrive_with_the_sidebar_kept_and_a_key_pre
         page, app_url, models):
     model = models["cnn"]
     draw_and_visit(page, app_url, "cnn")
-    page.wait_for_selector(f"{CHART} >> nth=6", timeout=60_000)
     page.wait_for_function(f"() => ({FRAMES})({ARITHMETIC!r}) === 1 && "
                            "document.querySelector(\"[data-testid='stSidebarUserContent'] img\")", timeout=30_000)
     page.evaluate(WATCH_PANEL)                   # the run is over: its own row only, the others to come

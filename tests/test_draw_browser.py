@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import EXCEPTION, ONE, SEVEN, ZERO, click_chart, draw, open_page, settle
+from tests.browser import (EXCEPTION, ONE, SEVEN, ZERO, click_chart, draw, draw_every_chart, open_page, settle,
+                           wait_drawn)
 from tests.charts import CHART
 from tests.test_draw_upload import phone_photo
 
@@ -63,8 +64,12 @@ def test_the_cnn_page_explains_the_drawing_and_the_draw_page_keeps_it_after_the_
     expect(page.get_by_text(explaining)).to_be_visible(timeout=20_000)
     expect(page.locator(CHART).first).to_be_visible()
     # conv1's kernels and maps before/after ReLU, arithmetic (2), pooling, softmax; conv2's tab is drawn
-    # when it is opened.
-    expect(page.locator(CHART)).to_have_count(7)
+    # when it is opened. Those far below the fold are drawn as they come near.
+    page.wait_for_function("() => document.querySelectorAll('.netlens-chart[data-offscreen]').length > 0")
+    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    drawn, far = page.locator(CHART).count(), page.locator(".netlens-chart[data-offscreen]").count()
+    assert drawn + far == 7 and far >= 3, (drawn, far)
+    assert draw_every_chart(page) == 7
     assert page.locator(".netlens-chart").count() == 10
     page.get_by_role("tab").filter(has_text="conv2").first.click()
     expect(page.locator(CHART)).to_have_count(10)
@@ -175,7 +180,7 @@ def test_a_new_drawing_updates_the_preprocessing_chart_in_place_without_a_remoun
 def test_the_cnn_pages_softmax_chart_draws_kerass_probabilities_and_a_slider_keeps_every_plot(page, app_url,
                                                                                                models, test_digits):
     open_page(page, f"{app_url}/cnn?lang=en&sample=7")
-    page.wait_for_selector(f"{CHART} >> nth=6", timeout=60_000)   # every chart but conv2's hidden tab
+    wait_drawn(page, 7, timeout=60_000)   # every chart but conv2's hidden tab
     softmax = page.locator(f".st-key-chart-softmax {CHART}")
     drawn = softmax.evaluate("el => Array.from(el._fullData[1].y)")
     expected = keras.ops.convert_to_numpy(models["cnn"](test_digits[0][7][None]))[0]
@@ -214,7 +219,7 @@ def test_a_click_on_the_cnn_feature_map_takes_the_arithmetic_to_that_position(pa
     """Click row 5, column 9 of conv1's map beside the input: the window follows row 5 in the tab at
     once, and the server's rerun moves the column and writes that value's check."""
     open_page(page, f"{app_url}/cnn?lang=en&sample=7")
-    page.wait_for_selector(f"{CHART} >> nth=6", timeout=60_000)
+    wait_drawn(page, 7, timeout=60_000)
     where = page.locator(f".st-key-chart-conv1-position {CHART}")
     click_chart(page, where, "xaxis2", "yaxis2", 9, 5)
     page.wait_for_function("() => document.querySelector('.st-key-chart-conv1-position .netlens-chart')"
@@ -232,7 +237,7 @@ def test_every_cnn_chart_finishes_drawing_after_the_sidebar_link(page, app_url):
     charts already drawn on that value, once left the two arithmetic charts marked as drawing for good."""
     from tests.browser import draw_and_visit
     draw_and_visit(page, app_url, "cnn")
-    page.wait_for_selector(f"{CHART} >> nth=6", timeout=60_000)
+    wait_drawn(page, 7, timeout=60_000)
     settle(page)
     page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')", timeout=15_000)
     assert page.locator(EXCEPTION).count() == 0

@@ -18,7 +18,7 @@ from explain.i18n import t
 from explain.models import model_path
 from explain.preprocess import to_mnist
 from tests.apptest import app_on_page
-from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle
+from tests.browser import EXCEPTION, SEVEN, draw, open_page, settle, wait_drawn
 from tests.charts import CHART
 
 PAGE = "pages/fitting.py"
@@ -109,12 +109,12 @@ def test_the_page_renders_after_a_drawing_in_a_browser(page, app_url):
     settle(page)
     page.locator("a[href*='fitting']").first.click()
     settle(page)
-    page.wait_for_selector(f"{CHART} >> nth=3", timeout=60_000)
+    wait_drawn(page, 4, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.get_by_text("The MLP answers 7").count() == 1
     assert page.locator(CHART).count() == 4           # the regularised runs wait until they are opened
     page.get_by_text(t("fitting.reg.open", "en")).click()
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=60_000)
+    wait_drawn(page, 5, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.locator(CHART).count() == 5
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from explain.i18n import t
-from tests.browser import EXCEPTION, draw_and_visit
-from tests.charts import CHART
+from tests.browser import EXCEPTION, draw_and_visit, wait_drawn
 
 
 def test_a_drawn_digit_renders_every_view_of_the_gradients_page(page, app_url):
     draw_and_visit(page, app_url, "gradients")
-    page.wait_for_selector(f"{CHART} >> nth=6", timeout=60_000)
+    wait_drawn(page, 7, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     for view in ("backprop", "act", "depth", "time", "clip"):
         assert page.get_by_text(t(f"gradients.{view}.header", "en"), exact=True).count() == 1

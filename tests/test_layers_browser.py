@@ -3,7 +3,7 @@ an exception (in Chinese, the course's language; AppTest covers both)."""
 from __future__ import annotations
 
 from explain.i18n import t
-from tests.browser import EXCEPTION, draw_and_visit
+from tests.browser import EXCEPTION, draw_and_visit, wait_drawn
 from tests.charts import CHART
 
 CHARTS = 10   # masks, answers, updates, one step, its outgoing weights, LSTM answers, modes, statistics,
@@ -13,11 +13,11 @@ CHARTS = 10   # masks, answers, updates, one step, its outgoing weights, LSTM an
 def test_a_drawn_digit_renders_every_view_of_the_layers_page(page, app_url):
     lang = "zh"
     draw_and_visit(page, app_url, "layers", lang)
-    page.wait_for_selector(f"{CHART} >> nth={CHARTS - 2}", timeout=90_000)
+    wait_drawn(page, CHARTS - 1, timeout=90_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.locator(CHART).count() == CHARTS - 1     # the batch-size runs wait until they are opened
     page.get_by_text(t("layers.bn.sweep.open", lang, repeats=5, sizes=7)).click()
-    page.wait_for_selector(f"{CHART} >> nth={CHARTS - 1}", timeout=90_000)
+    wait_drawn(page, CHARTS, timeout=90_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.locator(CHART).count() == CHARTS
     for view in ("thinned", "sgd", "lstm", "bn.formula", "bn.modes", "bn.sweep"):

@@ -8,7 +8,7 @@ import numpy as np
 from explain.data import load_mnist
 from explain.i18n import t
 from explain.preprocess import to_mnist
-from tests.browser import EXCEPTION, HOLD, click_chart, draw_and_visit, open_page, settle
+from tests.browser import EXCEPTION, HOLD, click_chart, draw_and_visit, draw_every_chart, open_page, settle, wait_drawn
 from tests.charts import CHART
 
 
@@ -20,7 +20,7 @@ def exceptions(page) -> list[str]:
 
 def test_a_drawn_digit_shows_every_chart_for_the_lstm_and_the_gru(page, app_url):
     draw_and_visit(page, app_url, "recurrent")
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    wait_drawn(page, 5, timeout=30_000)
     assert not exceptions(page)
     assert page.get_by_text(t("recurrent.gates.header", "en")).count() == 1
     assert page.locator(CHART).count() == 5          # gates, upright digit, unit, answer over time, memory
@@ -30,12 +30,12 @@ def test_a_drawn_digit_shows_every_chart_for_the_lstm_and_the_gru(page, app_url)
     settle(page)
     assert not exceptions(page)
     assert page.get_by_text("GRU reads this digit as").count() == 1
-    assert page.locator(CHART).count() == 5
+    assert draw_every_chart(page) == 5
 
 
 def test_chinese_page_prints_the_models_real_answer_for_the_shared_sample(page, app_url, models):
     open_page(page, f"{app_url}/recurrent?lang=zh")
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    wait_drawn(page, 5, timeout=30_000)
     assert not exceptions(page)
     split = load_mnist().test
     probs = keras.ops.convert_to_numpy(models["lstm"](to_mnist(split.x[0])[None]))[0]
@@ -63,7 +63,7 @@ def test_a_timestep_move_moves_the_outline_over_the_same_heatmaps_even_after_the
     first = next(layer.name for layer in models["lstm"].layers if isinstance(layer, keras.layers.LSTM))
     gates_chart = f".st-key-chart-recurrent-{first} {CHART}"   # the first LSTM layer's gate heatmaps
     open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    wait_drawn(page, 5, timeout=30_000)
     gates = page.locator(gates_chart)
     step = int(page.locator(STEP).first.evaluate("e => Number(e.value)"))
     key = "ArrowLeft" if step > 1 else "ArrowRight"
@@ -86,14 +86,14 @@ def test_timestep_moves_faster_than_the_server_answers_end_on_the_last_rows_char
     """Reruns interrupted by the next key press (their messages may never reach the tab) leave every
     chart on the row the slider shows: a message built on one the tab did not get is asked again."""
     open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    wait_drawn(page, 5, timeout=30_000)
     slider = page.locator(STEP).first
     slider.focus()
     key = "ArrowLeft" if int(slider.evaluate("e => Number(e.value)")) > 14 else "ArrowRight"
     for _ in range(8):
         page.keyboard.press(key, delay=10)
     settle(page)
-    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    draw_every_chart(page)
     step = int(slider.evaluate("e => Number(e.value)"))
     outlines = page.locator(CHART).evaluate_all("els => els.map(el => (el.layout.shapes || []).map(s => s.x0))")
     # gates, upright digit (rows on y), unit, answer, memory: each outlines the slider's row
@@ -115,7 +115,7 @@ def test_the_charts_follow_the_timestep_before_the_server_hears_of_it_and_the_te
     """A key press on the timestep slider redraws every chart on the new row in the tab (the server
     has not been told: the tab's messages are held), and the equations follow once the server is."""
     open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    wait_drawn(page, 5, timeout=30_000)
     slider = page.locator(STEP).first
     step = int(slider.evaluate("e => Number(e.value)"))
     moved = step + 1 if step < 28 else step - 1
@@ -124,7 +124,9 @@ def test_the_charts_follow_the_timestep_before_the_server_hears_of_it_and_the_te
     page.evaluate(HOLD)
     slider.press("ArrowRight" if moved > step else "ArrowLeft")
     page.wait_for_function("moved => [...document.querySelectorAll('.netlens-chart')]"
-                           ".every(c => c.dataset.scrubbed === String(moved))", arg=moved, timeout=10_000)
+                           ".every(c => c.dataset.offscreen || c.dataset.scrubbed === String(moved))",
+                           arg=moved, timeout=10_000)
+    draw_every_chart(page)   # the charts far from sight, drawn as they come near
     assert all(moved - 0.5 in xs for xs in _outlines(page)), (moved, _outlines(page))
     assert page.evaluate("() => window.__held.length") >= 1            # the new value, not sent yet
     assert f"row {step}," in equations.inner_text()                    # the server's text: the row before
@@ -137,7 +139,7 @@ def test_the_charts_follow_the_timestep_before_the_server_hears_of_it_and_the_te
 
 def test_dragging_the_timestep_thumb_moves_the_charts_while_the_pointer_is_down(page, app_url):
     open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    wait_drawn(page, 5, timeout=30_000)
     box = page.locator(STEP).first.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + 2, y)
@@ -149,7 +151,7 @@ def test_dragging_the_timestep_thumb_moves_the_charts_while_the_pointer_is_down(
     page.mouse.up()
     assert len(seen) >= 5, seen                                          # the outline moved with the thumb
     settle(page)
-    page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
+    draw_every_chart(page)
     assert int(page.locator(STEP).first.evaluate("e => Number(e.value)")) == 28
     assert all(27.5 in xs for xs in _outlines(page))
     assert "row 28," in page.locator("h3", has_text="The equations at row").inner_text()
@@ -164,13 +166,14 @@ def test_a_tap_on_the_timestep_slider_moves_it_and_its_charts_on_a_touch_screen(
     page = context.new_page()
     try:
         open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
-        page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+        wait_drawn(page, 5, timeout=30_000)
         slider = page.locator(STEP).first
         slider.scroll_into_view_if_needed()
         box = slider.bounding_box()
         page.touchscreen.tap(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
         page.wait_for_function("() => [...document.querySelectorAll('.netlens-chart')]"
-                               ".every(c => c.dataset.scrubbed === '28')", timeout=10_000)
+                               ".every(c => c.dataset.offscreen || c.dataset.scrubbed === '28')", timeout=10_000)
+        draw_every_chart(page)   # the charts far from sight, drawn as they come near
         assert int(slider.evaluate("e => Number(e.value)")) == 28
         settle(page)
         assert "row 28," in page.locator("h3", has_text="The equations at row").inner_text()
@@ -185,12 +188,13 @@ def test_a_click_on_a_gate_cell_takes_the_timestep_and_the_unit_there(page, app_
     slider's thumb too), then the server's rerun picks unit 5 and writes its equations."""
     first = next(layer.name for layer in models["lstm"].layers if isinstance(layer, keras.layers.LSTM))
     open_page(page, f"{app_url}/recurrent?lang=en&sample=0")
-    page.wait_for_selector(f"{CHART} >> nth=4", timeout=30_000)
+    wait_drawn(page, 5, timeout=30_000)
     gates = page.locator(f".st-key-chart-recurrent-{first} {CHART}")
     page.evaluate(HOLD)
     click_chart(page, gates, "xaxis3", "yaxis3", 20, 5)
     page.wait_for_function("() => [...document.querySelectorAll('.netlens-chart')]"
-                           ".every(c => c.dataset.scrubbed === '20')", timeout=10_000)
+                           ".every(c => c.dataset.offscreen || c.dataset.scrubbed === '20')", timeout=10_000)
+    draw_every_chart(page)   # the charts far from sight, drawn as they come near
     assert int(page.locator(STEP).first.evaluate("e => Number(e.value)")) == 20   # the thumb moved, in the tab
     page.evaluate("() => window.__release()")
     settle(page)

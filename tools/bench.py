@@ -671,7 +671,8 @@ def slider_kind(thumb) -> str:
 # Installed just before a key press on a scrub slider: from the keydown to the frame after every chart
 # that follows that slider (`widgets/chart.py` Scrub: its data-scrub-group is the slider's data-group)
 # has drawn the value the press gave the slider (data-scrubbed, set once plotly.js has drawn it),
-# before any rerun. Times in ms.
+# before any rerun; a chart far from sight (data-offscreen) draws only when it comes near, and is not waited
+# for. Times in ms.
 FOLLOW = """() => {
   const state = {start: null, value: null, group: null, done: null};
   window.__follow = state;
@@ -682,7 +683,7 @@ FOLLOW = """() => {
   }, {capture: true, once: true});
   const tick = () => {
     const charts = [...document.querySelectorAll(".netlens-chart[data-scrub-group]")]
-      .filter(c => c.dataset.scrubGroup === state.group);
+      .filter(c => c.dataset.scrubGroup === state.group && !c.dataset.offscreen);
     if (state.value !== null && charts.every(c => c.dataset.scrubbed === state.value && !c.dataset.drawing)) {
       requestAnimationFrame(() => { state.done = performance.now(); });
     } else {
@@ -1043,8 +1044,9 @@ def how(plan: Plan) -> str:
   over the move (psutil). The Plotly charts counted are Plotly's graphs on the page and Streamlit's Plotly
   elements among them. Where the slider is the app's scrub slider (`widgets/scrub.py`: the bare page then
   holds the same one), the page's charts hold every value's picture and follow the thumb in the tab: the row
-  *every chart updated* is then timed from the keydown to the frame after every such chart has drawn the new
-  value (`FOLLOW`), against the bare page's rerun, and a second row times the server's rerun (the text and
+  *every chart updated* is then timed from the keydown to the frame after every such chart on screen or within
+  300 px of it has drawn the new value (`FOLLOW`; the app's charts further away draw when they come near),
+  against the bare page's rerun, and a second row times the server's rerun (the text and
   formulas that depend on the value) as before.
 - **cold start**: from launching `python -m streamlit run app.py` (the browser already running) to the Draw
   page's first run painted (the same signal). **first visit**: each page's first visit after that start,

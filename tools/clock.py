@@ -62,7 +62,8 @@ HOOK = """(() => {
 # digit pad (if the page has one) has had its last drawing read (`window.__netlensPad`), nothing
 # is stale (Streamlit marks the previous run's elements stale until the new run re-sends them) and no
 # chart of ours is still drawing (`widgets/assets/chart.js` marks it data-drawing until plotly.js has
-# drawn its figure: on a first visit its code and plotly.js may still be loading after the finish).
+# drawn its figure: on a first visit its code and plotly.js may still be loading after the finish; a chart
+# more than 300 px from sight is drawn only when it comes near, and is not waited for).
 # `done` is the next frame, when that state is on screen. "mouseup" is timed from the pointerup of
 # the same release, which comes first: the pad sends its drawing then, streamlit-drawable-canvas
 # 200 ms after the mouseup.

@@ -27,6 +27,9 @@ export default function ({ data, parentElement, setTriggerValue }) {
   state.figure = message.figure;
   state.traces = message.traces;
   state.config = data.config;
+  // The figure's height held before it is drawn, so that the page below keeps its place and a chart
+  // far below the fold is seen to be far (`near`).
+  root.style.minHeight = `${JSON.parse(message.layout).height || 450}px`;
   root.dataset.drawing = "true";  // until plotly.js has drawn this figure (a clock can wait for it)
   plotly(data.plotly).then(Plotly => draw(Plotly, root, state));
 }
@@ -91,6 +94,15 @@ function setUp(root) {
     if (document.fullscreenElement === root) document.exitFullscreen();
     else root.requestFullscreen();
   });
+  // Drawn only near the visible part of the page (plotly.js takes 15-300 ms a chart, and a page holds up
+  // to ten): a chart further than MARGIN below or above it is drawn when it comes within MARGIN.
+  const scroller = root.closest(SCROLLER);
+  new IntersectionObserver(entries => {
+    if (entries[entries.length - 1].isIntersecting && root.dataset.offscreen && window.Plotly) {
+      root.dataset.drawing = "true";
+      draw(window.Plotly, root, state);
+    }
+  }, { root: scroller, rootMargin: `${MARGIN}px 0px` }).observe(root);
   root.addEventListener("fullscreenchange", () => {
     const full = document.fullscreenElement === root;
     const button = root.querySelector(".fullscreen");
@@ -107,6 +119,29 @@ function setUp(root) {
 // False inside a hidden container (display: none, as Streamlit's tabs that are not chosen).
 const shown = el => el.getClientRects().length > 0;
 
+const SCROLLER = '[data-testid="stMain"]';  // Streamlit scrolls the page's main area, not the window
+const MARGIN = 300;  // px above and below the visible part within which a chart is drawn
+
+// True if `root` is within MARGIN of the visible part of its scrolling area, or fullscreen, or
+// printed: as the IntersectionObserver in `setUp` sees it.
+function near(root) {
+  if (document.fullscreenElement === root || printing) return true;
+  const scroller = root.closest(SCROLLER);
+  const area = scroller ? scroller.getBoundingClientRect() : { top: 0, bottom: window.innerHeight };
+  const box = root.getBoundingClientRect();
+  return box.bottom >= area.top - MARGIN && box.top <= area.bottom + MARGIN;
+}
+
+// A printed page shows every chart: those not drawn yet are drawn before it is laid out for print.
+let printing = false;
+window.addEventListener("beforeprint", () => {
+  printing = true;
+  for (const root of document.querySelectorAll(".netlens-chart[data-offscreen]")) {
+    if (root.__netlens && window.Plotly) draw(window.Plotly, root, root.__netlens);
+  }
+});
+window.addEventListener("afterprint", () => { printing = false; });
+
 function draw(Plotly, root, state) {
   const figure = state.figure;
   if (figure === state.drawn && state.scrubbed === scrubValue(state)) {  // on screen already
@@ -117,6 +152,12 @@ function draw(Plotly, root, state) {
     delete root.dataset.drawing;
     return;
   }
+  if (!near(root)) {  // far from sight: drawn when it comes near (`setUp`'s IntersectionObserver)
+    root.dataset.offscreen = "true";
+    delete root.dataset.drawing;
+    return;
+  }
+  delete root.dataset.offscreen;
   const picture = JSON.parse(figure);
   const traces = [...state.traces];
   const styles = {};  // trace index -> its restyled attributes' JSON, where a frame restyles them
