@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -61,10 +62,11 @@ def open_page(page, url: str) -> None:
     page.goto(url, wait_until="networkidle")
     page.wait_for_selector("[data-testid='stSidebarNav'], [data-testid='stSidebarNavItems']", timeout=120_000)
     settle(page)
-    # The first visit of a page URL on a fresh server ends its first run early and reruns through
-    # app.py (pages/__init__.py) after a pause of up to about a second: settle again after it.
-    page.wait_for_timeout(900)
-    settle(page)
+    # A page's URL (not the app's own) opened first on a fresh server ends its first run early and
+    # reruns through app.py (pages/__init__.py) after a pause of up to about a second: settle again.
+    if urllib.parse.urlsplit(url).path.strip("/"):
+        page.wait_for_timeout(900)
+        settle(page)
 
 
 def canvas_box(page) -> dict:
