@@ -1,10 +1,11 @@
 """The browser tests' helpers: those shared with the benchmark and the load test live in `tools.browser`."""
 import time
 
+from tests.charts import CHART
 from tools.browser import EXCEPTION, ONE, SEVEN, ZERO, canvas_box, draw, open_page, settle
 
 __all__ = ["EXCEPTION", "HOLD", "ONE", "SEVEN", "ZERO", "canvas_box", "click_chart", "draw", "draw_and_visit",
-           "draw_every_chart", "open_page", "settle", "wait_drawn"]
+           "draw_every_chart", "open_page", "settle", "wait_drawn", "wait_followed"]
 
 # Holds every message the tab would send the server (reruns included) while window.__held is an array.
 HOLD = """() => {
@@ -55,7 +56,7 @@ def draw_every_chart(page, timeout: float = 20_000) -> int:
         page.wait_for_function("el => !el.dataset.offscreen && !el.dataset.drawing", arg=chart.element_handle(),
                                timeout=timeout)
     page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0)")
-    return page.locator(".netlens-chart .js-plotly-plot").count()
+    return page.locator(CHART).count()
 
 
 def wait_drawn(page, count: int, timeout: float = 60_000) -> None:
@@ -65,5 +66,18 @@ def wait_drawn(page, count: int, timeout: float = 60_000) -> None:
     while draw_every_chart(page, timeout) < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{count} charts drawn expected within {timeout / 1e3:.0f} s; "
-                               f"{page.locator('.netlens-chart .js-plotly-plot').count()} drawn")
+                               f"{page.locator(CHART).count()} drawn")
         page.wait_for_timeout(250)
+
+
+# True once every chart matching the selector that is near sight has drawn the scrub value (data-scrubbed).
+FOLLOWED = """([selector, value]) => [...document.querySelectorAll(selector)]
+  .every(c => c.dataset.offscreen || c.dataset.scrubbed === value)"""
+
+
+def wait_followed(page, value: int, selector: str = ".netlens-chart", timeout: float = 10_000) -> None:
+    """Wait until every chart matching `selector` (`.netlens-chart` elements) near sight has drawn the
+    scrub slider's `value` in the tab, then scroll the far ones into sight so that they draw it too
+    (`draw_every_chart`): a test holding the tab's messages still holds them."""
+    page.wait_for_function(FOLLOWED, arg=[selector, str(value)], timeout=timeout)
+    draw_every_chart(page)

@@ -16,7 +16,8 @@ from explain import attention
 from explain.architectures import attention as build_attention
 from explain.figures import attention as figures
 from explain.model_cache import forget
-from tests.browser import EXCEPTION, SEVEN, click_chart, draw, draw_every_chart, open_page, settle, wait_drawn
+from tests.browser import (EXCEPTION, SEVEN, click_chart, draw, draw_every_chart, open_page, settle, wait_drawn,
+                           wait_followed)
 from tests.charts import CHART
 
 DIGITS = (0, 1, 7, 42, 1234)
@@ -703,6 +704,7 @@ def test_the_lstm_comparison_reads_its_units_and_steps_from_the_lstm_model(monke
 
 FOLLOWING = ("attention-row", "attention-heads", "attention-worked", "attention-residual", "attention-layernorm",
              "attention-vs-lstm")   # the charts that show the query row
+ROW_CHARTS = ", ".join(f".st-key-chart-{name} .netlens-chart" for name in FOLLOWING)  # the six
 # What each of them shows of row r: its title's words, the query dot, the outline or the marker line.
 SHOWS_ROW = """([names, r]) => names.map(name => {
   const gd = document.querySelector(`.st-key-chart-${name} .js-plotly-plot`);
@@ -737,11 +739,7 @@ def test_the_row_charts_follow_the_query_row_before_the_server_hears_of_it_and_t
     assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 20]) == [True] * 6
     page.evaluate(HOLD)
     thumb.press("ArrowLeft")
-    page.wait_for_function("names => names.map(name => document.querySelector("
-                           "`.st-key-chart-${name} .netlens-chart`))"
-                           ".every(c => c.dataset.offscreen || c.dataset.scrubbed === '19')",
-                           arg=list(FOLLOWING), timeout=10_000)
-    draw_every_chart(page)   # the charts far from sight, drawn as they come near
+    wait_followed(page, 19, ROW_CHARTS)
     assert page.evaluate(SHOWS_ROW, [list(FOLLOWING), 19]) == [True] * 6
     assert page.evaluate("() => window.__held.length") >= 1            # the new value, not sent yet
     assert page.get_by_text("In head 1, row 20 gives").count() == 1     # the server's text: the row before
@@ -767,11 +765,7 @@ def test_a_click_on_the_head_grid_picks_that_head_and_query_row(app_url, page):
         click_chart(page, page.locator(f".st-key-chart-{chart} {CHART}"), x_axis, y_axis, x, y)
 
     click("attention-heads", "xaxis", "yaxis", 2 * (28 + figures.GRID_GAP) + 7, 12)   # head 3's tile, key row 7
-    page.wait_for_function("names => names.map(name => document.querySelector("
-                           "`.st-key-chart-${name} .netlens-chart`))"
-                           ".every(c => c.dataset.offscreen || c.dataset.scrubbed === '12')",
-                           arg=list(FOLLOWING), timeout=10_000)
-    draw_every_chart(page)   # the charts far from sight, drawn as they come near
+    wait_followed(page, 12, ROW_CHARTS)
     settle(page)
     assert page.get_by_text("In head 3, row 12 gives").count() == 1
     assert page.locator(QUERY_ROW).first.evaluate("e => Number(e.value)") == 12

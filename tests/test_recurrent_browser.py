@@ -8,7 +8,8 @@ import numpy as np
 from explain.data import load_mnist
 from explain.i18n import t
 from explain.preprocess import to_mnist
-from tests.browser import EXCEPTION, HOLD, click_chart, draw_and_visit, draw_every_chart, open_page, settle, wait_drawn
+from tests.browser import (EXCEPTION, HOLD, click_chart, draw_and_visit, draw_every_chart, open_page, settle,
+                           wait_drawn, wait_followed)
 from tests.charts import CHART
 
 
@@ -123,10 +124,7 @@ def test_the_charts_follow_the_timestep_before_the_server_hears_of_it_and_the_te
     assert f"row {step}," in equations.inner_text()
     page.evaluate(HOLD)
     slider.press("ArrowRight" if moved > step else "ArrowLeft")
-    page.wait_for_function("moved => [...document.querySelectorAll('.netlens-chart')]"
-                           ".every(c => c.dataset.offscreen || c.dataset.scrubbed === String(moved))",
-                           arg=moved, timeout=10_000)
-    draw_every_chart(page)   # the charts far from sight, drawn as they come near
+    wait_followed(page, moved)
     assert all(moved - 0.5 in xs for xs in _outlines(page)), (moved, _outlines(page))
     assert page.evaluate("() => window.__held.length") >= 1            # the new value, not sent yet
     assert f"row {step}," in equations.inner_text()                    # the server's text: the row before
@@ -171,9 +169,7 @@ def test_a_tap_on_the_timestep_slider_moves_it_and_its_charts_on_a_touch_screen(
         slider.scroll_into_view_if_needed()
         box = slider.bounding_box()
         page.touchscreen.tap(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
-        page.wait_for_function("() => [...document.querySelectorAll('.netlens-chart')]"
-                               ".every(c => c.dataset.offscreen || c.dataset.scrubbed === '28')", timeout=10_000)
-        draw_every_chart(page)   # the charts far from sight, drawn as they come near
+        wait_followed(page, 28)
         assert int(slider.evaluate("e => Number(e.value)")) == 28
         settle(page)
         assert "row 28," in page.locator("h3", has_text="The equations at row").inner_text()
@@ -192,9 +188,7 @@ def test_a_click_on_a_gate_cell_takes_the_timestep_and_the_unit_there(page, app_
     gates = page.locator(f".st-key-chart-recurrent-{first} {CHART}")
     page.evaluate(HOLD)
     click_chart(page, gates, "xaxis3", "yaxis3", 20, 5)
-    page.wait_for_function("() => [...document.querySelectorAll('.netlens-chart')]"
-                           ".every(c => c.dataset.offscreen || c.dataset.scrubbed === '20')", timeout=10_000)
-    draw_every_chart(page)   # the charts far from sight, drawn as they come near
+    wait_followed(page, 20)
     assert int(page.locator(STEP).first.evaluate("e => Number(e.value)")) == 20   # the thumb moved, in the tab
     page.evaluate("() => window.__release()")
     settle(page)

@@ -98,10 +98,7 @@ function setUp(root) {
   // to ten): a chart further than MARGIN below or above it is drawn when it comes within MARGIN.
   const scroller = root.closest(SCROLLER);
   new IntersectionObserver(entries => {
-    if (entries[entries.length - 1].isIntersecting && root.dataset.offscreen && window.Plotly) {
-      root.dataset.drawing = "true";
-      draw(window.Plotly, root, state);
-    }
+    if (entries[entries.length - 1].isIntersecting && root.dataset.offscreen) redraw(root, state);
   }, { root: scroller, rootMargin: `${MARGIN}px 0px` }).observe(root);
   root.addEventListener("fullscreenchange", () => {
     const full = document.fullscreenElement === root;
@@ -136,9 +133,7 @@ function near(root) {
 let printing = false;
 window.addEventListener("beforeprint", () => {
   printing = true;
-  for (const root of document.querySelectorAll(".netlens-chart[data-offscreen]")) {
-    if (root.__netlens && window.Plotly) draw(window.Plotly, root, root.__netlens);
-  }
+  for (const root of document.querySelectorAll(".netlens-chart[data-offscreen]")) redraw(root, root.__netlens);
 });
 window.addEventListener("afterprint", () => { printing = false; });
 
@@ -230,7 +225,13 @@ function clicked(state, event) {
 
 // The thumb moved: the chart draws that value's frame now, before the server's rerun brings it.
 function scrubbed(root, state, group) {
-  if (!state.scrub || state.scrub.group !== group || !state.drawn || !window.Plotly) return;
+  if (state.scrub && state.scrub.group === group && state.drawn) redraw(root, state);
+}
+
+// Draw the chart's latest picture again outside a message (a thumb moved, the chart came near, a print),
+// marked drawing until it is on screen; nothing before plotly.js has loaded (the message's draw follows).
+function redraw(root, state) {
+  if (!window.Plotly) return;
   root.dataset.drawing = "true";
   draw(window.Plotly, root, state);
 }
