@@ -1,12 +1,15 @@
 """NetLens: the `st.navigation` frame. Sets the page up, writes the shared sidebar once, runs a page."""
+from pathlib import Path
+
 import streamlit as st
 
 from pages import shared, warmup
 from pages.shared import t
 from pages.streamlit_internals import run_unknown_paths_as_default
 
-
-st.set_page_config(page_title="NetLens", page_icon=":material/visibility:", layout="wide")
+# Our own file, served by the app: a ":material/...:" icon is fetched from fonts.gstatic.com on every page.
+ICON = Path(__file__).parent / "widgets" / "assets" / "icon.png"
+st.set_page_config(page_title="NetLens", page_icon=str(ICON), layout="wide")
 warmup.configure()
 shared.init_session()
 

@@ -55,6 +55,9 @@ def test_drawn_one_zero_and_seven_are_predicted_and_a_cleared_canvas_or_a_dot_ke
 
 
 def test_the_cnn_page_explains_the_drawing_and_the_draw_page_keeps_it_after_the_visit(page, app_url):
+    # Nothing the two pages show is fetched from elsewhere (the favicon included): a classroom may be offline.
+    elsewhere = []
+    page.on("request", lambda r: None if r.url.startswith((app_url, "data:", "blob:")) else elsewhere.append(r.url))
     open_page(page, f"{app_url}/?lang=en")
     draw(page, SEVEN)
     expect_prediction(page, 7)
@@ -82,6 +85,8 @@ def test_the_cnn_page_explains_the_drawing_and_the_draw_page_keeps_it_after_the_
     expect(page.locator(VALUE).first).to_have_text("7", timeout=20_000)
     expect(page.get_by_text("The canvas is empty")).to_be_visible()
     assert page.locator(EXCEPTION).count() == 0
+    assert page.locator("link[rel='shortcut icon']").get_attribute("href").startswith(("/", app_url))
+    assert elsewhere == []
 
 
 def test_an_uploaded_phone_photo_becomes_the_digit_and_a_bad_file_gets_a_message(page, app_url, test_digits, tmp_path):
