@@ -91,6 +91,28 @@ def test_the_softmax_figure_shows_the_logits_and_probabilities(trace):
     np.testing.assert_allclose(fig.data[1].y, trace.probabilities, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("projector", [False, True])
+def test_the_cnn_figures_built_without_plotlys_checks_pass_them_and_write_the_same_json(cnn, trace, projector):
+    """Built unvalidated on every rerun: validated, each gives the same JSON (plotly raises on any
+    property or value it does not accept)."""
+    import json
+
+    import plotly.graph_objects as go
+    p = conv.plan(cnn)
+    step = conv.conv_step(cnn, trace, "conv2", 9, 4, 6)
+    source = trace.maps[p.source["conv2"]]
+    window = conv.pool_window(cnn, trace, "pool1", 2, 3, 4)
+    for fig in (figures.feature_grid(trace.maps["conv1"], "conv1", True, 3, "zh", projector),
+                figures.feature_grid(trace.maps["relu2"], "relu2", False, 4, "en", projector),
+                figures.kernel_grid(cnn.get_layer("conv2").get_weights()[0], 16, "en", projector),
+                figures.conv_locator_figure(step, source[:, :, 5], trace.maps["conv2"][:, :, 9], "en", projector),
+                figures.conv_numbers_figure(step, source[:, :, 5], 5, "zh", projector),
+                figures.pool_figure(trace.maps["relu1"][:, :, 2], trace.maps["pool1"][:, :, 2], window, "en",
+                                    projector),
+                figures.softmax_figure(trace.logits, trace.probabilities, "zh", projector)):
+        assert json.loads(go.Figure(fig.to_plotly_json()).to_json()) == json.loads(fig.to_json())
+
 def test_the_probability_bars_are_each_models_and_titled_with_its_answer(models, test_digits):
     from explain.inference import probabilities
     x, _ = test_digits

@@ -2,7 +2,8 @@
 grid of 16 feature maps is one trace on one shared colour scale: cheap to draw on every stroke and
 honest to compare. Signed values (before ReLU, kernels, products) use the diverging scale centred
 on 0; values after ReLU use the sequential scale from 0. Every figure is built from dicts in one
-constructor call (see `explain.figures.panels`): the page rebuilds about ten of them per rerun."""
+constructor call (see `explain.figures.panels`), without plotly's checks (`_figure`): the page
+rebuilds about ten of them per rerun."""
 from __future__ import annotations
 
 import math
@@ -44,8 +45,11 @@ def _scale(signed: bool, values: np.ndarray, projector: bool) -> dict:
 
 
 def _figure(data: list[dict], layout: dict, projector: bool, height: int, top: int | None = None) -> go.Figure:
-    """One validated construction in the app's style, `top` px above the plots for panel titles."""
-    return figure(data, layout, projector, height, None if top is None else {"t": int(top * 1.5) if projector else top})
+    """One construction in the app's style, `top` px above the plots for panel titles. Unvalidated
+    (`theme.figure(validate=False)`): a new drawing rebuilds six of these, and plotly's checks were
+    half their build time (copying every map twice); a test validates each builder's figure."""
+    return figure(data, layout, projector, height, None if top is None else {"t": int(top * 1.5) if projector else top},
+                  validate=False)
 
 
 def _box(k: int, top: float, left: float, size: float, projector: bool) -> dict:
