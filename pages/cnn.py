@@ -87,7 +87,10 @@ def shapes_ui(model) -> None:
     st.markdown(t("cnn.shapes.total", total=f"{total:,}", keras=f"{model.count_params():,}"))
 
 
+@st.fragment
 def feature_maps_ui(model, tr: conv.Trace) -> None:
+    """A tab for each convolution's maps; only the open tab's charts are built and sent (a third of the
+    page's bytes were conv2's hidden charts), and a fragment: opening another tab reruns only this."""
     p = conv.plan(model)
     labels = []
     for layer in p.convs:
@@ -95,9 +98,10 @@ def feature_maps_ui(model, tr: conv.Trace) -> None:
         after = p.activated.get(layer)
         labels.append(t("cnn.maps.tab", layer=layer, relu=after, n=n, h=h, w=w) if after not in (None, layer)
                       else t("cnn.maps.tab_plain", layer=layer, n=n, h=h, w=w))
-    for layer, tab in zip(p.convs, st.tabs(labels)):
-        with tab:
-            conv_maps_ui(model, tr, layer)
+    for layer, tab in zip(p.convs, st.tabs(labels, key=f"cnn_maps_{_key(model)}", on_change="rerun")):
+        if tab.open:
+            with tab:
+                conv_maps_ui(model, tr, layer)
     st.caption(t("cnn.maps.caption"))
 
 

@@ -53,10 +53,33 @@ def test_the_look_merged_into_the_dicts_is_plotlys_update_layout_result(projecto
 def test_the_cnn_pages_softmax_chart_is_given_kerass_probabilities_for_the_digit(monkeypatch, models):
     at = app_on_page(monkeypatch, "pages/cnn.py", lang="en", sample="7")
     shown = {chart["config"]["toImageButtonOptions"]["filename"]: fig for chart, fig in zip(charts(at), figures(at))}
-    assert len(shown) == 10    # every chart of the page, each under its own name
+    assert len(shown) == 7    # every chart of the page, each under its own name; conv2's tab is closed
     x = to_mnist(load_mnist().test.x[7])
     expected = keras.ops.convert_to_numpy(models["cnn"](x[None]))[0]
     np.testing.assert_allclose(shown["netlens-softmax"].data[1].y, expected, atol=1e-6)
+
+
+def _tab_charts(at) -> dict:
+    """The CNN page's feature-map tabs' charts by their download name (not the arithmetic's)."""
+    return {chart["config"]["toImageButtonOptions"]["filename"]: fig for chart, fig in zip(charts(at), figures(at))
+            if chart["config"]["toImageButtonOptions"]["filename"].endswith(("-maps", "-kernels"))}
+
+
+def test_the_cnn_page_sends_only_the_open_tabs_feature_maps_and_the_other_tab_when_opened(monkeypatch, models):
+    """conv2's kernels and maps are built and sent when its tab is opened (then conv1's are not)."""
+    at = app_on_page(monkeypatch, "pages/cnn.py", lang="en", sample="7")
+    assert set(_tab_charts(at)) == {"netlens-conv1-kernels", "netlens-conv1-maps", "netlens-conv1-relu1-maps"}
+    key = next(k for k in at.session_state if k.startswith("cnn_maps_"))
+    at.session_state[key] = at.tabs[1].label      # what a click on the tab sets
+    at.run()
+    shown = _tab_charts(at)
+    assert set(shown) == {"netlens-conv2-kernels", "netlens-conv2-maps", "netlens-conv2-relu2-maps"}
+    x = to_mnist(load_mnist().test.x[7])
+    relu2 = keras.Model(models["cnn"].inputs[0], models["cnn"].get_layer("relu2").output)
+    maps = keras.ops.convert_to_numpy(relu2(x[None]))[0]    # (10, 10, 16), tiled 4 to a row
+    z = np.asarray(shown["netlens-conv2-relu2-maps"].data[0].z, dtype=float)
+    np.testing.assert_allclose(z[:10, :10], maps[:, :, 0], atol=1e-5)
+    np.testing.assert_allclose(z[:10, 11:21], maps[:, :, 1], atol=1e-5)   # one column of gap (10 // 8)
 
 
 def test_every_chart_has_a_fullscreen_control_in_the_users_language(monkeypatch):

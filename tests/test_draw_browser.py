@@ -66,16 +66,17 @@ def test_the_cnn_page_explains_the_drawing_and_the_draw_page_keeps_it_after_the_
     explaining = re.compile(r"Explaining: drawn on the canvas, with .+\. It answers 7 ")
     expect(page.get_by_text(explaining)).to_be_visible(timeout=20_000)
     expect(page.locator(CHART).first).to_be_visible()
-    # conv1's kernels and maps before/after ReLU, arithmetic (2), pooling, softmax; conv2's tab is drawn
+    # conv1's kernels and maps before/after ReLU, arithmetic (2), pooling, softmax; conv2's tab is sent
     # when it is opened. Those far below the fold are drawn as they come near.
     page.wait_for_function("() => document.querySelectorAll('.netlens-chart[data-offscreen]').length > 0")
     page.wait_for_function("() => !document.querySelector('.netlens-chart[data-drawing]')")
     drawn, far = page.locator(CHART).count(), page.locator(".netlens-chart[data-offscreen]").count()
     assert drawn + far == 7 and far >= 3, (drawn, far)
     assert draw_every_chart(page) == 7
-    assert page.locator(".netlens-chart").count() == 10
-    page.get_by_role("tab").filter(has_text="conv2").first.click()
-    expect(page.locator(CHART)).to_have_count(10)
+    assert page.locator(".netlens-chart").count() == 7
+    page.get_by_role("tab").filter(has_text="conv2").first.click()   # its kernels and maps replace conv1's
+    expect(page.get_by_role("tabpanel").locator(CHART)).to_have_count(3)
+    expect(page.get_by_role("tabpanel").get_by_text("conv2: before")).to_be_visible()
     expect(page.get_by_text("Total: 61,706 parameters")).to_be_visible()
     expect(page.get_by_text("the hand computation differs by")).to_be_visible()
     assert page.locator(EXCEPTION).count() == 0
