@@ -20,8 +20,8 @@ from explain.figures import gradients as figures
 from explain.inference import probabilities
 from explain.models import MODELS_DIR
 from explain.preprocess import to_mnist_batch
-from pages.shared import (UPLOADED, compared_models, current_digit, lang, loaded_models, model_label, model_or_error,
-                          projector, show_chart, t, test_split, uploaded_model)
+from pages.shared import (UPLOADED, compared_models, current_digit, lang, model_label, model_or_error,
+                          projector, shipped_model, show_chart, t, test_split, uploaded_model)
 from pages.style import secondary
 
 THROUGH_TIME = ("rnn", "lstm", "gru")
@@ -37,7 +37,7 @@ IMAGE_UNITS = 4
 @st.cache_data(show_spinner=False, max_entries=32)
 def mlp_backprop(x28: np.ndarray, label: int) -> tuple[list[gradients.DenseBackprop], float]:
     """The MLP's backpropagation and its largest difference from TensorFlow's own gradients."""
-    model = loaded_models()["mlp"]
+    model = shipped_model("mlp")
     steps = gradients.mlp_backprop(model, x28, label)
     return steps, gradients.largest_difference_from_tape(model, x28, label, steps)
 
@@ -59,12 +59,12 @@ def training_curves() -> list[vanishing.TrainingCurve]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def row_norms(name: str, x28: np.ndarray, label: int) -> np.ndarray:
-    return gradients.row_gradients(loaded_models()[name], x28, label)
+    return gradients.row_gradients(shipped_model(name), x28, label)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def rnn_backprop(x28: np.ndarray, label: int, scale: float) -> through_time.RNNBackprop:
-    return through_time.rnn_backprop(loaded_models()["rnn"], x28, label, recurrent_scale=scale)
+    return through_time.rnn_backprop(shipped_model("rnn"), x28, label, recurrent_scale=scale)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -229,8 +229,7 @@ def depth_ui(results: list[vanishing.DepthGradients]) -> None:
 
 def through_time_ui(x28: np.ndarray, label: int, rnn: through_time.RNNBackprop | None) -> None:
     st.header(t("gradients.time.header"))
-    models = loaded_models()
-    available = [name for name in THROUGH_TIME if not isinstance(models.get(name), Exception) and name in models]
+    available = [name for name in THROUGH_TIME if not isinstance(shipped_model(name), Exception)]
     # The SimpleRNN's norms from the numpy backpropagation the page already ran (equal to GradientTape's,
     # tests/test_through_time.py): one traced gradient fewer on a first visit.
     norms = {name: rnn.row_norms if name == "rnn" and rnn is not None else row_norms(name, x28, label)
@@ -320,7 +319,7 @@ if mlp is None:
 prediction = int(np.argmax(probabilities(compared_models(), digit.x28)["mlp"]))   # the Draw page's compiled call
 label = target_ui(digit, prediction)
 steps, difference = mlp_backprop(digit.x28, label)
-rnn = rnn_backprop(digit.x28, label, 1.0) if not isinstance(loaded_models().get("rnn"), Exception) else None
+rnn = rnn_backprop(digit.x28, label, 1.0) if not isinstance(shipped_model("rnn"), Exception) else None
 backprop_ui(steps, difference, label)
 activations_ui(steps, rnn)
 depth_ui(depth_gradients(digit.x28, label))
@@ -330,7 +329,7 @@ if rnn is not None:       # else the through-time view has already said what is 
 # The server's warm-up traces the shipped LSTM's and GRU's row gradients (pages/warmup.py); a visit before it
 # got there, and an uploaded model, ran them eagerly (the rnn's come from its numpy backpropagation): with the
 # page on screen, trace them for the next target or digit (once per model).
-traced = [loaded_models().get(name) for name in ("lstm", "gru")] + [uploaded_model()]
+traced = [shipped_model(name) for name in ("lstm", "gru")] + [uploaded_model()]
 for model in traced:
     if isinstance(model, keras.Model) and gradients.reads_rows(model):
         gradients.trace_in_background(model)

@@ -17,7 +17,7 @@ from explain import batchnorm, dropout, inference
 from explain.models import MODELS_DIR
 from explain.preprocess import PreparedDigits, to_mnist_batch
 from pages.fitting_data import training_split
-from pages.shared import loaded_models, test_split
+from pages.shared import shipped_model, test_split
 
 SGD_STEPS, SGD_RATE, SEED = 3, 0.1, 0       # the page's defaults
 
@@ -56,8 +56,7 @@ def prepare_first_run() -> None:
     """What the page's first run with its default settings does whatever the digit: the MLP's SGD
     steps, the default batch mates, the batch-normalised CNN's runs in both modes traced and the
     formula's sub-model compiled (on a blank digit: they serve every digit)."""
-    models = loaded_models()
-    mlp, cnn_bn = models.get("mlp"), models.get("cnn_bn")
+    mlp, cnn_bn = shipped_model("mlp"), shipped_model("cnn_bn")
     if isinstance(mlp, keras.Model):
         sgd(mlp, "mlp", card_batch_size("mlp"), SGD_STEPS, SEED, SGD_RATE)
     size = card_batch_size("cnn_bn")

@@ -16,7 +16,7 @@ import streamlit as st
 
 from explain import runs, training, training_process, training_report
 from explain.figures import training as figures
-from pages.shared import lang, loaded_models, projector, show_chart, t
+from pages.shared import lang, projector, shipped_model, show_chart, t
 
 DEFAULTS = training.TrainConfig()
 KEYS = [f.name for f in fields(training.TrainConfig) if f.name != "out_dir"]
@@ -391,7 +391,7 @@ def concepts_ui(config: training.TrainConfig, snap: training_process.Snapshot | 
                           cuts=sum(e["kind"] == "reduce_lr" for e in snap.events),
                           saves=sum(e["kind"] == "checkpoint" for e in snap.events)))
     with st.expander(t("training.concept.dropout")):
-        shipped = loaded_models()[c.model]       # the same architecture, already loaded: no model to build
+        shipped = shipped_model(c.model)       # the same architecture, already loaded: no model to build
         rates = () if isinstance(shipped, Exception) else training.dropout_rates(shipped)
         if rates:
             st.markdown(t("training.concept.dropout_body", model=model_label(c.model),
@@ -401,7 +401,7 @@ def concepts_ui(config: training.TrainConfig, snap: training_process.Snapshot | 
             st.markdown(t("training.concept.no_dropout", model=model_label(c.model)))
     if c.model in training.PARTNERS:
         with st.expander(t("training.concept.batchnorm")):
-            bn_model = loaded_models()["cnn_bn"]
+            bn_model = shipped_model("cnn_bn")
             layers = [] if isinstance(bn_model, Exception) else \
                 [layer.name for layer in bn_model.layers if isinstance(layer, keras.layers.BatchNormalization)]
             st.markdown(t("training.concept.batchnorm_body", layers=", ".join(layers)))

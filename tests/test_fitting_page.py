@@ -128,3 +128,19 @@ def test_the_regularised_runs_are_computed_only_once_their_section_is_opened(mon
     assert not at.exception
     table = next(tb.value for tb in at.table if run_column in tb.value.columns)
     assert list(table[run_column]) == [t(f"fitting.reg.run.{k}", "en") for k in ("none", "l1", "l2")]
+
+
+def test_the_first_page_to_ask_for_a_model_loads_that_model_alone(monkeypatch):
+    """A first visit loads the models its page shows, not every shipped one (the SimpleRNN and the
+    batch-normalised CNN load when the Gradients and Dropout & BatchNorm pages ask for them)."""
+    import pages.shared
+    from explain.models import COMPARED
+    loaded, load = [], pages.shared.load_model
+    monkeypatch.setattr(pages.shared, "load_model", lambda name: loaded.append(name) or load(name))
+    pages.shared.shipped_model.clear()
+    try:
+        at = app_on_page(monkeypatch, PAGE, lang="en")
+    finally:
+        pages.shared.shipped_model.clear()
+    assert not at.exception
+    assert set(loaded) == set(COMPARED) and "rnn" not in loaded and "cnn_bn" not in loaded   # the Draw page's five

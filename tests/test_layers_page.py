@@ -96,7 +96,7 @@ def test_a_missing_model_file_is_named_and_the_other_views_keep_working(monkeypa
     from pages import shared
     broken = {**models, "mlp": ModelFileError("mlp", "missing", "is missing"),
               "cnn_bn": ModelFileError("cnn_bn", "damaged", "is damaged")}
-    monkeypatch.setattr(shared, "loaded_models", lambda: broken)
+    monkeypatch.setattr(shared, "shipped_model", broken.get)   # what loaded_models and model_or_error read
     at = app_on_page(monkeypatch, "pages/layers.py", lang="en")
     errors = "\n".join(e.value for e in at.error)
     assert "python -m explain.train mlp" in errors and "python -m explain.train cnn_bn" in errors
