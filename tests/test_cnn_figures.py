@@ -43,6 +43,22 @@ def test_each_feature_map_tile_holds_its_channel_and_is_labelled(trace, layer, c
         assert fig.data[0].zmin == 0
 
 
+def test_the_hover_names_each_pixels_channel_row_and_column(cnn, trace):
+    maps = trace.maps["conv2"]     # (10, 10, 16), 4 tiles a row
+    heat = figures.feature_grid(maps, "conv2", True, 4, "en", False).data[0]
+    z, custom = np.asarray(heat.z, dtype=float), np.asarray(heat.customdata)
+    for k, r, c in ((0, 0, 0), (5, 3, 9), (15, 9, 2)):
+        y, x = (k // 4) * (10 + 3) + r, (k % 4) * (10 + 1) + c   # gaps of 3 rows and 1 column
+        assert tuple(custom[y, x]) == (k, r, c) and z[y, x] == pytest.approx(maps[r, c, k], abs=1e-6)
+    assert "channel %{customdata[0]}, row %{customdata[1]}, column %{customdata[2]}" in heat.hovertemplate
+    assert heat.hoverongaps is False and np.isnan(z[10, 0])   # the gaps (NaN) show no hover
+    kernel = cnn.get_layer("conv2").get_weights()[0]  # (5, 5, 6, 16)
+    grid = figures.kernel_grid(kernel, 16, "en", False).data[0]
+    z, custom = np.asarray(grid.z, dtype=float), np.asarray(grid.customdata)
+    assert tuple(custom[2 * 6 + 4, 7 * 6 + 1]) == (2, 7, 4, 1) and z[2 * 6 + 4, 7 * 6 + 1] == pytest.approx(
+        kernel[4, 1, 2, 7], abs=1e-6)
+
+
 def test_conv2_kernels_are_laid_out_input_channel_by_output_channel(cnn):
     kernel = cnn.get_layer("conv2").get_weights()[0]  # (5, 5, 6, 16)
     z = np.asarray(figures.kernel_grid(kernel, 16, "zh", True).data[0].z, dtype=float)

@@ -22,13 +22,15 @@ COLORBAR = dict(thickness=10, len=0.9)
 
 def _mosaic(tiles: np.ndarray, cols: int, gap_x: int, gap_y: int) -> tuple[np.ndarray, np.ndarray]:
     """Tiles (n, h, w) laid out row by row in `cols` columns -> z (H, W) with NaN in the gaps, and
-    customdata (H, W, 3) holding (tile, row, col) of each pixel for the hover text."""
+    customdata (H, W, 3) holding (tile, row, col) of each pixel for the hover text, 0 in the gaps
+    (never hovered: hoverongaps=False). Not -1: its bytes are "/" in base64, which plotly's JSON
+    writes as "\\u002f": a quarter of the conv1 grid's message (83 -> 64 kB on every new digit)."""
     n, h, w = tiles.shape
     rows = math.ceil(n / cols)
     z = np.full((rows * (h + gap_y) - gap_y, cols * (w + gap_x) - gap_x), np.nan, np.float32)
     # int8 (every tile, row and column index is below 128): the hover data is sent to the browser on
     # every stroke, and int32 made it three quarters of the CNN page's figure payload.
-    custom = np.full(z.shape + (3,), -1, np.int8)
+    custom = np.zeros(z.shape + (3,), np.int8)
     rr, cc = np.mgrid[0:h, 0:w]
     for k in range(n):
         top, left = (k // cols) * (h + gap_y), (k % cols) * (w + gap_x)
@@ -89,7 +91,6 @@ def kernel_grid(kernel: np.ndarray, cols: int, lang: str, projector: bool, heigh
     z, custom = _mosaic(kernel.transpose(2, 3, 0, 1).reshape(c_in * c_out, f, f), c_out, gap, gap)
     # customdata's tile index k = input * c_out + output: give the hover both.
     custom = np.stack([custom[..., 0] // c_out, custom[..., 0] % c_out, custom[..., 1], custom[..., 2]], axis=-1)
-    custom[np.isnan(z)] = -1
     heatmap = dict(type="heatmap", z=z, customdata=custom, hoverongaps=False, colorbar=COLORBAR,
                    hovertemplate=t("cnn.fig.hover_kernel", lang) + "<extra></extra>", **_scale(True, kernel, projector))
     centres = [(f - 1) / 2 + k * (f + gap) for k in range(max(c_in, c_out))]
