@@ -219,7 +219,7 @@ def head_grid(scores: np.ndarray, query: int | None, head: int, lang: str, proje
     tiles = np.concatenate([scores, scores.mean(0, keepdims=True)])
     left = _tile_starts(heads, keys)
     z = np.full((rows, left[-1] + keys), np.nan, np.float32)
-    key_of = np.full(z.shape, -1, np.int8)
+    key_of = np.zeros(z.shape, np.int8)  # 0 in the gaps (never hovered), not -1: base64 "/", which plotly escapes
     for tile, x0 in zip(tiles, left):
         z[:, x0:x0 + keys] = tile
         key_of[:, x0:x0 + keys] = np.arange(keys)
