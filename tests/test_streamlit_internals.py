@@ -100,12 +100,14 @@ def test_streamlit_still_answers_an_unknown_path_with_page_not_found(browser, tm
 
 def test_a_fresh_servers_first_request_to_a_deep_link_runs_that_page_inside_the_frame(browser, tmp_path):
     """The first session of a new server process opens /cnn?lang=en (a bookmark after a restart): the
-    CNN page, in English, with the app's navigation and sidebar, and no "page not found"."""
+    CNN page, in English, with the app's navigation and sidebar, and no "page not found"; not a single
+    frame of the legacy page list was painted (`painted_nav_links`: the same server serves both checks)."""
     port = free_port()
     server = start_app(port, tmp_path / "server.log")
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN")
     try:
         tab = context.new_page()
+        tab.add_init_script(RECORD_NAV_LINKS)
         open_page(tab, f"http://127.0.0.1:{port}/cnn?lang=en")
         expect(tab.locator("h1").first).to_have_text(t("cnn.title", "en"), timeout=120_000)
         sidebar = tab.locator("[data-testid='stSidebar']")
@@ -116,6 +118,8 @@ def test_a_fresh_servers_first_request_to_a_deep_link_runs_that_page_inside_the_
         assert "shared" not in nav.all_inner_texts()  # the legacy pages-folder listing is gone
         assert tab.locator(EXCEPTION).count() == 0 and tab.locator("[data-testid='stDialog']").count() == 0
         assert "/cnn?" in tab.url and "lang=en" in tab.url and "sample=0" in tab.url  # init_session ran
+        seen, app_titles = painted_nav_links(tab)
+        assert seen <= app_titles, f"legacy page names painted: {sorted(seen - app_titles)}"
     finally:
         context.close()
         server.terminate()
@@ -160,22 +164,27 @@ new MutationObserver(() => {
 """
 
 
-@pytest.mark.parametrize("path", ["/cnn?lang=en", "/?lang=en"])
-def test_a_fresh_servers_first_page_never_shows_the_legacy_page_list(browser, tmp_path, path):
+def painted_nav_links(tab) -> tuple[set[str], set[str]]:
+    """Every sidebar link title the tab painted (RECORD_NAV_LINKS), and the app's own page titles."""
+    seen = set(tab.evaluate("() => [...window.__navSeen]"))
+    app_titles = {t(f"nav.{p.stem}", "en") for p in (ROOT / "pages").glob("*.py") if f"nav.{p.stem}" in strings("en")}
+    assert "CNN internals" in app_titles and seen, seen
+    return seen, app_titles
+
+
+def test_a_fresh_servers_first_page_never_shows_the_legacy_page_list(browser, tmp_path):
     """Streamlit's legacy multipage run lists every pages/*.py file (shared, style, streamlit internals)
-    in the sidebar before the app's own navigation replaces it: not a single frame of that list."""
+    in the sidebar before the app's own navigation replaces it: not a single frame of that list, with
+    the app's address as the first request (a deep link as the first request: the test above)."""
     port = free_port()
     server = start_app(port, tmp_path / "server.log")
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
     try:
         tab = context.new_page()
         tab.add_init_script(RECORD_NAV_LINKS)
-        open_page(tab, f"http://127.0.0.1:{port}{path}")
+        open_page(tab, f"http://127.0.0.1:{port}/?lang=en")
         expect(tab.locator("[data-testid='stSidebarNavLink']").filter(has_text="Check yourself")).to_have_count(1)
-        seen = set(tab.evaluate("() => [...window.__navSeen]"))
-        app_titles = {t(f"nav.{p.stem}", "en") for p in (ROOT / "pages").glob("*.py")
-                      if f"nav.{p.stem}" in strings("en")}
-        assert "CNN internals" in app_titles and seen, seen
+        seen, app_titles = painted_nav_links(tab)
         assert seen <= app_titles, f"legacy page names painted: {sorted(seen - app_titles)}"
     finally:
         context.close()

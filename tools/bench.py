@@ -46,7 +46,8 @@ class Plan:
 
     digits: int          # server-side: test digits timed per page
     naive_digits: int    # ... of which the naive Keras way runs on this many (it is 100-1000x slower)
-    strokes: int         # stroke to repaint: timed strokes per page, after one warm-up
+    strokes: int         # stroke to repaint: timed strokes per page; a control moved: timed moves per slider
+    warmups: int         # ... untimed strokes and moves before those (quick: none, its numbers are not judged)
     sessions: int        # memory: extra browser sessions that each draw a digit
     visit_pages: bool    # memory: one session also visits every page
     epochs: int          # training: epochs per run (early stopping off)
@@ -55,9 +56,9 @@ class Plan:
     app_training: bool   # training: the classroom demo from the Training page, against the same run without it
 
 
-FULL = Plan(digits=200, naive_digits=30, strokes=20, sessions=10, visit_pages=True, epochs=4, rounds=4,
+FULL = Plan(digits=200, naive_digits=30, strokes=20, warmups=1, sessions=10, visit_pages=True, epochs=4, rounds=4,
             train_samples=5000, app_training=True)
-QUICK = Plan(digits=5, naive_digits=2, strokes=1, sessions=1, visit_pages=True, epochs=2, rounds=1,
+QUICK = Plan(digits=5, naive_digits=2, strokes=1, warmups=0, sessions=1, visit_pages=True, epochs=2, rounds=1,
              train_samples=200, app_training=False)
 
 
@@ -472,8 +473,8 @@ def browser_rows(plan: Plan, app_training: bool, logs: Path) -> list[Row]:
                          target="<= 1.5 GB", met=loaded <= MEMORY_LIMIT, n=1)]
             drive.settle(draw_tab)  # see open_page: the pad's first state, sent as it mounts, is answered
             steps: list[tuple[str, Callable[[], list[Row]]]] = [
-                ("stroke to repaint", lambda: stroke_rows(browser, draw_tab, url, app, plan.strokes, logs, servers)),
-                ("a control moved", lambda: control_rows(browser, url, app, plan.strokes, logs, servers)),
+                ("stroke to repaint", lambda: stroke_rows(browser, draw_tab, url, app, plan, logs, servers)),
+                ("a control moved", lambda: control_rows(browser, url, app, plan, logs, servers)),
                 (f"memory: {plan.sessions} sessions drawing", lambda: sessions_rows(browser, url, app, plan.sessions,
                                                                                      loaded)),
             ]
@@ -520,7 +521,7 @@ def first_visit_rows(tab, app, loaded: int) -> list[Row]:
                        target="<= 1.5 GB", met=every <= MEMORY_LIMIT, n=1)]
 
 
-def stroke_rows(browser, draw_tab, url: str, app, strokes: int, logs: Path, servers: list) -> list[Row]:
+def stroke_rows(browser, draw_tab, url: str, app, plan: Plan, logs: Path, servers: list) -> list[Row]:
     """Stroke to repaint on the two bare floors (each its own server), the Draw page and the CNN
     page, then answers while drawing on the bare pad and the Draw page."""
     tabs, owners = {}, {}
@@ -530,8 +531,8 @@ def stroke_rows(browser, draw_tab, url: str, app, strokes: int, logs: Path, serv
         tabs[name] = open_tab(browser, f"http://127.0.0.1:{bare_port}/")
     tabs["draw"], owners["draw"] = draw_tab, app
     tabs["cnn"], owners["cnn"] = open_tab(browser, f"{url}/?lang=en"), app
-    rows = repaint_rows(tabs, owners, strokes)
-    rows += live_rows({"pad": tabs["pad"], "draw": draw_tab}, strokes)
+    rows = repaint_rows(tabs, owners, plan.strokes, plan.warmups)
+    rows += live_rows({"pad": tabs["pad"], "draw": draw_tab}, plan.strokes)
     for name in ("canvas", "pad", "cnn"):
         tabs[name].context.close()
     return rows
@@ -552,15 +553,15 @@ def sessions_rows(browser, url: str, app, sessions: int, loaded: int) -> list[Ro
                 target="<= 1.5 GB", met=after <= MEMORY_LIMIT, n=1)]
 
 
-def repaint_rows(tabs: dict, owners: dict, strokes: int) -> list[Row]:
-    """`strokes` timed strokes per tab after one warm-up, taken in turn so that a busy machine slows
+def repaint_rows(tabs: dict, owners: dict, strokes: int, warmups: int = 1) -> list[Row]:
+    """`strokes` timed strokes per tab after `warmups` untimed ones, taken in turn so that a busy machine slows
     every tab alike. Bare pages and the Draw page: clear, draw a 1 or a 7 (alternating, so every
     answer is new), time from the mouse-up to the answer on screen. CNN tab (its page has no pad:
     it explains the digit drawn on the Draw page): draw there, time the sidebar click to the CNN
     page on screen, go back. `owners` maps each tab to its server process (for its CPU time)."""
     times: dict[str, list[Timed]] = {name: [] for name in tabs}
     charts: dict[str, dict] = {"draw": {}, "cnn": {}}
-    for i in range(strokes + 1):
+    for i in range(warmups + strokes):
         digit = (drive.SEVEN, drive.ONE)[i % 2]
         for name, tab in tabs.items():
             if name == "cnn":
@@ -574,7 +575,7 @@ def repaint_rows(tabs: dict, owners: dict, strokes: int) -> list[Row]:
                 run = timed(tab, lambda tab=tab, digit=digit: drive.draw(tab, digit), "mouseup", owners[name])
                 if name == "draw":
                     charts[name] = chart_count(tab)
-            if i:
+            if i >= warmups:
                 times[name].append(run)
 
     part = {name: shares(times[name]) for name in tabs}
@@ -762,9 +763,9 @@ def move(tab, thumb, key: str, server) -> Moved:
     return Moved(result, (follow["done"] - follow["start"]) / 1e3)
 
 
-def control_rows(browser, url: str, app, moves: int, logs: Path, servers: list) -> list[Row]:
-    """Each page's slider in `CONTROLS` moved `moves` times (after one untimed move), in turn with a
-    bare page holding the same slider (its label, range and value read from the page's; its own
+def control_rows(browser, url: str, app, plan: Plan, logs: Path, servers: list) -> list[Row]:
+    """Each page's slider in `CONTROLS` moved `plan.strokes` times (after `plan.warmups` untimed moves), in
+    turn with a bare page holding the same slider (its label, range and value read from the page's; its own
     server), one step a move, so that every move shows a new value: from the keydown to the rerun
     on screen. Every page tab is its own session, opened on the Draw page and sent to the page by
     its sidebar link, as a student gets there."""
@@ -790,9 +791,9 @@ def control_rows(browser, url: str, app, moves: int, logs: Path, servers: list) 
             {"label": label, "min": low, "max": high, "value": value, "kind": slider_kind(thumb)}))
         pairs[page] = ((floor, slider(floor, label), bare), (tab, thumb, app))
         kinds[page] = slider_kind(thumb)
-        keys[page] = walk(low, high, value, moves + 1)
+        keys[page] = walk(low, high, value, plan.warmups + plan.strokes)
     times = {page: ([], []) for page in pairs}
-    for i in range(moves + 1):
+    for i in range(plan.warmups + plan.strokes):
         for page, sides in pairs.items():
             for (tab, thumb, server), runs, side in zip(sides, times[page], ("its bare page", "the page")):
                 try:
@@ -806,7 +807,7 @@ def control_rows(browser, url: str, app, moves: int, logs: Path, servers: list) 
                         tab.screenshot(path=SHOTS / f"slider-gone-{page}-{i}.png", full_page=True)
                     open_page(tab, CONTROLS[page][0])
                     run = move(tab, thumb, keys[page][i], server)
-                if i:
+                if i >= plan.warmups:
                     runs.append(run)
     rows = []
     for page, (bare_runs, page_runs) in times.items():
@@ -1008,8 +1009,14 @@ def training_rows(epochs: int, rounds: int, train_samples: int, out: Path) -> li
 
 # ---- report ------------------------------------------------------------------------------------
 
+def untimed(n: int, what: str) -> str:
+    """"one untimed warm-up", "2 untimed moves", "no untimed move"."""
+    return f"{'one' if n == 1 else n or 'no'} untimed {what}{'s' if n > 1 else ''}"
+
+
 def how(plan: Plan) -> str:
     """How each number is measured, with this run's counts."""
+    warm, moved = untimed(plan.warmups, "warm-up"), untimed(plan.warmups, "move")
     return f"""\
 ## How each number is measured
 
@@ -1023,7 +1030,7 @@ def how(plan: Plan) -> str:
   Streamlit session: the bare drawable-canvas page (`benchmarks/bare_canvas.py`) and the bare pad page
   (`benchmarks/bare_pad.py`), each served by its own `streamlit run` (the canvas or pad at the pad's size and
   brush, one metric, no TensorFlow), the app's Draw page, and a tab for the CNN page. {plan.strokes} strokes per
-  tab, taken in turn, after one untimed warm-up each: clear (untimed), then a 1 or a 7, alternating so that
+  tab, taken in turn, after {warm} each: clear (untimed), then a 1 or a 7, alternating so that
   every answer is new, drawn with the mouse. The clock runs in the page (`tools/clock.py`), from the release
   of the mouse to the first painted frame after the server's last `script_finished` message has arrived for a
   rerun requested after the release, the pad (where there is one) has seen its last drawing read, and no
@@ -1038,7 +1045,7 @@ def how(plan: Plan) -> str:
   row, "Row"), the Recurrent page (the timestep, "Timestep t = image row") and the Attention page (the query
   row, "Query row"), each in its own session sent there from the Draw page by its sidebar link, and beside
   each a bare page holding the same slider (`benchmarks/bare_control.py`, its label, range and value read from
-  the page's; its own `streamlit run`, no TensorFlow). {plan.strokes} moves per tab after an untimed one,
+  the page's; its own `streamlit run`, no TensorFlow). {plan.strokes} moves per tab after {moved},
   taken in turn, one keyboard step each (turning at either end, so every move shows a new value), timed by the
   same in-page clock from the keydown to the rerun on screen; *the server's CPU* is its process's CPU time
   over the move (psutil). The Plotly charts counted are Plotly's graphs on the page and Streamlit's Plotly

@@ -58,15 +58,24 @@ def settle(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(300)
 
 
+# The sidebar's language choice, which app.py writes after every page it runs (pages.shared.sidebar_ui).
+APP_SIDEBAR = "[data-testid='stSidebar'] [data-testid='stRadio']"
+
+
 def open_page(page, url: str) -> None:
     page.goto(url, wait_until="networkidle")
     page.wait_for_selector("[data-testid='stSidebarNav'], [data-testid='stSidebarNavItems']", timeout=120_000)
     settle(page)
     # A page's URL (not the app's own) opened first on a fresh server ends its first run early and
     # reruns through app.py (pages/__init__.py) after a pause of up to about a second: settle again.
-    if urllib.parse.urlsplit(url).path.strip("/"):
+    # That early run writes no sidebar; once app.py has written it, no such rerun is pending (the
+    # first import of `pages` in the server process, which asks for it, has happened).
+    if urllib.parse.urlsplit(url).path.strip("/") and not page.locator(APP_SIDEBAR).count():
         page.wait_for_timeout(900)
         settle(page)
+
+
+PAD_CANVAS = ".pad > canvas"  # the app's digit pad (widgets/pad.py), its buttons below the canvas
 
 
 def canvas_box(page) -> dict:
@@ -85,7 +94,8 @@ def draw(page, strokes: list[list[tuple[float, float]]], steps: int = 12, pause_
     # hovers the canvas (then it slides up, after a short delay): a stroke starting there at once
     # would press it.
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(400)
+    if not page.locator(PAD_CANVAS).count():  # the app's own pad has no such toolbar
+        page.wait_for_timeout(400)
     for stroke in strokes:
         pts = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
         page.mouse.move(*pts[0])
