@@ -695,7 +695,8 @@ def test_the_lstm_comparison_reads_its_units_and_steps_from_the_lstm_model(monke
     inp = keras.Input((28, 28))
     x = keras.layers.LSTM(12, return_sequences=True, name="first")(inp)
     out = keras.layers.Dense(10, activation="softmax")(keras.layers.LSTM(7, name="second")(x))
-    monkeypatch.setattr(pages.shared, "loaded_models", lambda: {**shipped, "lstm": keras.Model(inp, out, name="lstm")})
+    own, shipped_model = keras.Model(inp, out, name="lstm"), pages.shared.shipped_model
+    monkeypatch.setattr(pages.shared, "shipped_model", lambda name: own if name == "lstm" else shipped_model(name))
     at = attention_page("zh")
     text = next(m.value for m in at.markdown if m.value.startswith("**LSTM（循环网络页）**"))
     assert "每层 7 / 12 个单元（first、second）" in text, text
