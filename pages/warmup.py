@@ -1,8 +1,8 @@
 """What a fresh server prepares: once, settings for one-digit work (`configure`); in the background
 once its first page is on screen, what the first visits of the other pages would otherwise wait for:
-the 60,000 training digits, the Fitting page's default mini-batches and forward-mode ops, every
-page's compiled script, the Gradients page's deep networks, the models the Draw page does not
-compare, the LSTM's and the GRU's traced input gradients (the Gradients page's through-time view),
+the 60,000 training digits, the Gradients page's deep networks, the models the Draw page does not
+compare, every page's compiled script, the Fitting page's default mini-batches and forward-mode ops,
+the LSTM's and the GRU's traced input gradients (the Gradients page's through-time view),
 the Dropout & BatchNorm page's digit-independent defaults (its SGD steps, batch mates, traced
 batch-norm runs); then it freezes the heap again (`gc.freeze`), so Streamlit's collection after every
 rerun skips all of it. The Draw page's first run prepares only what it shows (`python -m tools.bench`,
@@ -75,10 +75,10 @@ def tasks(pages: Sequence[st.Page]) -> Tasks:
     """(name, task) in the order of the first visits they shorten; `pages` are compiled."""
     return (
         ("training digits", load_mnist),                  # Fitting, Layers, the Gradients page's brief training
-        ("fitting batches", lambda: fitting_data.prepare_first_run(shared.shipped_model("mlp"))),  # next in the sidebar
-        ("page scripts", partial(compile_pages, pages)),
         ("deep networks", vanishing.deep_networks),       # Gradients: vanishing with depth
         ("other models", shared.loaded_models),           # the SimpleRNN (Gradients), the batch-normalised CNN
+        ("page scripts", partial(compile_pages, pages)),
+        ("fitting batches", lambda: fitting_data.prepare_first_run(shared.shipped_model("mlp"))),
         *((f"{name} row-gradient {half}", partial(_row_gradients, name, built=half == "kernels"))
           for name in ROW_GRADIENTS for half in ("graph", "kernels")),
         ("layers defaults", layers_data.prepare_first_run),   # Dropout & BatchNorm (after them in the sidebar)
