@@ -85,16 +85,10 @@ _FRAME, _DIGIT_SHOWN = "_sidebar_frame", "_sidebar_digit_shown"  # session state
 
 def sidebar_frame() -> SidebarFrame:
     """The sidebar's containers, made before the page runs, so a page's fragment can write the
-    digit panel into its place on every run (Streamlit requires that of a fragment writing outside).
-    A session that has a digit sees it at once (`digit_panel_ui` without its button, whose keys a
-    run may use once): the empty placeholder alone blanked the panel for the whole of the page's run
-    (0.1-1.8 s on a page switch); the whole panel replaces it after the page."""
+    digit panel into its place on every run (Streamlit requires that of a fragment writing outside)."""
     frame = SidebarFrame(st.sidebar.container(), st.sidebar.empty())
     st.session_state[_FRAME] = frame
     st.session_state[_DIGIT_SHOWN] = False
-    if "digit" in st.session_state:   # (a new session's page picks its first digit)
-        with frame.digit.container():
-            digit_panel_ui(button=False)
     return frame
 
 
@@ -120,15 +114,13 @@ def show_digit_panel() -> None:
         st.session_state[_DIGIT_SHOWN] = True
 
 
-def digit_panel_ui(button: bool = True) -> None:
-    """The current digit in the sidebar, and (with `button`) the button that exports its explanation."""
+def digit_panel_ui() -> None:
+    """The current digit in the sidebar, and the button that exports its explanation."""
     digit = current_digit()
     st.caption(f"{t('sidebar.current_digit')}: {digit_description(digit)}")
     if st.session_state.get("digit_lost"):
         st.info(t(f"digit.lost.{st.session_state.digit_lost}", index=digit.index))
     st.image(digit.x28, width=84, clamp=True)
-    if not button:
-        return
     with style.secondary("export"):
         # Built only when clicked (in a thread of its own): a few MB of HTML per rerun would slow every stroke.
         st.download_button(t("export.button"), partial(export.explanation_html, compared_models(), digit.x28,
