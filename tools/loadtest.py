@@ -42,7 +42,6 @@ from tools import browser as drive
 from tools.clock import HOOK, LOADED, WATCH
 from tools.cpu import ProcessWatch
 
-PAD = ".pad canvas"  # the Draw page's digit pad (widgets/pad.py)
 VALUE = "[data-testid='stMetric'] [data-testid='stMetricValue']"
 DELTA = "[data-testid='stMetric'] [data-testid='stMetricDelta']"
 EXCEPTION = "[data-testid='stException']"
@@ -94,7 +93,7 @@ async def draw_digit(page, strokes) -> tuple[float, tuple[str, str]]:
     """Draw `strokes` (tools.browser's pad fractions) with the mouse on the Draw page's digit pad
     (`widgets/pad.py`), which sends drawings while the pen moves and at once when it lifts, and time
     the last mouse-up to the answer to the last drawing on screen: (seconds, prediction)."""
-    pad = page.locator(PAD).first
+    pad = page.locator(drive.PAD_CANVAS).first
     await pad.wait_for(timeout=TIMEOUT_MS)  # the pad mounts with the page's first run
     box = await pad.bounding_box()
     if not box:
